@@ -1,0 +1,227 @@
+import { openFields, sealFields } from '../crypto/envelope.ts';
+import type { Keyring } from '../crypto/keyring.ts';
+import { TesseraError } from '../errors.ts';
+import { parseListPrefix, parseSecretPath } from './path.ts';
+import { checkFields, checkPatch, checkVersion } from './secrets-input.ts';
+import type { MetadataPatch, PutRequest, SecretMetadata, Store, VersionInfo } from './store.ts';
+
+/** One write of a batch given to `Secrets.putMany`. */
+export interface SecretWrite {
+  path: string;
+  fields: Record<string, Buffer>;
+  cas?: number;
+}
+
+/** A version read and opened: its metadata and its fields. */
+export interface SecretRead {
+  path: string;
+  info: VersionInfo;
+  fields: Record<string, Buffer>;
+}
+
+/**
+ * Secrets as the server uses them: validates paths and input, seals fields before they
+ * reach the store and opens them after, and turns a missing secret into NOT_FOUND.
+ * Paths may be passed raw; each is checked with `parseSecretPath`.
+ */
+export class Secrets {
+  readonly #store: Store;
+  readonly #keyring: Keyring;
+
+  constructor(store: Store, keyring: Keyring) {
+    this.#store = store;
+    this.#keyring = keyring;
+  }
+
+  /** Writes a new version of one secret; see `putMany` for the rules. */
+  async put(
+    path: string,
+    fields: Record<string, Buffer>,
+    options: { cas?: number; author: string },
+  ): Promise<VersionInfo> {
+    const [info] = await this.putMany([{ path, fields, cas: options.cas }], options.author);
+    if (info === undefined) {
+      throw new TesseraError('INTERNAL', `store returned no version for secret ${path}`);
+    }
+    return info;
+  }
+
+  /**
+   * Writes one new version per entry, all or nothing. Each version gets its own data key.
+   * Throws INVALID_PATH or INVALID_ARGUMENT before anything is written, and CAS_MISMATCH
+   * (writing nothing) when a check-and-set fails.
+   */
+  async putMany(writes: SecretWrite[], author: string): Promise<VersionInfo[]> {
+    if (typeof author !== 'string' || author === '') {
+      throw new TesseraError('INVALID_ARGUMENT', 'author must be a non-empty token accessor');
+    }
+    const requests = writes.map((write, index) => this.#putRequest(write, index, author));
+    return this.#store.putVersions(requests);
+  }
+
+  /**
+   * Reads and opens a version, the current one when `version` is omitted or 0 (as in
+   * Vault). Throws NOT_FOUND when the secret or version does not exist, and
+   * VERSION_DELETED or VERSION_DESTROYED with details `{path, version, info}`.
+   */
+  async read(rawPath: string, version?: number): Promise<SecretRead> {
+    const path = parseSecretPath(rawPath);
+    const requested = version === 0 ? undefined : version;
+    if (requested !== undefined) {
+      checkVersion(requested, 'version');
+    }
+
+    const stored = await this.#store.readVersion(path, requested);
+    if (stored === undefined) {
+      throw await this.#versionNotFound(path, requested);
+    }
+    const { info, sealed } = stored;
+    const details = { path, version: info.version, info };
+    if (info.destroyed || sealed === null) {
+      throw new TesseraError(
+        'VERSION_DESTROYED',
+        `secret ${path} version ${info.version} is destroyed and cannot be recovered; ` +
+          `read another version or write a new one`,
+        details,
+      );
+    }
+    if (info.deletionTime !== null) {
+      throw new TesseraError(
+        'VERSION_DELETED',
+        `secret ${path} version ${info.version} is deleted; undelete it to read it again`,
+        details,
+      );
+    }
+
+    const fields = openFields(this.#keyring, { path, version: info.version }, sealed);
+    return { path, info, fields };
+  }
+
+  /** Returns a secret's metadata and version list; throws NOT_FOUND. */
+  async metadata(rawPath: string): Promise<SecretMetadata> {
+    const path = parseSecretPath(rawPath);
+    const metadata = await this.#store.readMetadata(path);
+    if (metadata === undefined) {
+      throw secretNotFound(path);
+    }
+    return metadata;
+  }
+
+  /**
+   * Changes a secret's metadata, creating metadata without versions when the secret does
+   * not exist (as Vault does). Throws INVALID_ARGUMENT for a bad patch.
+   */
+  async writeMetadata(rawPath: string, patch: MetadataPatch): Promise<SecretMetadata> {
+    const path = parseSecretPath(rawPath);
+    checkPatch(patch, path);
+    return this.#store.writeMetadata(path, patch);
+  }
+
+  /** Lists the direct children of a folder ('name' or 'name/'); throws NOT_FOUND when empty. */
+  async list(rawPrefix: string): Promise<string[]> {
+    const prefix = parseListPrefix(rawPrefix);
+    const keys = await this.#store.list(prefix);
+    if (keys.length === 0) {
+      const where = prefix === '' ? 'the root' : `folder ${prefix}`;
+      throw new TesseraError('NOT_FOUND', `no secrets found under ${where}`, { path: prefix });
+    }
+    return keys;
+  }
+
+  /** Soft-deletes the current version; throws NOT_FOUND when the secret has no version. */
+  async deleteLatest(rawPath: string): Promise<void> {
+    const path = parseSecretPath(rawPath);
+    const metadata = await this.#store.readMetadata(path);
+    if (metadata === undefined || metadata.currentVersion === 0) {
+      throw secretNotFound(path);
+    }
+    await this.#store.deleteVersions(path, [metadata.currentVersion]);
+  }
+
+  /** Soft-deletes versions; versions that do not exist are skipped. Throws NOT_FOUND. */
+  async deleteVersions(rawPath: string, versions: number[]): Promise<void> {
+    await this.#changeVersions(rawPath, versions, (path, list) =>
+      this.#store.deleteVersions(path, list),
+    );
+  }
+
+  /** Restores soft-deleted versions that are not destroyed. Throws NOT_FOUND. */
+  async undeleteVersions(rawPath: string, versions: number[]): Promise<void> {
+    await this.#changeVersions(rawPath, versions, (path, list) =>
+      this.#store.undeleteVersions(path, list),
+    );
+  }
+
+  /** Erases the ciphertext of versions for good. Throws NOT_FOUND. */
+  async destroyVersions(rawPath: string, versions: number[]): Promise<void> {
+    await this.#changeVersions(rawPath, versions, (path, list) =>
+      this.#store.destroyVersions(path, list),
+    );
+  }
+
+  /** Removes a secret's metadata and all its versions. Throws NOT_FOUND. */
+  async deleteAll(rawPath: string): Promise<void> {
+    const path = parseSecretPath(rawPath);
+    if (!(await this.#store.deleteSecret(path))) {
+      throw secretNotFound(path);
+    }
+  }
+
+  #putRequest(write: SecretWrite, index: number, author: string): PutRequest {
+    const path = parseSecretPath(write.path);
+    checkFields(write.fields, path);
+    if (write.cas !== undefined && (!Number.isSafeInteger(write.cas) || write.cas < 0)) {
+      throw new TesseraError(
+        'INVALID_ARGUMENT',
+        `cas of write ${index} (secret ${path}) must be a whole number of 0 or more`,
+        { path, index },
+      );
+    }
+    // A snapshot, so that the fields validated here are the ones sealed later.
+    const fields = Object.fromEntries(Object.entries(write.fields));
+    const seal = (version: number) => sealFields(this.#keyring, { path, version }, fields);
+    return { path, cas: write.cas, author, seal };
+  }
+
+  async #changeVersions(
+    rawPath: string,
+    versions: number[],
+    change: (path: string, versions: number[]) => Promise<boolean>,
+  ): Promise<void> {
+    const path = parseSecretPath(rawPath);
+    if (!Array.isArray(versions) || versions.length === 0) {
+      throw new TesseraError('INVALID_ARGUMENT', `give at least one version of secret ${path}`, {
+        path,
+      });
+    }
+    for (const [index, version] of versions.entries()) {
+      checkVersion(version, `versions[${index}]`);
+    }
+    if (!(await change(path, versions))) {
+      throw secretNotFound(path);
+    }
+  }
+
+  async #versionNotFound(path: string, version: number | undefined): Promise<TesseraError> {
+    const metadata = await this.#store.readMetadata(path);
+    if (metadata === undefined || version === undefined) {
+      return secretNotFound(path);
+    }
+    const range =
+      metadata.currentVersion === 0
+        ? 'it has no versions'
+        : `it keeps versions ${metadata.oldestVersion} to ${metadata.currentVersion}`;
+    return new TesseraError('NOT_FOUND', `secret ${path} has no version ${version}; ${range}`, {
+      path,
+      version,
+    });
+  }
+}
+
+function secretNotFound(path: string): TesseraError {
+  return new TesseraError(
+    'NOT_FOUND',
+    `secret ${path} not found; check the path, which is compared byte for byte`,
+    { path },
+  );
+}

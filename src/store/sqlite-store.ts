@@ -1,0 +1,344 @@
+import type { DatabaseSync } from 'node:sqlite';
+import { TesseraError } from '../errors.ts';
+import {
+  prepareStatements,
+  type SecretRow,
+  type Statements,
+  type TokenRow,
+  toMetadata,
+  toStoredVersion,
+  toTokenRecord,
+  type VersionInfoRow,
+  type VersionRow,
+} from './sqlite-statements.ts';
+import {
+  DEFAULT_MAX_VERSIONS,
+  type MetadataPatch,
+  type PutRequest,
+  type SecretMetadata,
+  type Store,
+  type StoredVersion,
+  type TokenRecord,
+  type VersionInfo,
+} from './store.ts';
+
+const MEMORY = ':memory:';
+const SQLITE_BUSY = 5;
+const SQLITE_CONSTRAINT_UNIQUE = 2067;
+
+function now(): string {
+  return new Date().toISOString();
+}
+
+/**
+ * The SQLite store on one open connection; `openSqliteStore` configures and migrates the
+ * database before it builds one.
+ */
+export class SqliteStore implements Store {
+  readonly #db: DatabaseSync;
+  readonly #file: string;
+  readonly #sql: Statements;
+  #tail: Promise<unknown> = Promise.resolve();
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  constructor(db: DatabaseSync, file: string) {
+    this.#db = db;
+    this.#file = file;
+    this.#sql = prepareStatements(db);
+  }
+
+  putVersions(writes: PutRequest[]): Promise<VersionInfo[]> {
+    return this.#write(() =>
+      writes.map((write, index) => this.#putOne(write, writes.length > 1 ? index : undefined)),
+    );
+  }
+
+  readVersion(path: string, version?: number): Promise<StoredVersion | undefined> {
+    return this.#read(() => {
+      const secret = this.#secret(path);
+      const number = version ?? secret?.current_version ?? 0;
+      if (secret === undefined || number < 1) {
+        return undefined;
+      }
+      const row = this.#sql.selectVersion.get(path, number) as VersionRow | undefined;
+      return row === undefined ? undefined : toStoredVersion(row);
+    });
+  }
+
+  readMetadata(path: string): Promise<SecretMetadata | undefined> {
+    return this.#read(() => this.#metadata(path));
+  }
+
+  writeMetadata(path: string, patch: MetadataPatch): Promise<SecretMetadata> {
+    return this.#write(() => {
+      const time = now();
+      if (this.#secret(path) === undefined) {
+        this.#sql.insertSecret.run(path, time, time);
+      }
+      const custom = patch.customMetadata && JSON.stringify(patch.customMetadata);
+      const casRequired = patch.casRequired === undefined ? null : Number(patch.casRequired);
+      this.#sql.patchSecret.run(patch.maxVersions ?? null, casRequired, custom ?? null, time, path);
+      return this.#metadata(path) as SecretMetadata;
+    });
+  }
+
+  list(prefix: string): Promise<string[]> {
+    return this.#read(() => {
+      const rows =
+        prefix === ''
+          ? this.#sql.listAll.all()
+          : this.#sql.listRange.all(prefix, `${prefix.slice(0, -1)}0`);
+      const children = new Set<string>();
+      for (const row of rows as { path: string }[]) {
+        const rest = row.path.slice(prefix.length);
+        const slash = rest.indexOf('/');
+        children.add(slash === -1 ? rest : rest.slice(0, slash + 1));
+      }
+      return [...children].sort(compareUtf8);
+    });
+  }
+
+  deleteVersions(path: string, versions: number[]): Promise<boolean> {
+    return this.#changeVersions(path, () => {
+      this.#sql.softDelete.run(now(), path, JSON.stringify(versions));
+    });
+  }
+
+  undeleteVersions(path: string, versions: number[]): Promise<boolean> {
+    return this.#changeVersions(path, () => {
+      this.#sql.undelete.run(path, JSON.stringify(versions));
+    });
+  }
+
+  async destroyVersions(path: string, versions: number[]): Promise<boolean> {
+    const found = await this.#changeVersions(path, () => {
+      this.#sql.destroy.run(path, JSON.stringify(versions));
+    });
+    await this.#eraseWal();
+    return found;
+  }
+
+  async deleteSecret(path: string): Promise<boolean> {
+    const found = await this.#write(() => {
+      return Number(this.#sql.deleteSecret.run(path).changes) > 0;
+    });
+    await this.#eraseWal();
+    return found;
+  }
+
+  saveToken(record: TokenRecord): Promise<void> {
+    return this.#write(() => {
+      try {
+        this.#sql.saveToken.run(
+          record.accessor,
+          record.hash,
+          JSON.stringify(record.policies),
+          record.createdTime,
+          record.expireTime,
+          JSON.stringify(record.meta),
+          record.parentAccessor,
+        );
+      } catch (error) {
+        if ((error as { errcode?: number }).errcode === SQLITE_CONSTRAINT_UNIQUE) {
+          throw new TesseraError(
+            'INTERNAL',
+            `token ${record.accessor} has the same hash as another token; issue a new token`,
+            { accessor: record.accessor },
+          );
+        }
+        throw error;
+      }
+    });
+  }
+
+  findToken(hash: string): Promise<TokenRecord | undefined> {
+    return this.#read(() => {
+      const row = this.#sql.tokenByHash.get(hash) as TokenRow | undefined;
+      return row === undefined ? undefined : toTokenRecord(row);
+    });
+  }
+
+  findTokenByAccessor(accessor: string): Promise<TokenRecord | undefined> {
+    return this.#read(() => {
+      const row = this.#sql.tokenByAccessor.get(accessor) as TokenRow | undefined;
+      return row === undefined ? undefined : toTokenRecord(row);
+    });
+  }
+
+  deleteToken(accessor: string): Promise<string[]> {
+    return this.#write(() => {
+      const rows = this.#sql.tokenTree.all(accessor) as { accessor: string }[];
+      const accessors = rows.map((row) => row.accessor);
+      this.#sql.deleteTokens.run(JSON.stringify(accessors));
+      return accessors;
+    });
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#serialize(() => {
+      this.#closed = true;
+      this.#db.close();
+    });
+    return this.#closing;
+  }
+
+  #putOne(write: PutRequest, index: number | undefined): VersionInfo {
+    const time = now();
+    const secret = this.#secret(write.path);
+    checkCas(write, index, secret);
+
+    const version = (secret?.current_version ?? 0) + 1;
+    const sealed = write.seal(version);
+    if (secret === undefined) {
+      this.#sql.insertSecret.run(write.path, time, time);
+    }
+    const oldest = secret?.oldest_version || version;
+    this.#sql.recordWrite.run(version, oldest, time, write.path);
+    this.#sql.insertVersion.run(
+      write.path,
+      version,
+      time,
+      write.author,
+      sealed.kekId,
+      sealed.wrappedKey,
+      sealed.ciphertext,
+    );
+
+    const max = secret?.max_versions || DEFAULT_MAX_VERSIONS;
+    if (version - oldest + 1 > max) {
+      const keepFrom = version - max + 1;
+      this.#sql.trimVersions.run(write.path, keepFrom);
+      this.#sql.recordWrite.run(version, keepFrom, time, write.path);
+    }
+    return {
+      version,
+      createdTime: time,
+      deletionTime: null,
+      destroyed: false,
+      author: write.author,
+    };
+  }
+
+  #secret(path: string): SecretRow | undefined {
+    return this.#sql.selectSecret.get(path) as SecretRow | undefined;
+  }
+
+  #metadata(path: string): SecretMetadata | undefined {
+    const secret = this.#secret(path);
+    if (secret === undefined) {
+      return undefined;
+    }
+    const versions = this.#sql.selectVersions.all(path) as unknown as VersionInfoRow[];
+    return toMetadata(secret, versions);
+  }
+
+  #changeVersions(path: string, change: () => void): Promise<boolean> {
+    return this.#write(() => {
+      if (this.#secret(path) === undefined) {
+        return false;
+      }
+      change();
+      return true;
+    });
+  }
+
+  // A TRUNCATE checkpoint copies the WAL into the database, where secure_delete has zeroed
+  // the freed cells, and empties the WAL, so erased ciphertext keeps no copy in either.
+  async #eraseWal(): Promise<void> {
+    if (this.#file !== MEMORY) {
+      // NOTE: while another connection reads the file, the checkpoint stops short without an
+      // error. The old frames then stay in the WAL until the next checkpoint.
+      await this.#serialize(() => this.#db.exec('PRAGMA wal_checkpoint(TRUNCATE)'));
+    }
+  }
+
+  #read<T>(work: () => T): Promise<T> {
+    return this.#serialize(() => this.#transaction('BEGIN', work));
+  }
+
+  #write<T>(work: () => T): Promise<T> {
+    return this.#serialize(() => this.#transaction('BEGIN IMMEDIATE', work));
+  }
+
+  #transaction<T>(begin: string, work: () => T): T {
+    this.#db.exec(begin);
+    try {
+      const result = work();
+      this.#db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (this.#db.isTransaction) {
+        this.#db.exec('ROLLBACK');
+      }
+      throw error;
+    }
+  }
+
+  // Callers are queued, so that a transaction never starts while another is open on this
+  // connection, even once an adapter method awaits between its statements.
+  #serialize<T>(work: () => T): Promise<T> {
+    const run = (): T => {
+      if (this.#closed) {
+        throw new TesseraError('INTERNAL', `store ${this.#file} is closed`);
+      }
+      try {
+        return work();
+      } catch (error) {
+        throw busyError(error, this.#file) ?? error;
+      }
+    };
+    const result = this.#tail.then(run);
+    this.#tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+// `index` is the position of the write in a batch of several, for the message.
+function checkCas(
+  write: PutRequest,
+  index: number | undefined,
+  secret: SecretRow | undefined,
+): void {
+  const current = secret?.current_version ?? 0;
+  const details = { path: write.path, index: index ?? 0, cas: write.cas, currentVersion: current };
+  const entry = index === undefined ? '' : ` (writes[${index}])`;
+  if (write.cas === undefined) {
+    if (secret?.cas_required === 1) {
+      throw new TesseraError(
+        'CAS_MISMATCH',
+        `secret ${write.path}${entry} requires check-and-set, but the write has no cas; ` +
+          `read the secret and retry with cas=${current}, its current version`,
+        details,
+      );
+    }
+    return;
+  }
+  if (write.cas !== current) {
+    throw new TesseraError(
+      'CAS_MISMATCH',
+      `check-and-set failed for secret ${write.path}${entry}: cas is ${write.cas} ` +
+        `but the current version is ${current}; read the secret again, then retry with ` +
+        `cas=${current}`,
+      details,
+    );
+  }
+}
+
+// The extended result codes SQLITE_BUSY_RECOVERY and SQLITE_BUSY_SNAPSHOT share the low byte.
+function busyError(error: unknown, file: string): TesseraError | undefined {
+  const code = (error as { errcode?: unknown }).errcode;
+  if (typeof code !== 'number' || (code & 0xff) !== SQLITE_BUSY) {
+    return undefined;
+  }
+  return new TesseraError(
+    'INTERNAL',
+    `store ${file} is busy: another process held its lock past the busy timeout; retry, ` +
+      `and check that no other program writes to the database`,
+    { file },
+  );
+}
+
+function compareUtf8(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}

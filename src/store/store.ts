@@ -1,0 +1,156 @@
+import type { SealedValue } from '../crypto/envelope.ts';
+
+/**
+ * The number of versions a secret keeps when its `maxVersions` is 0, as in HashiCorp
+ * Vault's KV version 2 engine.
+ */
+export const DEFAULT_MAX_VERSIONS = 10;
+
+/** Metadata of one version of a secret. Times are ISO 8601 strings in UTC. */
+export interface VersionInfo {
+  version: number;
+  createdTime: string;
+  /** Set when the version is soft-deleted; undeleting clears it. */
+  deletionTime: string | null;
+  /** True once the ciphertext is erased; a destroyed version cannot be recovered. */
+  destroyed: boolean;
+  /** The accessor of the token that wrote the version. */
+  author: string;
+}
+
+/** Metadata of a secret, with its versions oldest first. */
+export interface SecretMetadata {
+  path: string;
+  createdTime: string;
+  updatedTime: string;
+  /** The newest version, or 0 when only metadata was written. */
+  currentVersion: number;
+  /** The oldest version still kept, or 0 when there is none. */
+  oldestVersion: number;
+  /** The number of versions kept; 0 means `DEFAULT_MAX_VERSIONS`. */
+  maxVersions: number;
+  /** When true, every write must pass `cas`. */
+  casRequired: boolean;
+  /** Free-form labels; not secret, and never encrypted. */
+  customMetadata: Record<string, string>;
+  versions: VersionInfo[];
+}
+
+/** A version as stored: its metadata and its sealed fields. */
+export interface StoredVersion {
+  info: VersionInfo;
+  /** The sealed fields, or null when the version is destroyed. */
+  sealed: SealedValue | null;
+}
+
+/** One write of a new version. */
+export interface PutRequest {
+  path: string;
+  /**
+   * Check-and-set as in Vault KV version 2: 0 writes only if the secret has no version,
+   * N writes only if the current version is N. Omitted: no check, unless the secret
+   * has `casRequired`.
+   */
+  cas?: number;
+  author: string;
+  /** Seals the fields for the version number the store assigns. */
+  seal: (version: number) => SealedValue;
+}
+
+/** Changes to a secret's metadata; an omitted property keeps its value. */
+export interface MetadataPatch {
+  maxVersions?: number;
+  casRequired?: boolean;
+  /** Replaces the whole map when given. */
+  customMetadata?: Record<string, string>;
+}
+
+/** A token as stored: only a hash of the token itself, never the token. */
+export interface TokenRecord {
+  /** A public id of the token, safe to log. */
+  accessor: string;
+  hash: string;
+  policies: string[];
+  createdTime: string;
+  expireTime: string | null;
+  meta: Record<string, string>;
+  parentAccessor: string | null;
+}
+
+/**
+ * Persistence for secrets and tokens. An adapter stores ciphertext and metadata only:
+ * sealing and opening happen above it, in `Secrets`. Paths reach it already validated
+ * by `parseSecretPath`, and it compares them byte for byte. Every adapter must pass the
+ * contract suite in test/store/contract.ts.
+ */
+export interface Store {
+  /**
+   * Writes one new version per request, all or nothing in one transaction. Requests run
+   * in order, so two requests for one path write two versions. Rejects the whole batch
+   * with CAS_MISMATCH when a `cas` does not match, or is missing for a secret with
+   * `casRequired`. After each insert, versions beyond the secret's `maxVersions` are
+   * removed oldest first. Returns the new versions in request order.
+   */
+  putVersions(writes: PutRequest[]): Promise<VersionInfo[]>;
+
+  /**
+   * Reads one version, the current one when `version` is omitted. Returns undefined when
+   * the secret, or that version, does not exist (including versions already removed by
+   * `maxVersions`). Soft-deleted and destroyed versions are returned; check `info`.
+   */
+  readVersion(path: string, version?: number): Promise<StoredVersion | undefined>;
+
+  /** Reads a secret's metadata and version list; undefined when the secret does not exist. */
+  readMetadata(path: string): Promise<SecretMetadata | undefined>;
+
+  /**
+   * Changes a secret's metadata and returns the result. Creates the secret with no
+   * version when it does not exist, as Vault does. A lower `maxVersions` takes effect
+   * at the next write.
+   */
+  writeMetadata(path: string, patch: MetadataPatch): Promise<SecretMetadata>;
+
+  /**
+   * Lists the direct children of `prefix` ('' or a path ending in '/') as Vault does, with
+   * 'name' for a secret and 'name/' for a folder. The list is sorted by UTF-8 bytes and has
+   * no duplicates, but a name may appear both ways. It is empty when nothing is there.
+   */
+  list(prefix: string): Promise<string[]>;
+
+  /**
+   * Soft-deletes versions by setting their deletion time. Versions that do not exist,
+   * are destroyed or are already deleted are skipped. Returns false when the secret does
+   * not exist.
+   */
+  deleteVersions(path: string, versions: number[]): Promise<boolean>;
+
+  /** Clears the deletion time of versions that are not destroyed; false when no secret. */
+  undeleteVersions(path: string, versions: number[]): Promise<boolean>;
+
+  /**
+   * Erases the ciphertext of versions and marks them destroyed, which cannot be undone.
+   * Returns false when the secret does not exist.
+   */
+  destroyVersions(path: string, versions: number[]): Promise<boolean>;
+
+  /** Removes a secret's metadata and every version; false when it does not exist. */
+  deleteSecret(path: string): Promise<boolean>;
+
+  /** Inserts a token record, or replaces the one with the same accessor. */
+  saveToken(record: TokenRecord): Promise<void>;
+
+  /** Finds a token by the hash of the token; undefined when none matches. */
+  findToken(hash: string): Promise<TokenRecord | undefined>;
+
+  /** Finds a token by its accessor; undefined when none matches. */
+  findTokenByAccessor(accessor: string): Promise<TokenRecord | undefined>;
+
+  /**
+   * Removes a token and, recursively, every token whose parent it is. Returns the
+   * accessors removed with the given one first, or an empty list when none has it.
+   */
+  deleteToken(accessor: string): Promise<string[]>;
+
+  /** Closes the store; calls made afterwards reject with INTERNAL. */
+  close(): Promise<void>;
+}

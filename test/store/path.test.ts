@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { isTesseraError } from '../../src/errors.ts';
+import { parseListPrefix, parseSecretPath } from '../../src/store/path.ts';
+
+function rejectsPath(parse: (raw: string) => string, raw: string, rule: RegExp): void {
+  assert.throws(
+    () => parse(raw),
+    (error) => {
+      assert.ok(isTesseraError(error, 'INVALID_PATH'), `expected INVALID_PATH for ${raw}`);
+      assert.match(error.message, rule);
+      assert.doesNotMatch(error.message, /\n/);
+      return true;
+    },
+  );
+}
+
+describe('parseSecretPath', () => {
+  const valid: [string, string][] = [
+    ['db/password', 'db/password'],
+    ['/db/password', 'db/password'],
+    ['a', 'a'],
+    ['team/app.v2/..hidden/x.', 'team/app.v2/..hidden/x.'],
+    ['caf\u00e9/\u{1f511}', 'caf\u00e9/\u{1f511}'],
+    ['with space/and:colon/100%_done', 'with space/and:colon/100%_done'],
+    [`/${'é'.repeat(256)}`, 'é'.repeat(256)],
+  ];
+  for (const [raw, expected] of valid) {
+    it(`accepts ${JSON.stringify(raw).slice(0, 40)}`, () => {
+      assert.equal(parseSecretPath(raw), expected);
+    });
+  }
+
+  it('keeps Unicode forms apart', () => {
+    assert.notEqual(parseSecretPath('caf\u00e9'), parseSecretPath('cafe\u0301'));
+  });
+
+  const invalid: [string, string, RegExp][] = [
+    ['empty', '', /is empty/],
+    ['only a slash', '/', /is empty/],
+    ['two leading slashes', '//db', /empty segment at position 1/],
+    ['double slash', 'db//password', /empty segment at position 2/],
+    ['trailing slash', 'db/password/', /empty segment at position 3/],
+    ['dot segment', 'db/./password', /'\.' segment at position 2/],
+    ['dot-dot segment', '../etc/passwd', /'\.\.' segment at position 1/],
+    ['NUL', 'db/pass\u0000word', /control character/],
+    ['newline', 'db/pass\nword', /control character/],
+    ['DEL', 'db/\u007f', /control character/],
+    ['lone surrogate', 'db/\ud800', /not valid UTF-8/],
+    ['513 bytes', 'a'.repeat(513), /513 bytes long; the maximum is 512/],
+    ['257 two-byte characters', 'é'.repeat(257), /514 bytes long/],
+  ];
+  for (const [name, raw, rule] of invalid) {
+    it(`rejects ${name}`, () => {
+      rejectsPath(parseSecretPath, raw, rule);
+    });
+  }
+
+  it('quotes a printable path in the message', () => {
+    rejectsPath(parseSecretPath, 'a//b', /"a\/\/b"/);
+  });
+
+  it('does not quote a path with a control character', () => {
+    assert.throws(
+      () => parseSecretPath('db/\u0000token-abc'),
+      (error) => {
+        assert.ok(isTesseraError(error));
+        assert.doesNotMatch(error.message, /token-abc/);
+        return true;
+      },
+    );
+  });
+
+  it('does not quote an over-long path', () => {
+    assert.throws(
+      () => parseSecretPath('x'.repeat(10_000)),
+      (error) => {
+        assert.ok(isTesseraError(error));
+        assert.ok(error.message.length < 200, `message is ${error.message.length} characters`);
+        return true;
+      },
+    );
+  });
+});
+
+describe('parseListPrefix', () => {
+  const valid: [string, string][] = [
+    ['', ''],
+    ['/', ''],
+    ['db', 'db/'],
+    ['db/', 'db/'],
+    ['/db/', 'db/'],
+    ['/team/db', 'team/db/'],
+  ];
+  for (const [raw, expected] of valid) {
+    it(`maps ${JSON.stringify(raw)} to ${JSON.stringify(expected)}`, () => {
+      assert.equal(parseListPrefix(raw), expected);
+    });
+  }
+
+  const invalid: [string, RegExp][] = [
+    ['//', /empty segment/],
+    ['//db/', /empty segment/],
+    ['db//', /empty segment/],
+    ['db/../', /'\.\.' segment/],
+    ['db/\t/', /control character/],
+  ];
+  for (const [raw, rule] of invalid) {
+    it(`rejects ${JSON.stringify(raw)}`, () => {
+      rejectsPath(parseListPrefix, raw, rule);
+    });
+  }
+});
