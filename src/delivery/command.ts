@@ -1,0 +1,95 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+
+import { TesseraError } from '../errors.ts';
+import type { TaskInfo } from '../mesos/types.ts';
+import type { SignalRelay } from './signals.ts';
+import { errorCode } from './tmpfs.ts';
+
+/** A program to run: the file to execute, its arguments, and its argv[0] when that differs. */
+export interface CommandSpec {
+  file: string;
+  args: string[];
+  argv0?: string;
+}
+
+/** The outcome of the child process: its exit code, or the signal that killed it. */
+export interface ExecResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/**
+ * Returns the program to run: `command` when it is not empty, else the task's
+ * `CommandInfo`. Throws INVALID_ARGUMENT when neither gives one.
+ */
+export function commandToRun(task: TaskInfo, command?: readonly string[]): CommandSpec {
+  if (command !== undefined && command.length > 0) {
+    const [file, ...args] = command as [string, ...string[]];
+    return { file, args };
+  }
+
+  const info = task.command;
+  if (info?.value === undefined || info.value === '') {
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      `task ${task.task_id.value} has no command to run; give the command after \`--\``,
+      { taskId: task.task_id.value },
+    );
+  }
+
+  // `CommandInfo.shell` defaults to true in mesos.proto, and `value` then runs under
+  // `/bin/sh -c`. Without the shell, `value` is the executable and `arguments` the whole
+  // argv, argv[0] included, as the Mesos launcher passes them to execvp.
+  if (info.shell !== false) {
+    return { file: '/bin/sh', args: ['-c', info.value] };
+  }
+
+  const [argv0, ...args] = info.arguments ?? [];
+  return argv0 === undefined ? { file: info.value, args } : { file: info.value, args, argv0 };
+}
+
+/**
+ * Starts the program with inherited stdio and resolves with how it ended. The relay
+ * passes signals to it while it runs. Throws DELIVERY_FAILED, naming the program, when it
+ * cannot be started.
+ */
+export function runChild(
+  spec: CommandSpec,
+  options: { env: Record<string, string>; cwd: string },
+  relay: SignalRelay,
+): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    let child: ChildProcess;
+    try {
+      child = spawn(spec.file, spec.args, {
+        argv0: spec.argv0,
+        env: options.env,
+        cwd: options.cwd,
+        stdio: 'inherit',
+      });
+    } catch (error) {
+      // The message of a synchronous spawn error can quote the environment, so only the
+      // code is reported.
+      reject(startError(spec, options.cwd, error));
+      return;
+    }
+
+    relay.attach(child);
+    child.on('error', (error) => {
+      if (child.pid === undefined) {
+        reject(startError(spec, options.cwd, error));
+      }
+    });
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+}
+
+function startError(spec: CommandSpec, cwd: string, error: unknown): TesseraError {
+  const code = errorCode(error);
+  return new TesseraError(
+    'DELIVERY_FAILED',
+    `failed to start ${spec.file}: ${code}; check that it exists and is executable, ` +
+      `and that the working directory ${cwd} exists`,
+    { command: spec.file, code },
+  );
+}

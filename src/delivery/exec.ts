@@ -1,0 +1,118 @@
+import type { TaskInfo } from '../mesos/types.ts';
+import { type CommandSpec, commandToRun, type ExecResult, runChild } from './command.ts';
+import { buildChildEnvironment, type EnvironmentSecret } from './environment.ts';
+import { type FileSecret, PlacedFiles, resolveContainerPath } from './files.ts';
+import { type DeliveryPlan, planDelivery, type ResolveSecrets, resolvePlan } from './plan.ts';
+import { SignalRelay } from './signals.ts';
+import { defaultTmpfsCandidates, findTmpfsDir, isMemoryFilesystem } from './tmpfs.ts';
+
+export type { ExecResult } from './command.ts';
+
+/** Options of `execTask`: the task, the resolver of its secrets, and where to run it. */
+export interface ExecOptions {
+  /** A TaskInfo that has already passed validation. */
+  task: TaskInfo;
+  /** The argv to run in place of the task's command, when not empty. */
+  command?: string[];
+  /** Returns the bytes of each secret, in the order given. */
+  resolve: ResolveSecrets;
+  /** The environment the child's environment starts from. */
+  env: NodeJS.ProcessEnv;
+  /** The child's working directory, and the sandbox when MESOS_SANDBOX is not set. */
+  cwd: string;
+  /** The directory for file secrets. The default is /dev/shm, or else $XDG_RUNTIME_DIR, on tmpfs. */
+  tmpfsDir?: string;
+  /** Receives one-line diagnostics, which never contain secret bytes. */
+  log: (line: string) => void;
+}
+
+interface Deliveries {
+  env: EnvironmentSecret[];
+  files: FileSecret[];
+}
+
+interface Prepared {
+  env: Record<string, string>;
+  deliveries: Deliveries;
+  tmpfsDir: string | undefined;
+}
+
+/**
+ * Resolves a task's secrets, places them (variables in the child's environment, files on
+ * tmpfs linked at their container paths), runs the command with signals forwarded, and
+ * removes the files and links on every path. Returns the child's exit code or signal.
+ * Throws TesseraError when a secret cannot be resolved or placed, or when the command
+ * cannot start. In that case no command runs and no file or link of the run is left.
+ * Errors thrown by `resolve` are passed through unchanged.
+ */
+export async function execTask(options: ExecOptions): Promise<ExecResult> {
+  const spec = commandToRun(options.task, options.command);
+  const plan = planDelivery(options.task);
+  const hasFiles = plan.uses.some((use) => use.kind === 'file');
+  const tmpfsDir = hasFiles ? await chooseTmpfsDir(options) : undefined;
+
+  const deliveries = splitDeliveries(plan, await resolvePlan(plan, options.resolve));
+  const env = buildChildEnvironment(options.env, options.task, deliveries.env);
+
+  const relay = new SignalRelay();
+  relay.start();
+  try {
+    return await placeAndRun(options, spec, { env, deliveries, tmpfsDir }, relay);
+  } finally {
+    relay.stop();
+  }
+}
+
+async function placeAndRun(
+  options: ExecOptions,
+  spec: CommandSpec,
+  prepared: Prepared,
+  relay: SignalRelay,
+): Promise<ExecResult> {
+  const { env, deliveries, tmpfsDir } = prepared;
+  const files = deliveries.files;
+  const placed =
+    tmpfsDir === undefined ? undefined : await PlacedFiles.create(tmpfsDir, options.log);
+  try {
+    const sandboxDir = options.env.MESOS_SANDBOX || options.cwd;
+    for (const [index, file] of files.entries()) {
+      await placed?.place(file, index, resolveContainerPath(file.containerPath, sandboxDir));
+    }
+    options.log(`secrets placed: ${deliveries.env.length} environment, ${files.length} file`);
+
+    if (relay.pending !== undefined) {
+      options.log(`received ${relay.pending} before the command started; not starting it`);
+      return { code: null, signal: relay.pending };
+    }
+    return await runChild(spec, { env, cwd: options.cwd }, relay);
+  } finally {
+    await placed?.remove();
+  }
+}
+
+async function chooseTmpfsDir(options: ExecOptions): Promise<string> {
+  if (options.tmpfsDir === undefined) {
+    return findTmpfsDir(defaultTmpfsCandidates(options.env));
+  }
+
+  if (!(await isMemoryFilesystem(options.tmpfsDir))) {
+    options.log(
+      `warning: ${options.tmpfsDir} is not on tmpfs or ramfs; file secrets may reach a disk`,
+    );
+  }
+  return options.tmpfsDir;
+}
+
+function splitDeliveries(plan: DeliveryPlan, values: readonly Buffer[]): Deliveries {
+  const deliveries: Deliveries = { env: [], files: [] };
+  for (const use of plan.uses) {
+    // resolvePlan returns exactly one buffer per planned secret.
+    const bytes = values[use.index] as Buffer;
+    if (use.kind === 'env') {
+      deliveries.env.push({ name: use.name, bytes });
+    } else {
+      deliveries.files.push({ containerPath: use.containerPath, bytes, readOnly: use.readOnly });
+    }
+  }
+  return deliveries;
+}

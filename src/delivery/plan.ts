@@ -1,0 +1,91 @@
+import { TesseraError } from '../errors.ts';
+import { referencePath, secretUses } from '../mesos/secrets.ts';
+import type { Secret, SecretUse, TaskInfo } from '../mesos/types.ts';
+
+/** A use of a secret in a TaskInfo, with the position of its bytes in the resolved batch. */
+export type PlannedUse = SecretUse & { index: number };
+
+/** The distinct secrets a task needs, and where each of them goes. */
+export interface DeliveryPlan {
+  secrets: Secret[];
+  uses: PlannedUse[];
+}
+
+/** Resolves a batch of secrets to their bytes, in the order of the batch. */
+export type ResolveSecrets = (secrets: Secret[]) => Promise<Buffer[]>;
+
+/**
+ * Collects the distinct secrets of a task, so that each is resolved once and a secret used
+ * both as a variable and as a file gets the same bytes in both places. Two references are
+ * the same secret when `referencePath` maps them to the same path and field. Two inline
+ * values are the same secret when their bytes are equal.
+ */
+export function planDelivery(task: TaskInfo): DeliveryPlan {
+  const secrets: Secret[] = [];
+  const indexByIdentity = new Map<string, number>();
+  const uses: PlannedUse[] = [];
+
+  for (const use of secretUses(task)) {
+    const identity = secretIdentity(use.secret, uses.length);
+    let index = indexByIdentity.get(identity);
+    if (index === undefined) {
+      index = secrets.length;
+      secrets.push(use.secret);
+      indexByIdentity.set(identity, index);
+    }
+    uses.push({ ...use, index });
+  }
+  return { secrets, uses };
+}
+
+/**
+ * Calls `resolve` once with the plan's secrets, or not at all when there are none, and
+ * checks that it returned one buffer per secret.
+ */
+export async function resolvePlan(plan: DeliveryPlan, resolve: ResolveSecrets): Promise<Buffer[]> {
+  if (plan.secrets.length === 0) {
+    return [];
+  }
+
+  // Checked at run time because the resolver is another module's code.
+  const values: unknown = await resolve(plan.secrets);
+  if (!Array.isArray(values) || values.length !== plan.secrets.length) {
+    const count = Array.isArray(values) ? values.length : 'no array of';
+    throw new TesseraError(
+      'DELIVERY_FAILED',
+      `the secret resolver returned ${count} values for ${plan.secrets.length} secrets; ` +
+        'this is a bug in the resolver, report it with the task definition',
+    );
+  }
+
+  return values.map((value, index) => {
+    if (!(value instanceof Uint8Array)) {
+      throw new TesseraError(
+        'DELIVERY_FAILED',
+        `the secret resolver returned no bytes for secret ${index} of the batch; ` +
+          'this is a bug in the resolver, report it with the task definition',
+        { index },
+      );
+    }
+    return Buffer.isBuffer(value)
+      ? value
+      : Buffer.from(value.buffer, value.byteOffset, value.length);
+  });
+}
+
+// Mesos's default resolver (src/secret/resolver.cpp) looks at which field is present and
+// ignores `type`, so an UNKNOWN-typed secret is matched by its fields in the same way.
+function secretIdentity(secret: Secret, position: number): string {
+  if (secret.reference && secret.type !== 'VALUE') {
+    const { path, field } = referencePath(secret.reference);
+    return JSON.stringify(['reference', path, field]);
+  }
+
+  if (secret.value && secret.type !== 'REFERENCE') {
+    const canonical = Buffer.from(secret.value.data, 'base64').toString('base64');
+    return JSON.stringify(['value', canonical]);
+  }
+
+  // A secret with neither field cannot be resolved, and the resolver reports it.
+  return JSON.stringify(['unmatched', position]);
+}

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import { commandToRun } from '../../src/delivery/command.ts';
+import { FORWARDED_SIGNALS, SignalRelay } from '../../src/delivery/signals.ts';
+import { isTesseraError } from '../../src/errors.ts';
+import type { CommandInfo, TaskInfo } from '../../src/mesos/types.ts';
+
+function task(command?: CommandInfo): TaskInfo {
+  const info: TaskInfo = { name: 'cmd', task_id: { value: 'cmd.1' } };
+  if (command) info.command = command;
+  return info;
+}
+
+describe('commandToRun', () => {
+  it('runs value under /bin/sh by default', () => {
+    assert.deepEqual(commandToRun(task({ value: 'echo "$HOME"' })), {
+      file: '/bin/sh',
+      args: ['-c', 'echo "$HOME"'],
+    });
+  });
+
+  it('ignores arguments in shell mode', () => {
+    const spec = commandToRun(task({ shell: true, value: 'ls', arguments: ['x', 'y'] }));
+    assert.deepEqual(spec.args, ['-c', 'ls']);
+  });
+
+  it('takes argv0 from arguments without shell', () => {
+    const spec = commandToRun(
+      task({ shell: false, value: '/bin/ls', arguments: ['ls', '-l', '/'] }),
+    );
+    assert.deepEqual(spec, { file: '/bin/ls', args: ['-l', '/'], argv0: 'ls' });
+  });
+
+  it('runs value alone without arguments', () => {
+    assert.deepEqual(commandToRun(task({ shell: false, value: '/bin/true' })), {
+      file: '/bin/true',
+      args: [],
+    });
+  });
+
+  it('prefers the given command', () => {
+    const spec = commandToRun(task({ value: 'exit 1' }), ['node', 'server.js']);
+    assert.deepEqual(spec, { file: 'node', args: ['server.js'] });
+  });
+
+  it('falls back when the given command is empty', () => {
+    assert.equal(commandToRun(task({ value: 'true' }), []).file, '/bin/sh');
+  });
+
+  for (const command of [undefined, {}, { value: '' }]) {
+    it(`rejects ${JSON.stringify(command)}`, () => {
+      assert.throws(
+        () => commandToRun(task(command)),
+        (error) => isTesseraError(error, 'INVALID_ARGUMENT') && error.message.includes('cmd.1'),
+      );
+    });
+  }
+});
+
+describe('SignalRelay', () => {
+  it('installs and removes its handlers', () => {
+    const before = FORWARDED_SIGNALS.map((signal) => process.listenerCount(signal));
+    const relay = new SignalRelay();
+    relay.start();
+    const during = FORWARDED_SIGNALS.map((signal) => process.listenerCount(signal));
+    relay.stop();
+    const afterStop = FORWARDED_SIGNALS.map((signal) => process.listenerCount(signal));
+    assert.deepEqual(
+      during,
+      before.map((count) => count + 1),
+    );
+    assert.deepEqual(afterStop, before);
+  });
+
+  it('keeps a signal that comes before the child', { timeout: 10_000 }, async () => {
+    const relay = new SignalRelay();
+    relay.start();
+    try {
+      const delivered = new Promise((resolve) => process.once('SIGHUP', resolve));
+      process.kill(process.pid, 'SIGHUP');
+      await delivered;
+      assert.equal(relay.pending, 'SIGHUP');
+    } finally {
+      relay.stop();
+    }
+  });
+});
