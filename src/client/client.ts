@@ -1,0 +1,219 @@
+import { ERRORS, type ErrorCode, TesseraError } from '../errors.ts';
+import type { Secret } from '../mesos/types.ts';
+
+/** Where the server is and how to authenticate; the token is never printed. */
+export interface ClientOptions {
+  address: string;
+  token?: string;
+  /** Per-request timeout in milliseconds. */
+  timeoutMs?: number;
+}
+
+/** The metadata of one version, as the server reports it (Vault's field names). */
+export interface VersionMetadata {
+  created_time: string;
+  deletion_time: string;
+  destroyed: boolean;
+  version: number;
+}
+
+/** One secret version read through the byte-exact API. */
+export interface SecretRead {
+  path: string;
+  fields: Record<string, Buffer>;
+  metadata: VersionMetadata;
+}
+
+/** A secret version to write in a batch. */
+export interface SecretWrite {
+  path: string;
+  fields: Record<string, Buffer>;
+  cas?: number;
+}
+
+/** The result of resolving one Mesos secret. */
+export interface ResolvedSecret {
+  data: Buffer;
+  path?: string;
+  field?: string;
+  version?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+/**
+ * A typed client for Tessera's HTTP API. Every method throws `TesseraError` with the
+ * server's error code, or UNREACHABLE when no answer came.
+ */
+export class TesseraClient {
+  readonly address: string;
+  #token: string | undefined;
+  #timeoutMs: number;
+
+  constructor(options: ClientOptions) {
+    this.address = options.address.replace(/\/+$/, '');
+    this.#token = options.token;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  /** Writes a new version of a secret with the given fields; returns its metadata. */
+  async write(
+    path: string,
+    fields: Record<string, Buffer>,
+    cas?: number,
+  ): Promise<VersionMetadata> {
+    const body = { fields: encode(fields), cas };
+    return this.#call('POST', `/v1/tessera/data/${encodePath(path)}`, body);
+  }
+
+  /** Writes several secrets in one transaction: all of them, or none. */
+  async writeBatch(writes: SecretWrite[]): Promise<(VersionMetadata & { path: string })[]> {
+    const body = {
+      writes: writes.map((w) => ({ path: w.path, cas: w.cas, fields: encode(w.fields) })),
+    };
+    const data = await this.#call<{ versions: (VersionMetadata & { path: string })[] }>(
+      'POST',
+      '/v1/tessera/batch',
+      body,
+    );
+    return data.versions;
+  }
+
+  /** Reads a version (the current one when `version` is omitted) with its bytes. */
+  async read(path: string, version?: number): Promise<SecretRead> {
+    const query = version === undefined ? '' : `?version=${version}`;
+    const data = await this.#call<{
+      path: string;
+      fields: Record<string, string>;
+      metadata: VersionMetadata;
+    }>('GET', `/v1/tessera/data/${encodePath(path)}${query}`);
+    return { path: data.path, fields: decode(data.fields), metadata: data.metadata };
+  }
+
+  /** Reads a secret's metadata: versions, max versions, custom metadata. */
+  async metadata(path: string): Promise<Record<string, unknown>> {
+    return this.#call('GET', `/v1/secret/metadata/${encodePath(path)}`);
+  }
+
+  /** Lists the names directly under a prefix; folders end in `/`. */
+  async list(prefix: string): Promise<string[]> {
+    const data = await this.#call<{ keys: string[] }>(
+      'GET',
+      `/v1/secret/metadata/${encodePath(prefix)}?list=true`,
+    );
+    return data.keys;
+  }
+
+  /** Soft-deletes the given versions, or the current one when none are given. */
+  async delete(path: string, versions?: number[]): Promise<void> {
+    if (!versions || versions.length === 0) {
+      await this.#call('DELETE', `/v1/secret/data/${encodePath(path)}`);
+      return;
+    }
+    await this.#call('POST', `/v1/secret/delete/${encodePath(path)}`, { versions });
+  }
+
+  /** Restores soft-deleted versions. */
+  async undelete(path: string, versions: number[]): Promise<void> {
+    await this.#call('POST', `/v1/secret/undelete/${encodePath(path)}`, { versions });
+  }
+
+  /** Erases the ciphertext of the given versions for good. */
+  async destroy(path: string, versions: number[]): Promise<void> {
+    await this.#call('POST', `/v1/secret/destroy/${encodePath(path)}`, { versions });
+  }
+
+  /** Resolves Mesos `Secret` messages in one request; the result keeps their order. */
+  async resolve(secrets: Secret[]): Promise<ResolvedSecret[]> {
+    const data = await this.#call<{
+      secrets: { data: string; path?: string; field?: string; version?: number }[];
+    }>('POST', '/v1/tessera/resolve', { secrets });
+    return data.secrets.map((item) => ({ ...item, data: Buffer.from(item.data, 'base64') }));
+  }
+
+  async #call<T>(method: string, route: string, body?: unknown): Promise<T> {
+    const response = await this.#fetch(method, route, body);
+    if (response.status === 204) return undefined as T;
+
+    const text = await response.text();
+    const json = parseResponse(text, response.status);
+    if (!response.ok) throw serverError(json, response.status);
+    return (json as { data: T }).data;
+  }
+
+  async #fetch(method: string, route: string, body: unknown): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (this.#token) headers['x-vault-token'] = this.#token;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    try {
+      return await fetch(this.address + route, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (error) {
+      throw unreachable(this.address, error);
+    }
+  }
+
+  toJSON() {
+    return { address: this.address, token: this.#token ? '<redacted>' : undefined };
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')]() {
+    return `TesseraClient(${this.address})`;
+  }
+}
+
+function encodePath(path: string): string {
+  return path.split('/').map(encodeURIComponent).join('/');
+}
+
+function encode(fields: Record<string, Buffer>): Record<string, string> {
+  return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v.toString('base64')]));
+}
+
+function decode(fields: Record<string, string>): Record<string, Buffer> {
+  return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
+}
+
+function parseResponse(text: string, status: number): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    // The body is not quoted: a misrouted proxy page could be large or hold anything.
+    throw new TesseraError(
+      'INTERNAL',
+      `the server answered HTTP ${status} with a body that is not JSON; check TESSERA_ADDR points at a Tessera server`,
+    );
+  }
+}
+
+function serverError(json: unknown, status: number): TesseraError {
+  const body = json as {
+    code?: string;
+    message?: string;
+    errors?: string[];
+    details?: Record<string, unknown>;
+  };
+  const code = body.code && body.code in ERRORS ? (body.code as ErrorCode) : statusCode(status);
+  const message = body.message ?? body.errors?.join('; ') ?? `the server answered HTTP ${status}`;
+  return new TesseraError(code, message, body.details);
+}
+
+function statusCode(status: number): ErrorCode {
+  if (status === 403) return 'PERMISSION_DENIED';
+  if (status === 404) return 'NOT_FOUND';
+  if (status >= 500) return 'INTERNAL';
+  return 'INVALID_ARGUMENT';
+}
+
+function unreachable(address: string, error: unknown): TesseraError {
+  const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+  return new TesseraError(
+    'UNREACHABLE',
+    `could not reach the Tessera server at ${address} (${cause}); start one with 'tessera server --dev' or set TESSERA_ADDR`,
+    { address, cause },
+  );
+}

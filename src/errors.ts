@@ -1,0 +1,49 @@
+/**
+ * The catalogue of Tessera's error codes. Clients and tests match on `code`, never on the
+ * message text. docs/errors.md lists every code with its meaning and fix.
+ */
+export const ERRORS = {
+  INVALID_ARGUMENT: { status: 400, summary: 'a request or input field is invalid' },
+  INVALID_PATH: { status: 400, summary: 'a secret path breaks the path rules' },
+  INVALID_TASK: { status: 400, summary: 'a Mesos TaskInfo or call is invalid' },
+  INVALID_SECRETS_FILE: { status: 400, summary: 'a Mesos-style secrets file is invalid' },
+  NOT_UTF8: { status: 400, summary: 'a field holds bytes that are not UTF-8 text' },
+  CAS_MISMATCH: { status: 400, summary: 'the check-and-set version did not match' },
+  BODY_TOO_LARGE: { status: 413, summary: 'the request body is over the size limit' },
+  TOKEN_MISSING: { status: 401, summary: 'no token was sent' },
+  PERMISSION_DENIED: { status: 403, summary: 'the token may not do this, or is invalid' },
+  NOT_FOUND: { status: 404, summary: 'no secret, version or field exists there' },
+  VERSION_DELETED: { status: 404, summary: 'the version is soft-deleted' },
+  VERSION_DESTROYED: { status: 404, summary: 'the version is destroyed' },
+  RESOLVE_FAILED: { status: 400, summary: 'one or more secrets of a batch failed to resolve' },
+  UNREACHABLE: { status: 503, summary: 'the Tessera server could not be reached' },
+  CONFIG_INVALID: { status: 500, summary: 'start-up configuration is invalid' },
+  DELIVERY_FAILED: { status: 500, summary: 'secrets could not be placed for a task' },
+  INTERNAL: { status: 500, summary: 'an unexpected error inside Tessera' },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** Structured details a caller can act on; never secret values. */
+export type ErrorDetails = Record<string, unknown>;
+
+/** The one error class Tessera raises on purpose; anything else is a bug (INTERNAL). */
+export class TesseraError extends Error {
+  readonly code: ErrorCode;
+  readonly details: ErrorDetails | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: ErrorDetails) {
+    super(message);
+    this.name = 'TesseraError';
+    this.code = code;
+    this.details = details;
+  }
+
+  get status(): number {
+    return ERRORS[this.code].status;
+  }
+}
+
+export function isTesseraError(error: unknown, code?: ErrorCode): error is TesseraError {
+  return error instanceof TesseraError && (code === undefined || error.code === code);
+}

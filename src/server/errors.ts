@@ -1,0 +1,79 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { ERRORS, type ErrorCode, TesseraError } from '../errors.ts';
+
+/** The JSON body of every error response: Vault's `errors` array plus a stable code. */
+export interface ErrorBody {
+  errors: string[];
+  code: ErrorCode;
+  message: string;
+  request_id: string;
+  details?: Record<string, unknown>;
+}
+
+// Fastify's own 4xx errors, mapped to catalogue codes with fixed messages. Their original
+// messages can quote the request body (JSON.parse does), which may hold a secret.
+const FASTIFY_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: {
+    code: 'INVALID_ARGUMENT',
+    message: 'request body is not valid JSON',
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    code: 'INVALID_ARGUMENT',
+    message: 'request body is empty; send a JSON object',
+  },
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    code: 'BODY_TOO_LARGE',
+    message: 'request body is over the size limit',
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    code: 'INVALID_ARGUMENT',
+    message: 'request Content-Length does not match the body',
+  },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    code: 'INVALID_ARGUMENT',
+    message: 'unsupported content type; send application/json',
+  },
+};
+
+/** Turns any error into a catalogue error that is safe to show a caller. */
+export function toTesseraError(error: unknown): TesseraError {
+  if (error instanceof TesseraError) return error;
+
+  const fastifyCode = (error as FastifyError | undefined)?.code;
+  const known = fastifyCode ? FASTIFY_ERRORS[fastifyCode] : undefined;
+  if (known) return new TesseraError(known.code, known.message);
+
+  if (error instanceof SyntaxError) {
+    return new TesseraError('INVALID_ARGUMENT', 'request body is not valid JSON');
+  }
+  return new TesseraError('INTERNAL', 'internal error; the server log has the detail');
+}
+
+/** Builds the error body; 5xx bodies say little, the log holds the cause. */
+export function errorBody(error: TesseraError, requestId: string): ErrorBody {
+  const body: ErrorBody = {
+    errors: [error.message],
+    code: error.code,
+    message: error.message,
+    request_id: requestId,
+  };
+  if (error.details && ERRORS[error.code].status < 500) body.details = error.details;
+  return body;
+}
+
+/** The one place that turns a thrown error into an HTTP response. */
+export function handleError(error: unknown, request: FastifyRequest, reply: FastifyReply) {
+  const mapped = toTesseraError(error);
+  if (mapped.status >= 500) {
+    request.log.error({ err: safeErrorSummary(error), code: mapped.code }, 'request failed');
+  }
+  return reply.code(mapped.status).send(errorBody(mapped, request.id));
+}
+
+// Logs the class and stack of an unexpected error; a message from a library may quote its
+// input, so only the name and stack frames below the first line are kept.
+function safeErrorSummary(error: unknown) {
+  if (!(error instanceof Error)) return { type: typeof error };
+  const frames = (error.stack ?? '').split('\n').slice(1).join('\n');
+  return { type: error.name, code: (error as FastifyError).code, stack: frames };
+}

@@ -1,0 +1,142 @@
+import { authorize, type Caller } from '../access/tokens.ts';
+import { isTesseraError, TesseraError } from '../errors.ts';
+import { decodeBase64 } from '../mesos/base64.ts';
+import { referencePath } from '../mesos/secrets.ts';
+import { parseSecretPath } from '../store/path.ts';
+import type { Secrets } from '../store/secrets.ts';
+
+/** One resolved secret: its bytes as base64, and for references where they came from. */
+export interface ResolvedItem {
+  data: string;
+  path?: string;
+  field?: string;
+  version?: number;
+}
+
+interface ItemError {
+  index: number;
+  code: string;
+  message: string;
+}
+
+type SecretRead = Awaited<ReturnType<Secrets['read']>>;
+
+/** The largest batch accepted, so that one request cannot ask for unbounded work. */
+export const MAX_BATCH = 1000;
+
+/**
+ * Resolves a batch of Mesos `Secret` messages, in order, as Mesos's `SecretResolver` does:
+ * a REFERENCE is looked up (`name` is the path, `key` the field, else `value`), a VALUE
+ * passes through. Each path is read once per batch. If any item fails, the whole batch
+ * fails with one error per item, so a task never starts with part of its secrets.
+ */
+export async function resolveBatch(
+  secrets: Secrets,
+  caller: Caller,
+  body: unknown,
+): Promise<ResolvedItem[]> {
+  const items = batchItems(body);
+  const reads = new Map<string, Promise<SecretRead>>();
+  const errors: ItemError[] = [];
+  const resolved: ResolvedItem[] = [];
+
+  for (const [index, item] of items.entries()) {
+    try {
+      resolved.push(await resolveOne(item, index, { secrets, caller, reads }));
+    } catch (error) {
+      if (!isTesseraError(error)) throw error;
+      errors.push({ index, code: error.code, message: error.message });
+    }
+  }
+
+  if (errors.length > 0) {
+    const lines = errors.map((e) => `secrets[${e.index}]: ${e.message}`).join('; ');
+    throw new TesseraError(
+      'RESOLVE_FAILED',
+      `${errors.length} of ${items.length} secrets failed to resolve: ${lines}`,
+      { errors },
+    );
+  }
+  return resolved;
+}
+
+function batchItems(body: unknown): unknown[] {
+  const items = (body as { secrets?: unknown } | null)?.secrets;
+  if (!Array.isArray(items) || items.length === 0) {
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      'secrets must be a non-empty array of Mesos Secret messages',
+    );
+  }
+  if (items.length > MAX_BATCH) {
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      `secrets holds ${items.length} items; send at most ${MAX_BATCH} per request`,
+    );
+  }
+  return items;
+}
+
+interface ResolveContext {
+  secrets: Secrets;
+  caller: Caller;
+  reads: Map<string, Promise<SecretRead>>;
+}
+
+async function resolveOne(
+  item: unknown,
+  index: number,
+  context: ResolveContext,
+): Promise<ResolvedItem> {
+  const secret = (item ?? {}) as {
+    type?: unknown;
+    reference?: { name?: unknown; key?: unknown };
+    value?: { data?: unknown };
+  };
+
+  if (secret.type === 'VALUE') {
+    if (secret.reference !== undefined || typeof secret.value?.data !== 'string') {
+      throw new TesseraError(
+        'INVALID_ARGUMENT',
+        'a VALUE secret must have value.data (base64) and no reference',
+      );
+    }
+    return {
+      data: decodeBase64(secret.value.data, `secrets[${index}].value.data`).toString('base64'),
+    };
+  }
+
+  if (secret.type !== 'REFERENCE') {
+    throw new TesseraError('INVALID_ARGUMENT', 'type must be REFERENCE or VALUE');
+  }
+  const name = secret.reference?.name;
+  const key = secret.reference?.key;
+  if (
+    typeof name !== 'string' ||
+    secret.value !== undefined ||
+    (key !== undefined && typeof key !== 'string')
+  ) {
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      'a REFERENCE secret must have reference.name (and optionally reference.key) and no value',
+    );
+  }
+  const { path: rawPath, field } = referencePath({ name, key: key as string | undefined });
+  const path = parseSecretPath(rawPath);
+  authorize(context.caller, 'read', path);
+
+  let read = context.reads.get(path);
+  if (!read) {
+    read = context.secrets.read(path);
+    context.reads.set(path, read);
+  }
+  const found = await read;
+  const bytes = Object.hasOwn(found.fields, field) ? found.fields[field] : undefined;
+  if (!bytes) {
+    throw new TesseraError(
+      'NOT_FOUND',
+      `secret '${path}' has no field '${field}'; list its fields with 'tessera get ${path}'`,
+    );
+  }
+  return { data: bytes.toString('base64'), path, field, version: found.info.version };
+}

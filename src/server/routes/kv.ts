@@ -1,0 +1,222 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { authorize } from '../../access/tokens.ts';
+import { isTesseraError, TesseraError } from '../../errors.ts';
+import { parseListPrefix, parseSecretPath } from '../../store/path.ts';
+import type { VersionInfo } from '../../store/store.ts';
+import { type AppContext, callerOf } from '../app.ts';
+import { errorBody } from '../errors.ts';
+import {
+  fieldsFromStrings,
+  fieldsToStrings,
+  secretMetadata,
+  vaultResponse,
+  versionMetadata,
+  versionsOf,
+} from '../vault-format.ts';
+
+// HashiCorp Vault's KV version 2 API, mounted at `secret/` as in a Vault dev server.
+const MOUNT = '/v1/secret';
+
+type Query = { version?: string; list?: string };
+
+// Vault's `vault kv patch` sends a JSON merge patch.
+const MERGE_PATCH = 'application/merge-patch+json';
+
+/** Registers data, metadata, delete, undelete, destroy and list under `/v1/secret/`. */
+export function registerKvRoutes(app: FastifyInstance, context: AppContext) {
+  const { secrets, store } = context;
+  app.addContentTypeParser(
+    MERGE_PATCH,
+    { parseAs: 'string' },
+    app.getDefaultJsonParser('error', 'error'),
+  );
+
+  const guard = async (request: FastifyRequest, capability: string) => {
+    const path = parseSecretPath(wildcard(request));
+    authorize(await callerOf(request, store), capability, path);
+    return path;
+  };
+
+  app.get(`${MOUNT}/data/*`, async (request, reply) => {
+    const path = await guard(request, 'read');
+    const version = versionParam(request.query as Query);
+    try {
+      const secret = await secrets.read(path, version);
+      const metadata = versionMetadata(secret.info, null);
+      const data = { data: fieldsToStrings(path, secret.fields), metadata };
+      return vaultResponse(request.id, data);
+    } catch (error) {
+      return replyDeletedLikeVault(error, request, reply);
+    }
+  });
+
+  const write = async (request: FastifyRequest) => {
+    const path = await guard(request, 'write');
+    const body = (request.body ?? {}) as { data?: unknown; options?: { cas?: unknown } };
+    const fields = fieldsFromStrings(body.data, 'data');
+    const cas = casOption(body.options?.cas);
+    const caller = await callerOf(request, store);
+    const info = await secrets.put(path, fields, { cas, author: caller.accessor });
+    return vaultResponse(request.id, versionMetadata(info, null));
+  };
+  app.post(`${MOUNT}/data/*`, write);
+  app.put(`${MOUNT}/data/*`, write);
+
+  // `vault kv patch`: merges fields into the current version (JSON merge patch, RFC 7396:
+  // null removes a field) and writes the result as a new version, checked against the
+  // version it was merged from.
+  app.patch(`${MOUNT}/data/*`, async (request) => {
+    const path = await guard(request, 'write');
+    const body = (request.body ?? {}) as { data?: unknown; options?: { cas?: unknown } };
+    const current = await secrets.read(path);
+    const fields = mergeFields(current.fields, body.data);
+    const cas = casOption(body.options?.cas) ?? current.info.version;
+    const caller = await callerOf(request, store);
+    const info = await secrets.put(path, fields, { cas, author: caller.accessor });
+    return vaultResponse(request.id, versionMetadata(info, null));
+  });
+
+  app.delete(`${MOUNT}/data/*`, async (request, reply) => {
+    await secrets.deleteLatest(await guard(request, 'delete'));
+    return reply.code(204).send();
+  });
+
+  const versionsRoute = (
+    action: string,
+    capability: string,
+    run: (path: string, versions: number[]) => Promise<unknown>,
+  ) => {
+    const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+      const path = await guard(request, capability);
+      await run(path, versionsOf(request.body));
+      return reply.code(204).send();
+    };
+    app.post(`${MOUNT}/${action}/*`, handler);
+    app.put(`${MOUNT}/${action}/*`, handler);
+  };
+  versionsRoute('delete', 'delete', (p, v) => secrets.deleteVersions(p, v));
+  versionsRoute('undelete', 'write', (p, v) => secrets.undeleteVersions(p, v));
+  versionsRoute('destroy', 'destroy', (p, v) => secrets.destroyVersions(p, v));
+
+  app.get(`${MOUNT}/metadata/*`, async (request) => {
+    if (isListQuery(request.query as Query)) return list(request);
+    const path = await guard(request, 'read');
+    return vaultResponse(request.id, secretMetadata(await secrets.metadata(path)));
+  });
+  // NOTE: Vault's LIST verb is not served: Node's HTTP parser rejects unknown methods.
+  // Clients list with GET and ?list=true (node-vault: noCustomHTTPVerbs).
+
+  async function list(request: FastifyRequest) {
+    const prefix = parseListPrefix(wildcard(request));
+    authorize(await callerOf(request, store), 'list', prefix);
+    return vaultResponse(request.id, { keys: await secrets.list(prefix) });
+  }
+
+  const writeMetadata = async (request: FastifyRequest, reply: FastifyReply) => {
+    const path = await guard(request, 'write');
+    await secrets.writeMetadata(path, metadataPatch(request.body));
+    return reply.code(204).send();
+  };
+  app.post(`${MOUNT}/metadata/*`, writeMetadata);
+  app.put(`${MOUNT}/metadata/*`, writeMetadata);
+
+  app.delete(`${MOUNT}/metadata/*`, async (request, reply) => {
+    await secrets.deleteAll(await guard(request, 'delete'));
+    return reply.code(204).send();
+  });
+}
+
+/** The secret path after the route's prefix, as Fastify decoded it. */
+export function wildcard(request: FastifyRequest): string {
+  return (request.params as { '*': string })['*'] ?? '';
+}
+
+/** Parses `?version=N`; absent or 0 means the current version, as in Vault. */
+export function versionParam(query: Query): number | undefined {
+  if (query.version === undefined || query.version === '' || query.version === '0') {
+    return undefined;
+  }
+  const version = Number(query.version);
+  if (!Number.isInteger(version) || version < 0) {
+    throw new TesseraError('INVALID_ARGUMENT', 'version must be a whole number, e.g. ?version=2');
+  }
+  return version;
+}
+
+function isListQuery(query: Query): boolean {
+  return query.list === 'true' || query.list === '1';
+}
+
+function mergeFields(current: Record<string, Buffer>, patch: unknown): Record<string, Buffer> {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      'data must be a JSON object of field names to strings or null',
+    );
+  }
+  const removed = Object.entries(patch)
+    .filter(([, value]) => value === null)
+    .map(([name]) => name);
+  const kept = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== null));
+  const merged = { ...current, ...fieldsFromStrings(kept, 'data') };
+  for (const name of removed) delete merged[name];
+  return merged;
+}
+
+function casOption(cas: unknown): number | undefined {
+  if (cas === undefined || cas === null) return undefined;
+  if (typeof cas === 'number' && Number.isInteger(cas) && cas >= 0) return cas;
+  throw new TesseraError('INVALID_ARGUMENT', 'options.cas must be a whole number of 0 or more');
+}
+
+function metadataPatch(body: unknown) {
+  const input = (body ?? {}) as Record<string, unknown>;
+  const patch: {
+    maxVersions?: number;
+    casRequired?: boolean;
+    customMetadata?: Record<string, string>;
+  } = {};
+  if (input.max_versions !== undefined) {
+    if (!Number.isInteger(input.max_versions) || (input.max_versions as number) < 0) {
+      throw new TesseraError(
+        'INVALID_ARGUMENT',
+        'max_versions must be a whole number of 0 or more',
+      );
+    }
+    patch.maxVersions = input.max_versions as number;
+  }
+  if (input.cas_required !== undefined) {
+    if (typeof input.cas_required !== 'boolean') {
+      throw new TesseraError('INVALID_ARGUMENT', 'cas_required must be true or false');
+    }
+    patch.casRequired = input.cas_required;
+  }
+  if (input.custom_metadata !== undefined) {
+    patch.customMetadata = stringMap(input.custom_metadata, 'custom_metadata');
+  }
+  return patch;
+}
+
+function stringMap(value: unknown, where: string): Record<string, string> {
+  const ok =
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.values(value).every((v) => typeof v === 'string');
+  if (!ok) throw new TesseraError('INVALID_ARGUMENT', `${where} must be an object of strings`);
+  return value as Record<string, string>;
+}
+
+// Vault answers a read of a deleted or destroyed version with 404 and the version's
+// metadata (`data.data` null), so clients can tell it from "not found".
+function replyDeletedLikeVault(error: unknown, request: FastifyRequest, reply: FastifyReply) {
+  const deleted =
+    isTesseraError(error, 'VERSION_DELETED') || isTesseraError(error, 'VERSION_DESTROYED');
+  if (!deleted) throw error;
+  const info = (error.details as { info: VersionInfo }).info;
+  const body = {
+    ...vaultResponse(request.id, { data: null, metadata: versionMetadata(info, null) }),
+    ...errorBody(error, request.id),
+  };
+  return reply.code(404).send(body);
+}

@@ -1,0 +1,104 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { authorize } from '../../access/tokens.ts';
+import { TesseraError } from '../../errors.ts';
+import { decodeBase64 } from '../../mesos/base64.ts';
+import { parseSecretPath } from '../../store/path.ts';
+import { type AppContext, callerOf } from '../app.ts';
+import { inputError } from '../input.ts';
+import { resolveBatch } from '../resolve.ts';
+import { vaultResponse, versionMetadata } from '../vault-format.ts';
+import { versionParam, wildcard } from './kv.ts';
+
+const base64Fields = z.record(z.string(), z.string());
+
+const writeBody = z.object({
+  fields: base64Fields,
+  cas: z.number().int().min(0).optional(),
+});
+
+const batchBody = z.object({
+  writes: z
+    .array(
+      z.object({ path: z.string(), fields: base64Fields, cas: z.number().int().min(0).optional() }),
+    )
+    .min(1),
+});
+
+/**
+ * Registers Tessera's own endpoints. Unlike the KV API they carry field values as base64,
+ * so any bytes round-trip, including text that is not UTF-8.
+ */
+export function registerTesseraRoutes(app: FastifyInstance, context: AppContext) {
+  const { secrets, store } = context;
+
+  app.post('/v1/tessera/resolve', async (request) => {
+    const caller = await callerOf(request, store);
+    const items = await resolveBatch(secrets, caller, request.body);
+    return vaultResponse(request.id, { secrets: items });
+  });
+
+  app.get('/v1/tessera/data/*', async (request) => {
+    const path = parseSecretPath(wildcard(request));
+    authorize(await callerOf(request, store), 'read', path);
+    const secret = await secrets.read(path, versionParam(request.query as { version?: string }));
+    return vaultResponse(request.id, {
+      path,
+      fields: encodeFields(secret.fields),
+      metadata: versionMetadata(secret.info, null),
+    });
+  });
+
+  app.post('/v1/tessera/data/*', async (request) => {
+    const path = parseSecretPath(wildcard(request));
+    const caller = await callerOf(request, store);
+    authorize(caller, 'write', path);
+    const body = parseBody(writeBody, request);
+    const fields = decodeFields(body.fields, 'fields');
+    const info = await secrets.put(path, fields, { cas: body.cas, author: caller.accessor });
+    return vaultResponse(request.id, { path, ...versionMetadata(info, null) });
+  });
+
+  app.post('/v1/tessera/batch', async (request) => {
+    const caller = await callerOf(request, store);
+    const body = parseBody(batchBody, request);
+    const writes = body.writes.map((write, index) => {
+      const path = parseSecretPath(write.path);
+      authorize(caller, 'write', path);
+      return {
+        path,
+        cas: write.cas,
+        fields: decodeFields(write.fields, `writes[${index}].fields`),
+      };
+    });
+    const infos = await secrets.putMany(writes, caller.accessor);
+    const versions = infos.map((info, index) => ({
+      path: writes[index]?.path,
+      ...versionMetadata(info, null),
+    }));
+    return vaultResponse(request.id, { versions });
+  });
+}
+
+function parseBody<T>(schema: z.ZodType<T>, request: FastifyRequest): T {
+  const result = schema.safeParse(request.body);
+  if (!result.success) throw inputError(result.error, 'request body');
+  return result.data;
+}
+
+function decodeFields(fields: Record<string, string>, where: string): Record<string, Buffer> {
+  const decoded: Record<string, Buffer> = {};
+  for (const [name, text] of Object.entries(fields)) {
+    decoded[name] = decodeBase64(text, `${where}.${name}`);
+  }
+  if (Object.keys(decoded).length === 0) {
+    throw new TesseraError('INVALID_ARGUMENT', `${where} must hold at least one field`);
+  }
+  return decoded;
+}
+
+function encodeFields(fields: Record<string, Buffer>): Record<string, string> {
+  const encoded: Record<string, string> = {};
+  for (const [name, bytes] of Object.entries(fields)) encoded[name] = bytes.toString('base64');
+  return encoded;
+}

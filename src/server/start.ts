@@ -1,0 +1,134 @@
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { createToken, ROOT_POLICY } from '../access/tokens.ts';
+import { createKeyringFile, Keyring, loadKeyringFile } from '../crypto/keyring.ts';
+import { TesseraError } from '../errors.ts';
+import { Secrets } from '../store/secrets.ts';
+import { openSqliteStore } from '../store/sqlite.ts';
+import type { Store } from '../store/store.ts';
+import { buildApp } from './app.ts';
+
+/** Server settings, validated by the CLI before they reach here. */
+export interface ServerConfig {
+  /** In-memory store and a fresh key; nothing survives a stop. */
+  dev: boolean;
+  /** Where the persistent store and keyring live (not with `dev`). */
+  dataDir?: string;
+  host: string;
+  port: number;
+  bodyLimitBytes: number;
+  /** With `dev`: a file to write the root token to, mode 0600. */
+  devTokenFile?: string;
+}
+
+/** A running server. */
+export interface RunningServer {
+  app: FastifyInstance;
+  address: string;
+  /** The root token, present only when this start created it. */
+  rootToken?: string;
+  close(): Promise<void>;
+}
+
+export const KEYRING_FILE = 'keyring.json';
+export const DATABASE_FILE = 'tessera.db';
+
+/** Opens the store and keyring, creates the root token on first start, and listens. */
+export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
+  const opened = config.dev ? await openDevStore() : await openDataDir(requireDataDir(config));
+  const { store, keyring } = opened;
+
+  const rootToken = opened.firstStart
+    ? (await createToken(store, { policies: [ROOT_POLICY], meta: { created_by: 'set-up' } })).token
+    : undefined;
+  if (rootToken && config.devTokenFile) await writeTokenFile(config.devTokenFile, rootToken);
+
+  const app = buildApp({
+    store,
+    secrets: new Secrets(store, keyring),
+    logger,
+    bodyLimitBytes: config.bodyLimitBytes,
+  });
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await store.close();
+    throw listenError(error, config);
+  }
+
+  const port = (app.server.address() as { port: number }).port;
+  const address = `http://${formatHost(config.host)}:${port}`;
+  logger.info({ address, dev: config.dev }, 'server started');
+  const close = async () => {
+    await app.close();
+    await store.close();
+    logger.info('server stopped');
+  };
+  return { app, address, rootToken, close };
+}
+
+async function openDevStore() {
+  const store = await openSqliteStore(':memory:');
+  return { store, keyring: Keyring.generate(), firstStart: true };
+}
+
+async function openDataDir(
+  dataDir: string,
+): Promise<{ store: Store; keyring: Keyring; firstStart: boolean }> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const keyringFile = join(dataDir, KEYRING_FILE);
+  const databaseFile = join(dataDir, DATABASE_FILE);
+
+  if (existsSync(keyringFile)) {
+    return {
+      store: await openSqliteStore(databaseFile),
+      keyring: await loadKeyringFile(keyringFile),
+      firstStart: false,
+    };
+  }
+  if (existsSync(databaseFile)) {
+    throw new TesseraError(
+      'CONFIG_INVALID',
+      `${databaseFile} exists but its keyring ${keyringFile} is missing, so no secret could be decrypted; restore the keyring file from your backup`,
+    );
+  }
+  const keyring = await createKeyringFile(keyringFile);
+  return { store: await openSqliteStore(databaseFile), keyring, firstStart: true };
+}
+
+function requireDataDir(config: ServerConfig): string {
+  if (config.dataDir) return config.dataDir;
+  throw new TesseraError(
+    'CONFIG_INVALID',
+    'no --data-dir given; pass --data-dir DIR for a persistent server, or --dev',
+  );
+}
+
+async function writeTokenFile(file: string, token: string) {
+  await writeFile(file, `${token}\n`, { mode: 0o600 });
+  // The mode above applies only when the file is created; a file left by an earlier run
+  // may have been loosened since.
+  await chmod(file, 0o600);
+}
+
+function listenError(error: unknown, config: ServerConfig): TesseraError {
+  const code = (error as { code?: string }).code;
+  const where = `${config.host}:${config.port}`;
+  if (code === 'EADDRINUSE') {
+    return new TesseraError(
+      'CONFIG_INVALID',
+      `${where} is already in use; stop the other server or pass --port`,
+    );
+  }
+  return new TesseraError(
+    'CONFIG_INVALID',
+    `could not listen on ${where} (${code ?? 'unknown error'}); check --host and --port`,
+  );
+}
+
+function formatHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}

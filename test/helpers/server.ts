@@ -1,0 +1,82 @@
+import { connect } from 'node:net';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { type RunningServer, startServer } from '../../src/server/start.ts';
+
+/** A development server on a free loopback port, with its log captured in memory. */
+export interface TestServer {
+  server: RunningServer;
+  address: string;
+  rootToken: string;
+  /** Everything the server logged so far, as one string. */
+  log(): string;
+  close(): Promise<void>;
+}
+
+/** Starts an in-memory server on 127.0.0.1 and a random port; close it in `after()`. */
+export async function startTestServer(): Promise<TestServer> {
+  const chunks: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  const logger = pino({ level: 'debug' }, sink);
+  const server = await startServer(
+    { dev: true, host: '127.0.0.1', port: 0, bodyLimitBytes: 8 * 1024 * 1024 },
+    logger,
+  );
+  if (!server.rootToken) throw new Error('a development server must create a root token');
+  return {
+    server,
+    address: server.address,
+    rootToken: server.rootToken,
+    log: () => chunks.join(''),
+    close: () => server.close(),
+  };
+}
+
+/** Sends a JSON request with the token and returns status and parsed body. */
+export async function request(
+  target: TestServer,
+  method: string,
+  route: string,
+  body?: unknown,
+  token: string | undefined = target.rootToken,
+): Promise<{ status: number; body: any }> {
+  const headers: Record<string, string> = {};
+  if (token) headers['x-vault-token'] = token;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(target.address + route, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/**
+ * Sends a GET with the request target exactly as written, over a plain socket: fetch()
+ * and inject() both resolve `.` and `..` segments before sending.
+ */
+export async function rawGet(
+  target: TestServer,
+  path: string,
+): Promise<{ status: number; body: any }> {
+  const { port } = new URL(target.address);
+  const head = `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Vault-Token: ${target.rootToken}\r\nConnection: close\r\n\r\n`;
+  const text = await new Promise<string>((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () => socket.write(head));
+    let received = '';
+    socket.setTimeout(5000, () => socket.destroy(new Error('no answer within 5 s')));
+    socket.on('data', (chunk) => {
+      received += chunk.toString();
+    });
+    socket.on('end', () => resolve(received));
+    socket.on('error', reject);
+  });
+  const status = Number(text.split(' ')[1]);
+  return { status, body: JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) };
+}

@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { rawGet, request, startTestServer, type TestServer } from '../helpers/server.ts';
+
+describe('Vault KV v2 API', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(() => server.close());
+
+  test('write then read returns data and metadata', async () => {
+    const written = await request(server, 'POST', '/v1/secret/data/app/one', {
+      data: { user: 'ann', pass: 'p1' },
+    });
+    assert.equal(written.status, 200);
+    assert.equal(written.body.data.version, 1);
+    assert.equal(written.body.data.destroyed, false);
+
+    const read = await request(server, 'GET', '/v1/secret/data/app/one');
+    assert.equal(read.status, 200);
+    assert.deepEqual(read.body.data.data, { user: 'ann', pass: 'p1' });
+    assert.equal(read.body.data.metadata.version, 1);
+    assert.equal(read.body.data.metadata.deletion_time, '');
+  });
+
+  test('versions are kept and readable by number', async () => {
+    await request(server, 'POST', '/v1/secret/data/app/versions', { data: { v: 'one' } });
+    await request(server, 'PUT', '/v1/secret/data/app/versions', { data: { v: 'two' } });
+    const current = await request(server, 'GET', '/v1/secret/data/app/versions');
+    const first = await request(server, 'GET', '/v1/secret/data/app/versions?version=1');
+    assert.equal(current.body.data.data.v, 'two');
+    assert.equal(current.body.data.metadata.version, 2);
+    assert.equal(first.body.data.data.v, 'one');
+  });
+
+  test('check-and-set rejects a stale version', async () => {
+    await request(server, 'POST', '/v1/secret/data/app/cas', {
+      data: { v: '1' },
+      options: { cas: 0 },
+    });
+    const again = await request(server, 'POST', '/v1/secret/data/app/cas', {
+      data: { v: 'x' },
+      options: { cas: 0 },
+    });
+    assert.equal(again.status, 400);
+    assert.equal(again.body.code, 'CAS_MISMATCH');
+    const ok = await request(server, 'POST', '/v1/secret/data/app/cas', {
+      data: { v: '2' },
+      options: { cas: 1 },
+    });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.body.data.version, 2);
+  });
+
+  test('soft delete answers 404 with metadata, undelete restores', async () => {
+    await request(server, 'POST', '/v1/secret/data/app/del', { data: { v: 'a' } });
+    const deleted = await request(server, 'DELETE', '/v1/secret/data/app/del');
+    assert.equal(deleted.status, 204);
+
+    const read = await request(server, 'GET', '/v1/secret/data/app/del');
+    assert.equal(read.status, 404);
+    assert.equal(read.body.code, 'VERSION_DELETED');
+    assert.equal(read.body.data.data, null);
+    assert.notEqual(read.body.data.metadata.deletion_time, '');
+
+    const restored = await request(server, 'POST', '/v1/secret/undelete/app/del', {
+      versions: [1],
+    });
+    assert.equal(restored.status, 204);
+    const again = await request(server, 'GET', '/v1/secret/data/app/del');
+    assert.equal(again.body.data.data.v, 'a');
+  });
+
+  test('destroy answers VERSION_DESTROYED, not not-found', async () => {
+    await request(server, 'POST', '/v1/secret/data/app/gone', { data: { v: 'a' } });
+    await request(server, 'POST', '/v1/secret/data/app/gone', { data: { v: 'b' } });
+    const destroyed = await request(server, 'POST', '/v1/secret/destroy/app/gone', {
+      versions: [1],
+    });
+    assert.equal(destroyed.status, 204);
+    const read = await request(server, 'GET', '/v1/secret/data/app/gone?version=1');
+    assert.equal(read.status, 404);
+    assert.equal(read.body.code, 'VERSION_DESTROYED');
+    assert.equal(read.body.data.metadata.destroyed, true);
+    const metadata = await request(server, 'GET', '/v1/secret/metadata/app/gone');
+    assert.equal(metadata.body.data.versions['1'].destroyed, true);
+    assert.equal(metadata.body.data.current_version, 2);
+  });
+
+  test('list shows direct children and folders', async () => {
+    await request(server, 'POST', '/v1/secret/data/tree/a', { data: { v: '1' } });
+    await request(server, 'POST', '/v1/secret/data/tree/sub/b', { data: { v: '1' } });
+    const listed = await request(server, 'GET', '/v1/secret/metadata/tree/?list=true');
+    assert.equal(listed.status, 200);
+    assert.deepEqual(listed.body.data.keys, ['a', 'sub/']);
+  });
+
+  test('metadata settings apply: max_versions prunes the oldest', async () => {
+    const set = await request(server, 'POST', '/v1/secret/metadata/app/max', { max_versions: 2 });
+    assert.equal(set.status, 204);
+    for (const v of ['1', '2', '3'])
+      await request(server, 'POST', '/v1/secret/data/app/max', { data: { v } });
+    const metadata = await request(server, 'GET', '/v1/secret/metadata/app/max');
+    assert.deepEqual(Object.keys(metadata.body.data.versions), ['2', '3']);
+    assert.equal(metadata.body.data.oldest_version, 2);
+  });
+
+  test('patch merges fields into a new version', async () => {
+    await request(server, 'POST', '/v1/secret/data/app/patch', { data: { a: '1', b: '2' } });
+    const response = await fetch(`${server.address}/v1/secret/data/app/patch`, {
+      method: 'PATCH',
+      headers: {
+        'x-vault-token': server.rootToken,
+        'content-type': 'application/merge-patch+json',
+      },
+      body: JSON.stringify({ data: { b: null, c: '3' } }),
+    });
+    assert.equal(response.status, 200);
+    const read = await request(server, 'GET', '/v1/secret/data/app/patch');
+    assert.deepEqual(read.body.data.data, { a: '1', c: '3' });
+  });
+
+  test('non-string field values are rejected naming the field', async () => {
+    const response = await request(server, 'POST', '/v1/secret/data/app/bad', {
+      data: { port: 5432 },
+    });
+    assert.equal(response.status, 400);
+    assert.equal(response.body.code, 'INVALID_ARGUMENT');
+    assert.match(response.body.message, /data\.port/);
+  });
+
+  test('a binary field is refused by the KV read with NOT_UTF8', async () => {
+    const bytes = Buffer.from([0xff, 0x00, 0xfe]).toString('base64');
+    await request(server, 'POST', '/v1/tessera/data/app/binary', { fields: { keytab: bytes } });
+    const read = await request(server, 'GET', '/v1/secret/data/app/binary');
+    assert.equal(read.status, 400);
+    assert.equal(read.body.code, 'NOT_UTF8');
+    assert.match(read.body.message, /keytab/);
+  });
+
+  test('requests without a valid token are refused', async () => {
+    const missing = await request(server, 'GET', '/v1/secret/data/app/one', undefined, '');
+    assert.equal(missing.status, 401);
+    assert.equal(missing.body.code, 'TOKEN_MISSING');
+    const wrong = await request(server, 'GET', '/v1/secret/data/app/one', undefined, 'tsr_wrong');
+    assert.equal(wrong.status, 403);
+    assert.equal(wrong.body.code, 'PERMISSION_DENIED');
+  });
+
+  test('Authorization Bearer is accepted like X-Vault-Token', async () => {
+    const response = await fetch(`${server.address}/v1/secret/data/app/one`, {
+      headers: { authorization: `Bearer ${server.rootToken}` },
+    });
+    assert.equal(response.status, 200);
+  });
+
+  test('invalid paths are rejected with INVALID_PATH', async () => {
+    const targets = ['a/../b', 'a//b', 'a/./b', 'a/%2e%2e/b', 'a%2f..%2fb', 'a/'];
+    for (const target of targets) {
+      const response = await rawGet(server, `/v1/secret/data/${target}`);
+      assert.equal(response.status, 400, target);
+      assert.equal(response.body.code, 'INVALID_PATH', target);
+    }
+  });
+
+  test('malformed JSON bodies get a fixed message without the body', async () => {
+    const response = await fetch(`${server.address}/v1/secret/data/app/json`, {
+      method: 'POST',
+      headers: { 'x-vault-token': server.rootToken, 'content-type': 'application/json' },
+      body: '{"data": {"pass": "CANARY-json-body',
+    });
+    const body = (await response.json()) as { code: string };
+    assert.equal(response.status, 400);
+    assert.equal(body.code, 'INVALID_ARGUMENT');
+    assert.doesNotMatch(JSON.stringify(body), /CANARY/);
+  });
+});
