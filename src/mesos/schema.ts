@@ -1,0 +1,199 @@
+import { z } from 'zod';
+import type {
+  CommandInfo,
+  ContainerInfo,
+  Environment,
+  EnvironmentVariable,
+  Problem,
+  Secret,
+  TaskGroupInfo,
+  TaskInfo,
+  Volume,
+  VolumeSource,
+} from './types.ts';
+
+// Schemas for the v1 JSON form of the messages in `include/mesos/v1/mesos.proto` and
+// `include/mesos/v1/scheduler/scheduler.proto` that carry secrets. Objects are loose, so
+// fields that Tessera does not model pass through untouched. Enums accept their names
+// only, as Mesos's JSON parser does. Nothing here transforms a value, so a parsed object
+// equals its input.
+
+const idSchema = z.looseObject({ value: z.string() });
+
+/** `mesos.v1.Secret`, with its `Reference` and `Value`. */
+export const SecretSchema: z.ZodType<Secret> = z.looseObject({
+  type: z.enum(['UNKNOWN', 'REFERENCE', 'VALUE']).optional(),
+  reference: z.looseObject({ name: z.string(), key: z.string().optional() }).optional(),
+  value: z.looseObject({ data: z.string() }).optional(),
+});
+
+/** `mesos.v1.Environment.Variable`. */
+export const EnvironmentVariableSchema: z.ZodType<EnvironmentVariable> = z.looseObject({
+  name: z.string(),
+  type: z.enum(['UNKNOWN', 'VALUE', 'SECRET']).optional(),
+  value: z.string().optional(),
+  secret: SecretSchema.optional(),
+});
+
+/** `mesos.v1.Environment`. */
+export const EnvironmentSchema: z.ZodType<Environment> = z.looseObject({
+  variables: z.array(EnvironmentVariableSchema).optional(),
+});
+
+/** `mesos.v1.Volume.Source`; only its `secret` member is modelled. */
+export const VolumeSourceSchema: z.ZodType<VolumeSource> = z.looseObject({
+  type: z
+    .enum(['UNKNOWN', 'DOCKER_VOLUME', 'SANDBOX_PATH', 'SECRET', 'HOST_PATH', 'CSI_VOLUME'])
+    .optional(),
+  secret: SecretSchema.optional(),
+});
+
+/** `mesos.v1.Volume`. */
+export const VolumeSchema: z.ZodType<Volume> = z.looseObject({
+  mode: z.enum(['RW', 'RO']).optional(),
+  container_path: z.string(),
+  host_path: z.string().optional(),
+  image: z.looseObject({}).optional(),
+  source: VolumeSourceSchema.optional(),
+});
+
+/** `mesos.v1.CommandInfo`. */
+export const CommandInfoSchema: z.ZodType<CommandInfo> = z.looseObject({
+  shell: z.boolean().optional(),
+  value: z.string().optional(),
+  arguments: z.array(z.string()).optional(),
+  environment: EnvironmentSchema.optional(),
+  user: z.string().optional(),
+});
+
+/** `mesos.v1.ContainerInfo`. */
+export const ContainerInfoSchema: z.ZodType<ContainerInfo> = z.looseObject({
+  type: z.enum(['DOCKER', 'MESOS']).optional(),
+  volumes: z.array(VolumeSchema).optional(),
+});
+
+/** `mesos.v1.ExecutorInfo`, which has its own command and container. */
+export const ExecutorInfoSchema = z.looseObject({
+  type: z.enum(['UNKNOWN', 'DEFAULT', 'CUSTOM']).optional(),
+  executor_id: idSchema,
+  command: CommandInfoSchema.optional(),
+  container: ContainerInfoSchema.optional(),
+});
+
+/** `mesos.v1.TaskInfo`. */
+export const TaskInfoSchema: z.ZodType<TaskInfo> = z.looseObject({
+  name: z.string(),
+  task_id: idSchema,
+  agent_id: idSchema.optional(),
+  command: CommandInfoSchema.optional(),
+  container: ContainerInfoSchema.optional(),
+  executor: ExecutorInfoSchema.optional(),
+});
+
+/** `mesos.v1.TaskGroupInfo`. */
+export const TaskGroupInfoSchema: z.ZodType<TaskGroupInfo> = z.looseObject({
+  tasks: z.array(TaskInfoSchema),
+});
+
+/** `mesos.v1.Offer.Operation.Type`, as of Mesos 1.11. */
+const OPERATION_TYPES = [
+  'UNKNOWN',
+  'LAUNCH',
+  'LAUNCH_GROUP',
+  'RESERVE',
+  'UNRESERVE',
+  'CREATE',
+  'DESTROY',
+  'GROW_VOLUME',
+  'SHRINK_VOLUME',
+  'CREATE_DISK',
+  'DESTROY_DISK',
+] as const;
+
+/**
+ * `mesos.v1.Offer.Operation`. Only LAUNCH and LAUNCH_GROUP are modelled, and each must
+ * carry its member (`launch` or `launch_group`), as the master requires.
+ */
+export const OperationSchema = z
+  .looseObject({
+    type: z.enum(OPERATION_TYPES),
+    launch: z.looseObject({ task_infos: z.array(TaskInfoSchema) }).optional(),
+    launch_group: z
+      .looseObject({ executor: ExecutorInfoSchema, task_group: TaskGroupInfoSchema })
+      .optional(),
+  })
+  .superRefine((operation, context) => {
+    if (operation.type === 'LAUNCH' && operation.launch === undefined) {
+      context.addIssue({ code: 'custom', path: ['launch'], message: 'is missing' });
+    }
+    if (operation.type === 'LAUNCH_GROUP' && operation.launch_group === undefined) {
+      context.addIssue({ code: 'custom', path: ['launch_group'], message: 'is missing' });
+    }
+  });
+
+/** A v1 scheduler `Call` of type ACCEPT, the call that launches tasks. */
+export const AcceptCallSchema = z.looseObject({
+  type: z.literal('ACCEPT'),
+  accept: z.looseObject({ operations: z.array(OperationSchema) }),
+});
+
+/** The parsed form of `OperationSchema`. */
+export type Operation = z.output<typeof OperationSchema>;
+
+/** The parsed form of `AcceptCallSchema`. */
+export type AcceptCall = z.output<typeof AcceptCallSchema>;
+
+/**
+ * Turns the issues of a failed parse into problems that name the JSON path and the rule,
+ * and never the value found there: issue messages from Zod are not used, because a
+ * future message might quote the input.
+ */
+export function shapeProblems(error: z.ZodError, input: unknown): Problem[] {
+  return error.issues.map((issue) => ({
+    path: formatPath(issue.path),
+    message: describeIssue(issue, valueAt(input, issue.path)),
+  }));
+}
+
+/** Formats a path as dotted JSON access: `accept.operations[0].launch`. */
+export function formatPath(segments: readonly PropertyKey[]): string {
+  let path = '';
+  for (const segment of segments) {
+    if (typeof segment === 'number') {
+      path += `[${segment}]`;
+    } else if (typeof segment === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(segment)) {
+      path += path === '' ? segment : `.${segment}`;
+    } else {
+      path += `[${JSON.stringify(String(segment))}]`;
+    }
+  }
+  return path === '' ? '(root)' : path;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, found: unknown): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return found === undefined ? 'is missing' : `must be ${withArticle(issue.expected)}`;
+    case 'invalid_value':
+      return `must be one of ${issue.values.map(String).join(', ')}`;
+    case 'custom':
+      return issue.message;
+    default:
+      return `is invalid (${issue.code})`;
+  }
+}
+
+function withArticle(expected: string): string {
+  return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let current = input;
+  for (const segment of path) {
+    if (current === null || typeof current !== 'object') {
+      return undefined;
+    }
+    current = (current as Record<PropertyKey, unknown>)[segment];
+  }
+  return current;
+}

@@ -1,0 +1,120 @@
+import { isTesseraError } from '../errors.ts';
+import { decodeBase64 } from './base64.ts';
+import type { Secret } from './types.ts';
+
+/** The prefix the Mesos master puts before an error in a task's CommandInfo. */
+export const COMMAND_PREFIX = "Task's `CommandInfo` is invalid: ";
+
+/** The prefix the Mesos master puts before an error in a volume of a task's ContainerInfo. */
+export const VOLUME_PREFIX = "Task's `ContainerInfo` is invalid: Invalid volume: ";
+
+/** Tells whether `text` contains a C0 control character, DEL or a C1 control character. */
+export function hasControlCharacter(text: string): boolean {
+  for (let index = 0; index < text.length; index += 1) {
+    if (isControl(text.charCodeAt(index))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Returns `text` with each control character written as a `\uXXXX` escape, so that a name
+ * or path from a task prints on one line. Only names and paths go through here, never
+ * secret data.
+ */
+export function printable(text: string): string {
+  if (!hasControlCharacter(text)) {
+    return text;
+  }
+  let output = '';
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    output += isControl(code) ? `\\u${code.toString(16).padStart(4, '0')}` : text[index];
+  }
+  return output;
+}
+
+// None of these belongs in a name or a file path.
+function isControl(code: number): boolean {
+  return code <= 0x1f || (code >= 0x7f && code <= 0x9f);
+}
+
+/**
+ * Applies Mesos's `validateSecret` (`src/common/validation.cpp`) and returns its error
+ * message, word for word, or undefined. A secret without a type (UNKNOWN) passes, as in
+ * Mesos.
+ */
+export function mesosSecretError(secret: Secret): string | undefined {
+  switch (secret.type ?? 'UNKNOWN') {
+    case 'REFERENCE':
+      if (secret.reference === undefined) {
+        return "Secret of type REFERENCE must have the 'reference' field set";
+      }
+      if (secret.value !== undefined) {
+        return (
+          `Secret '${printable(secret.reference.name)}' of type REFERENCE ` +
+          "must not have the 'value' field set"
+        );
+      }
+      return undefined;
+    case 'VALUE':
+      if (secret.value === undefined) {
+        return "Secret of type VALUE must have the 'value' field set";
+      }
+      if (secret.reference !== undefined) {
+        return "Secret of type VALUE must not have the 'reference' field set";
+      }
+      return undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Decodes the inline bytes of a secret (`value.data`) with strict base64. Returns the
+ * bytes, or a problem naming `subject` when the data is not strict base64, or neither when
+ * the secret has no value.
+ */
+export function inlineSecretBytes(
+  secret: Secret,
+  subject: string,
+): { bytes?: Buffer; problem?: string } {
+  if (secret.value === undefined) {
+    return {};
+  }
+  try {
+    return { bytes: decodeBase64(secret.value.data, `${subject}: secret.value.data`) };
+  } catch (error) {
+    if (isTesseraError(error, 'INVALID_ARGUMENT')) {
+      return { problem: error.message };
+    }
+    throw error;
+  }
+}
+
+/**
+ * Applies Tessera's checks that go beyond Mesos to a secret used by a variable or a
+ * volume: the secret must have a type, and a reference must name a path. `subject` names
+ * the user of the secret, as in "Environment variable 'DB_PASSWORD'".
+ */
+export function strictSecretProblems(secret: Secret, subject: string): string[] {
+  const problems: string[] = [];
+  if ((secret.type ?? 'UNKNOWN') === 'UNKNOWN') {
+    problems.push(
+      `${subject} has a secret without a type; set secret.type to REFERENCE or VALUE ` +
+        '(Mesos accepts an untyped secret, and its default resolver then ignores the type ' +
+        'and uses whichever of reference and value is set)',
+    );
+  }
+
+  const name = secret.reference?.name;
+  if (name === '' || name === '/') {
+    const why = name === '/' ? " ('/' alone names no secret)" : '';
+    problems.push(
+      `${subject}: reference.name must not be empty${why}; set it to the secret's path, ` +
+        'as in /team/db-password',
+    );
+  }
+  return problems;
+}
