@@ -1,0 +1,76 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { Option } from 'commander';
+import { TesseraClient } from '../client/client.ts';
+import { TesseraError } from '../errors.ts';
+
+/** The address a development server listens on, and the CLI's default. */
+export const DEFAULT_ADDRESS = 'http://127.0.0.1:8210';
+
+/** Where `tessera server --dev` writes its root token, like Vault's `~/.vault-token`. */
+export function defaultTokenFile(env: NodeJS.ProcessEnv): string {
+  return env.TESSERA_TOKEN_FILE ?? join(homedir(), '.tessera-token');
+}
+
+/** The `--address` option, shared by every command that talks to a server. */
+export function addressOption(): Option {
+  return new Option('--address <url>', 'Tessera server URL')
+    .env('TESSERA_ADDR')
+    .default(DEFAULT_ADDRESS);
+}
+
+/** The `--format` option of commands whose output is data. */
+export function formatOption(): Option {
+  return new Option('--format <format>', 'output format')
+    .choices(['table', 'json'])
+    .default('table');
+}
+
+/**
+ * Builds a client from `--address` and the token in TESSERA_TOKEN, else in the token file.
+ * There is no token flag on purpose: a command line is visible to every user in `ps`.
+ */
+export function clientFor(
+  options: { address: string },
+  env: NodeJS.ProcessEnv = process.env,
+): TesseraClient {
+  return new TesseraClient({ address: options.address, token: tokenFrom(env) });
+}
+
+function tokenFrom(env: NodeJS.ProcessEnv): string | undefined {
+  if (env.TESSERA_TOKEN) return env.TESSERA_TOKEN.trim();
+  const file = defaultTokenFile(env);
+  try {
+    return readFileSync(file, 'utf8').trim() || undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new TesseraError(
+      'CONFIG_INVALID',
+      `could not read the token file ${file}; fix its permissions or set TESSERA_TOKEN`,
+    );
+  }
+}
+
+/** Prints data to stdout as JSON with a trailing newline. */
+export function printJson(value: unknown) {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Prints rows as aligned columns. */
+export function printTable(rows: [string, string][]) {
+  const width = Math.max(0, ...rows.map(([key]) => key.length));
+  for (const [key, value] of rows) process.stdout.write(`${key.padEnd(width)}  ${value}\n`);
+}
+
+/** Parses a list of version numbers such as `1,3`. */
+export function parseVersions(text: string): number[] {
+  const versions = text.split(',').map((part) => Number(part.trim()));
+  if (versions.length === 0 || versions.some((v) => !Number.isInteger(v) || v < 1)) {
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      `--versions takes version numbers separated by commas, e.g. 1,3; got '${text}'`,
+    );
+  }
+  return versions;
+}

@@ -1,0 +1,69 @@
+import { Command, CommanderError } from 'commander';
+import { isTesseraError } from '../errors.ts';
+import { packageVersion } from '../version.ts';
+import { registerDelete } from './delete.ts';
+import { registerExec } from './exec.ts';
+import { registerImport } from './import.ts';
+import { registerPut } from './put.ts';
+import { registerRead } from './read.ts';
+import { registerServer } from './server.ts';
+
+// Exit statuses, as in Vault's CLI: 1 for a usage error, 2 for a failure.
+const EXIT_USAGE = 1;
+const EXIT_FAILURE = 2;
+
+const HELP = `
+Environment:
+  TESSERA_ADDR        server URL (default http://127.0.0.1:8210)
+  TESSERA_TOKEN       token; else the file TESSERA_TOKEN_FILE (default ~/.tessera-token)
+
+Start with 'tessera server --dev', then 'tessera put', 'tessera get', 'tessera exec'.
+`;
+
+/** Builds the `tessera` command with every subcommand. */
+export function buildProgram(): Command {
+  const program = new Command('tessera')
+    .description('Tessera: secrets for Apache Mesos tasks')
+    .version(packageVersion(), '-V, --version')
+    .addHelpText('after', HELP)
+    .showHelpAfterError('(run with --help for usage)')
+    .enablePositionalOptions()
+    .exitOverride();
+
+  registerServer(program);
+  registerPut(program);
+  registerRead(program);
+  registerDelete(program);
+  registerImport(program);
+  registerExec(program);
+  return program;
+}
+
+/** Runs the CLI and sets the exit status; errors become one line on stderr. */
+export async function main(argv: string[]) {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    process.exitCode = report(error);
+  }
+}
+
+function report(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // Commander has printed its message already; help and version exit 0.
+    return error.exitCode === 0 ? 0 : EXIT_USAGE;
+  }
+  if (isTesseraError(error)) {
+    process.stderr.write(`tessera: ${error.message}\n`);
+    return EXIT_FAILURE;
+  }
+  // An unexpected error is a bug; its message may quote input, so print only its type.
+  const name = error instanceof Error ? error.name : typeof error;
+  process.stderr.write(
+    `tessera: internal error (${name}); run with NODE_DEBUG=tessera for the stack\n`,
+  );
+  if (process.env.NODE_DEBUG?.includes('tessera')) console.error(error);
+  return EXIT_FAILURE;
+}
+
+await main(process.argv);

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { runTessera, startServerProcess } from '../helpers/cli.ts';
+
+const CANARY = 'CANARY-persistent-4be1';
+
+describe('tessera server --data-dir', () => {
+  let home: string;
+  let dataDir: string;
+  let base: NodeJS.ProcessEnv;
+
+  before(async () => {
+    home = await mkdtemp(join(tmpdir(), 'tessera-data-dir-'));
+    dataDir = join(home, 'data');
+    base = { PATH: process.env.PATH, HOME: home };
+  });
+  after(() => rm(home, { recursive: true, force: true }));
+
+  test('keeps secrets encrypted across restarts', async () => {
+    const first = await startServerProcess(['--data-dir', dataDir], base);
+    const env = { ...base, TESSERA_ADDR: first.address, TESSERA_TOKEN: first.rootToken };
+    try {
+      assert.ok(first.rootToken?.startsWith('tsr_'));
+      const mode = (await stat(join(dataDir, 'keyring.json'))).mode & 0o777;
+      assert.equal(mode, 0o600);
+
+      const put = await runTessera(['put', 'ops/canary', 'value=-'], { env, input: CANARY });
+      assert.equal(put.code, 0, put.stderr);
+      assert.doesNotMatch(first.output(), new RegExp(CANARY));
+    } finally {
+      await first.stop();
+    }
+
+    const second = await startServerProcess(['--data-dir', dataDir], base);
+    try {
+      assert.equal(second.rootToken, undefined);
+      assert.doesNotMatch(second.output(), /tsr_/);
+      const env = { ...base, TESSERA_ADDR: second.address, TESSERA_TOKEN: first.rootToken };
+      const got = await runTessera(['get', 'ops/canary', '--field', 'value'], { env });
+      assert.equal(got.stdout.toString(), CANARY);
+    } finally {
+      await second.stop();
+    }
+
+    // Nothing but ciphertext reaches the database, its WAL or shared memory file.
+    const files = (await readdir(dataDir)).filter((name) => name.startsWith('tessera.db'));
+    assert.ok(files.length > 0);
+    for (const name of files) {
+      const bytes = await readFile(join(dataDir, name));
+      assert.equal(bytes.includes(CANARY), false, name);
+      assert.equal(bytes.includes(Buffer.from(CANARY).toString('base64')), false, name);
+    }
+  });
+
+  test('a database without its keyring is refused with the fix', async () => {
+    const orphanDir = join(home, 'orphan');
+    const server = await startServerProcess(['--data-dir', orphanDir], base);
+    await server.stop();
+    await rm(join(orphanDir, 'keyring.json'));
+    const ran = await runTessera(['server', '--data-dir', orphanDir, '--port', '0'], { env: base });
+    assert.equal(ran.code, 2);
+    assert.match(ran.stderr, /keyring .* is missing/);
+  });
+});
