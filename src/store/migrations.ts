@@ -55,6 +55,26 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX tokens_parent_accessor ON tokens (parent_accessor);
     `,
   },
+  {
+    version: 2,
+    name: 'token lifetimes and use counts, and policies',
+    // Tokens written before this migration keep working: no expiry limit beyond the one
+    // they had, unlimited uses, and not renewable.
+    sql: `
+      ALTER TABLE tokens ADD COLUMN ttl_seconds INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE tokens ADD COLUMN max_ttl_seconds INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE tokens ADD COLUMN uses_remaining INTEGER
+        CHECK (uses_remaining IS NULL OR uses_remaining > 0);
+      ALTER TABLE tokens ADD COLUMN renewable INTEGER NOT NULL DEFAULT 0;
+
+      CREATE TABLE policies (
+        name TEXT PRIMARY KEY,
+        policy TEXT NOT NULL,
+        created_time TEXT NOT NULL,
+        updated_time TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 /**

@@ -40,6 +40,10 @@ export interface TokenRow {
   expire_time: string | null;
   meta: string;
   parent_accessor: string | null;
+  ttl_seconds: number;
+  max_ttl_seconds: number;
+  uses_remaining: number | null;
+  renewable: number;
 }
 
 // Version lists are bound as one JSON array and expanded by json_each, so one prepared
@@ -74,11 +78,14 @@ const SQL = {
   destroy: `UPDATE versions SET destroyed = 1, kek_id = NULL, wrapped_key = NULL,
     ciphertext = NULL WHERE path = ? AND ${IN_VERSIONS}`,
   saveToken: `INSERT INTO tokens
-    (accessor, hash, policies, created_time, expire_time, meta, parent_accessor)
-    VALUES (?, ?, ?, ?, ?, ?, ?)
+    (accessor, hash, policies, created_time, expire_time, meta, parent_accessor, ttl_seconds,
+    max_ttl_seconds, uses_remaining, renewable)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (accessor) DO UPDATE SET hash = excluded.hash, policies = excluded.policies,
     created_time = excluded.created_time, expire_time = excluded.expire_time,
-    meta = excluded.meta, parent_accessor = excluded.parent_accessor`,
+    meta = excluded.meta, parent_accessor = excluded.parent_accessor,
+    ttl_seconds = excluded.ttl_seconds, max_ttl_seconds = excluded.max_ttl_seconds,
+    uses_remaining = excluded.uses_remaining, renewable = excluded.renewable`,
   tokenByHash: 'SELECT * FROM tokens WHERE hash = ?',
   tokenByAccessor: 'SELECT * FROM tokens WHERE accessor = ?',
   tokenTree: `WITH RECURSIVE tree (accessor, depth) AS (
@@ -88,6 +95,17 @@ const SQL = {
       JOIN tree ON tokens.parent_accessor = tree.accessor
     ) SELECT accessor FROM tree ORDER BY depth, accessor`,
   deleteTokens: 'DELETE FROM tokens WHERE accessor IN (SELECT value FROM json_each(?))',
+  consumeTokenUse: 'UPDATE tokens SET uses_remaining = uses_remaining - 1 WHERE accessor = ?',
+  setTokenExpiry: 'UPDATE tokens SET expire_time = ? WHERE accessor = ?',
+  countTokens: 'SELECT count(*) AS count FROM tokens',
+  // The BINARY collation compares UTF-8 bytes, as the Store interface's sort order requires.
+  listTokenAccessors: 'SELECT accessor FROM tokens ORDER BY accessor',
+  savePolicy: `INSERT INTO policies (name, policy, created_time, updated_time) VALUES (?, ?, ?, ?)
+    ON CONFLICT (name) DO UPDATE SET policy = excluded.policy,
+    updated_time = excluded.updated_time`,
+  readPolicy: 'SELECT policy FROM policies WHERE name = ?',
+  listPolicies: 'SELECT name FROM policies ORDER BY name',
+  deletePolicy: 'DELETE FROM policies WHERE name = ?',
 } as const;
 
 /** The prepared statements of the SQLite store, by purpose. */
@@ -151,6 +169,10 @@ export function toTokenRecord(row: TokenRow): TokenRecord {
     expireTime: row.expire_time,
     meta: JSON.parse(row.meta) as Record<string, string>,
     parentAccessor: row.parent_accessor,
+    ttlSeconds: row.ttl_seconds,
+    maxTtlSeconds: row.max_ttl_seconds,
+    usesRemaining: row.uses_remaining,
+    renewable: row.renewable === 1,
   };
 }
 

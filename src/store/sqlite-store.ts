@@ -4,13 +4,19 @@ import {
   prepareStatements,
   type SecretRow,
   type Statements,
-  type TokenRow,
   toMetadata,
   toStoredVersion,
-  toTokenRecord,
   type VersionInfoRow,
   type VersionRow,
 } from './sqlite-statements.ts';
+import {
+  deleteTokenTree,
+  saveTokenRow,
+  tokenByAccessor,
+  tokenByHash,
+  updateTokenRow,
+  useTokenRow,
+} from './sqlite-tokens.ts';
 import {
   DEFAULT_MAX_VERSIONS,
   type MetadataPatch,
@@ -18,13 +24,13 @@ import {
   type SecretMetadata,
   type Store,
   type StoredVersion,
+  type TokenPatch,
   type TokenRecord,
   type VersionInfo,
 } from './store.ts';
 
 const MEMORY = ':memory:';
 const SQLITE_BUSY = 5;
-const SQLITE_CONSTRAINT_UNIQUE = 2067;
 
 function now(): string {
   return new Date().toISOString();
@@ -128,51 +134,63 @@ export class SqliteStore implements Store {
   }
 
   saveToken(record: TokenRecord): Promise<void> {
-    return this.#write(() => {
-      try {
-        this.#sql.saveToken.run(
-          record.accessor,
-          record.hash,
-          JSON.stringify(record.policies),
-          record.createdTime,
-          record.expireTime,
-          JSON.stringify(record.meta),
-          record.parentAccessor,
-        );
-      } catch (error) {
-        if ((error as { errcode?: number }).errcode === SQLITE_CONSTRAINT_UNIQUE) {
-          throw new TesseraError(
-            'INTERNAL',
-            `token ${record.accessor} has the same hash as another token; issue a new token`,
-            { accessor: record.accessor },
-          );
-        }
-        throw error;
-      }
-    });
+    return this.#write(() => saveTokenRow(this.#sql, record));
   }
 
   findToken(hash: string): Promise<TokenRecord | undefined> {
-    return this.#read(() => {
-      const row = this.#sql.tokenByHash.get(hash) as TokenRow | undefined;
-      return row === undefined ? undefined : toTokenRecord(row);
-    });
+    return this.#read(() => tokenByHash(this.#sql, hash));
   }
 
   findTokenByAccessor(accessor: string): Promise<TokenRecord | undefined> {
-    return this.#read(() => {
-      const row = this.#sql.tokenByAccessor.get(accessor) as TokenRow | undefined;
-      return row === undefined ? undefined : toTokenRecord(row);
-    });
+    return this.#read(() => tokenByAccessor(this.#sql, accessor));
   }
 
   deleteToken(accessor: string): Promise<string[]> {
-    return this.#write(() => {
-      const rows = this.#sql.tokenTree.all(accessor) as { accessor: string }[];
-      const accessors = rows.map((row) => row.accessor);
-      this.#sql.deleteTokens.run(JSON.stringify(accessors));
-      return accessors;
+    return this.#write(() => deleteTokenTree(this.#sql, accessor));
+  }
+
+  useToken(hash: string): Promise<TokenRecord | undefined> {
+    return this.#write(() => useTokenRow(this.#sql, hash));
+  }
+
+  updateToken(accessor: string, patch: TokenPatch): Promise<TokenRecord | undefined> {
+    return this.#write(() => updateTokenRow(this.#sql, accessor, patch));
+  }
+
+  countTokens(): Promise<number> {
+    return this.#read(() => Number(this.#sql.countTokens.get()?.count ?? 0));
+  }
+
+  listTokenAccessors(): Promise<string[]> {
+    return this.#read(() => {
+      const rows = this.#sql.listTokenAccessors.all() as { accessor: string }[];
+      return rows.map((row) => row.accessor);
     });
+  }
+
+  savePolicy(name: string, text: string): Promise<void> {
+    return this.#write(() => {
+      const time = now();
+      this.#sql.savePolicy.run(name, text, time, time);
+    });
+  }
+
+  readPolicy(name: string): Promise<string | undefined> {
+    return this.#read(() => {
+      const row = this.#sql.readPolicy.get(name) as { policy: string } | undefined;
+      return row?.policy;
+    });
+  }
+
+  listPolicies(): Promise<string[]> {
+    return this.#read(() => {
+      const rows = this.#sql.listPolicies.all() as { name: string }[];
+      return rows.map((row) => row.name);
+    });
+  }
+
+  deletePolicy(name: string): Promise<boolean> {
+    return this.#write(() => Number(this.#sql.deletePolicy.run(name).changes) > 0);
   }
 
   close(): Promise<void> {

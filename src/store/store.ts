@@ -65,23 +65,41 @@ export interface MetadataPatch {
   customMetadata?: Record<string, string>;
 }
 
-/** A token as stored: only a hash of the token itself, never the token. */
+/**
+ * A token as stored: only a hash of the token itself, never the token. Times are ISO 8601
+ * strings in UTC.
+ */
 export interface TokenRecord {
   /** A public id of the token, safe to log. */
   accessor: string;
+  /** Hex SHA-256 of the token. */
   hash: string;
   policies: string[];
   createdTime: string;
+  /** When the token stops working, or null when it never expires. */
   expireTime: string | null;
+  /** The lifetime a renewal grants by default, in seconds; 0 means no expiry. */
+  ttlSeconds: number;
+  /** The maximum lifetime from `createdTime` in seconds, which renewal never passes; 0: none. */
+  maxTtlSeconds: number;
+  /** Uses left, or null when unlimited; a stored token always has at least one. */
+  usesRemaining: number | null;
+  renewable: boolean;
+  /** The creator and Mesos task of the token; not secret. */
   meta: Record<string, string>;
   parentAccessor: string | null;
 }
 
+/** Changes to a stored token; an omitted property keeps its value. */
+export interface TokenPatch {
+  expireTime?: string | null;
+}
+
 /**
- * Persistence for secrets and tokens. An adapter stores ciphertext and metadata only:
- * sealing and opening happen above it, in `Secrets`. Paths reach it already validated
- * by `parseSecretPath`, and it compares them byte for byte. Every adapter must pass the
- * contract suite in test/store/contract.ts.
+ * Persistence for secrets, tokens and policies. An adapter stores ciphertext and metadata
+ * only: sealing and opening happen above it, in `Secrets`. Paths reach it already
+ * validated by `parseSecretPath`, and it compares them byte for byte. Every adapter must
+ * pass the contract suite in test/store/contract.ts.
  */
 export interface Store {
   /**
@@ -150,6 +168,35 @@ export interface Store {
    * accessors removed with the given one first, or an empty list when none has it.
    */
   deleteToken(accessor: string): Promise<string[]>;
+
+  /**
+   * Uses a token once, atomically: when `usesRemaining` is not null it is decremented, and
+   * a token at its last use is removed with its descendants, as `deleteToken` does. Returns
+   * the record as it was before this use, or undefined when no token has the hash. Expiry
+   * is not checked here: the caller does that.
+   */
+  useToken(hash: string): Promise<TokenRecord | undefined>;
+
+  /** Changes a token and returns the result; undefined when no token has the accessor. */
+  updateToken(accessor: string, patch: TokenPatch): Promise<TokenRecord | undefined>;
+
+  /** Counts the stored tokens, expired ones not yet removed included. */
+  countTokens(): Promise<number>;
+
+  /** Lists the accessors of every stored token, sorted. */
+  listTokenAccessors(): Promise<string[]>;
+
+  /** Inserts a policy document (JSON text, validated above the store), or replaces it. */
+  savePolicy(name: string, text: string): Promise<void>;
+
+  /** Reads a policy's JSON text; undefined when there is no policy of that name. */
+  readPolicy(name: string): Promise<string | undefined>;
+
+  /** Lists the names of the stored policies, sorted. */
+  listPolicies(): Promise<string[]>;
+
+  /** Removes a policy; false when there was none of that name. */
+  deletePolicy(name: string): Promise<boolean>;
 
   /** Closes the store; calls made afterwards reject with INTERNAL. */
   close(): Promise<void>;

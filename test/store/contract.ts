@@ -27,6 +27,10 @@ function token(accessor: string, parentAccessor: string | null = null): TokenRec
     expireTime: null,
     meta: { task: 'web.1' },
     parentAccessor,
+    ttlSeconds: 0,
+    maxTtlSeconds: 0,
+    usesRemaining: null,
+    renewable: false,
   };
 }
 
@@ -390,6 +394,112 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         assert.equal(await store.findToken('hash-of-grandchild'), undefined);
         assert.ok(await store.findToken('hash-of-root'));
         assert.deepEqual(await store.deleteToken('child'), []);
+      });
+
+      it('keeps lifetime and use fields', async () => {
+        const limited = {
+          ...token('acc-1'),
+          expireTime: '2030-01-01T00:00:00.000Z',
+          ttlSeconds: 60,
+          maxTtlSeconds: 3600,
+          usesRemaining: 5,
+          renewable: true,
+        };
+        await store.saveToken(limited);
+        assert.deepEqual(await store.findTokenByAccessor('acc-1'), limited);
+      });
+
+      it('leaves an unlimited token as it is on use', async () => {
+        await store.saveToken(token('acc-1'));
+        assert.deepEqual(await store.useToken('hash-of-acc-1'), token('acc-1'));
+        assert.deepEqual(await store.findToken('hash-of-acc-1'), token('acc-1'));
+      });
+
+      it('counts down the uses of a token', async () => {
+        await store.saveToken({ ...token('acc-1'), usesRemaining: 2 });
+        const first = await store.useToken('hash-of-acc-1');
+        assert.equal(first?.usesRemaining, 2);
+        assert.equal((await store.findToken('hash-of-acc-1'))?.usesRemaining, 1);
+      });
+
+      it('removes a token with its descendants at its last use', async () => {
+        await store.saveToken({ ...token('acc-1'), usesRemaining: 1 });
+        await store.saveToken(token('child', 'acc-1'));
+        const last = await store.useToken('hash-of-acc-1');
+        assert.equal(last?.usesRemaining, 1);
+        assert.equal(await store.findToken('hash-of-acc-1'), undefined);
+        assert.equal(await store.findTokenByAccessor('child'), undefined);
+        assert.equal(await store.useToken('hash-of-acc-1'), undefined);
+      });
+
+      it('grants each use once under concurrency', async () => {
+        await store.saveToken({ ...token('acc-1'), usesRemaining: 3 });
+        const uses = await Promise.all(
+          Array.from({ length: 8 }, () => store.useToken('hash-of-acc-1')),
+        );
+        const granted = uses.filter((record) => record !== undefined);
+        assert.equal(granted.length, 3);
+        assert.deepEqual(
+          granted.map((record) => record?.usesRemaining),
+          [3, 2, 1],
+        );
+      });
+
+      it('returns undefined when using an unknown hash', async () => {
+        assert.equal(await store.useToken('hash-of-nobody'), undefined);
+      });
+
+      it('updates the expiry of a token', async () => {
+        await store.saveToken(token('acc-1'));
+        const expireTime = '2031-02-03T04:05:06.000Z';
+        const updated = await store.updateToken('acc-1', { expireTime });
+        assert.deepEqual(updated, { ...token('acc-1'), expireTime });
+        assert.equal((await store.findToken('hash-of-acc-1'))?.expireTime, expireTime);
+        assert.equal(await store.updateToken('acc-2', { expireTime }), undefined);
+      });
+
+      it('counts and lists tokens', async () => {
+        assert.equal(await store.countTokens(), 0);
+        assert.deepEqual(await store.listTokenAccessors(), []);
+        await store.saveToken(token('b'));
+        await store.saveToken(token('a', 'b'));
+        assert.equal(await store.countTokens(), 2);
+        assert.deepEqual(await store.listTokenAccessors(), ['a', 'b']);
+      });
+    });
+
+    describe('policies', () => {
+      const web = '{"rules": [{"path": "apps/web/*", "capabilities": ["read"]}]}';
+
+      it('reads a saved policy', async () => {
+        await store.savePolicy('web', web);
+        assert.equal(await store.readPolicy('web'), web);
+      });
+
+      it('returns undefined for an unknown policy', async () => {
+        assert.equal(await store.readPolicy('web'), undefined);
+      });
+
+      it('replaces a policy with the same name', async () => {
+        await store.savePolicy('web', web);
+        await store.savePolicy('web', '{"rules": []}');
+        assert.equal(await store.readPolicy('web'), '{"rules": []}');
+        assert.deepEqual(await store.listPolicies(), ['web']);
+      });
+
+      it('lists policies sorted by name', async () => {
+        await store.savePolicy('web', web);
+        await store.savePolicy('db-admin', web);
+        await store.savePolicy('ops_2', web);
+        assert.deepEqual(await store.listPolicies(), ['db-admin', 'ops_2', 'web']);
+      });
+
+      it('deletes a policy', async () => {
+        await store.savePolicy('web', web);
+        assert.equal(await store.deletePolicy('web'), true);
+        assert.equal(await store.readPolicy('web'), undefined);
+        assert.equal(await store.deletePolicy('web'), false);
+        assert.deepEqual(await store.listPolicies(), []);
       });
     });
 

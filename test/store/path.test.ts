@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isTesseraError } from '../../src/errors.ts';
-import { parseListPrefix, parseSecretPath } from '../../src/store/path.ts';
+import {
+  checkPathSyntax,
+  parseListPrefix,
+  parseResourcePath,
+  parseSecretPath,
+} from '../../src/store/path.ts';
 
 function rejectsPath(parse: (raw: string) => string, raw: string, rule: RegExp): void {
   assert.throws(
@@ -56,6 +61,18 @@ describe('parseSecretPath', () => {
     });
   }
 
+  const reserved = ['sys', 'sys/policies/web', '/sys/tokens/abc'];
+  for (const raw of reserved) {
+    it(`rejects the reserved folder in ${raw}`, () => {
+      rejectsPath(parseSecretPath, raw, /top-level folder 'sys' is reserved/);
+    });
+  }
+
+  it('accepts sys below the top level', () => {
+    assert.equal(parseSecretPath('apps/sys/db'), 'apps/sys/db');
+    assert.equal(parseSecretPath('system/db'), 'system/db');
+  });
+
   it('quotes a printable path in the message', () => {
     rejectsPath(parseSecretPath, 'a//b', /"a\/\/b"/);
   });
@@ -104,10 +121,35 @@ describe('parseListPrefix', () => {
     ['db//', /empty segment/],
     ['db/../', /'\.\.' segment/],
     ['db/\t/', /control character/],
+    ['sys', /top-level folder 'sys' is reserved/],
+    ['/sys/tokens/', /top-level folder 'sys' is reserved/],
   ];
   for (const [raw, rule] of invalid) {
     it(`rejects ${JSON.stringify(raw)}`, () => {
       rejectsPath(parseListPrefix, raw, rule);
     });
   }
+});
+
+describe('parseResourcePath', () => {
+  it('accepts the reserved folder', () => {
+    assert.equal(parseResourcePath('/sys/tokens/abc'), 'sys/tokens/abc');
+  });
+
+  it('applies the secret path rules', () => {
+    rejectsPath(parseResourcePath, 'sys//tokens', /empty segment at position 2/);
+  });
+});
+
+describe('checkPathSyntax', () => {
+  it('names the subject it is given', () => {
+    rejectsPath(
+      (raw) => {
+        checkPathSyntax(raw, 'rules[2].path');
+        return raw;
+      },
+      'a/../b',
+      /^rules\[2\]\.path "a\/\.\.\/b" has a '\.\.' segment at position 2/,
+    );
+  });
 });
