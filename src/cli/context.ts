@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { text } from 'node:stream/consumers';
 import { Option } from 'commander';
 import { TesseraClient } from '../client/client.ts';
 import { TesseraError } from '../errors.ts';
@@ -73,4 +75,21 @@ export function parseVersions(text: string): number[] {
     );
   }
   return versions;
+}
+
+/**
+ * Reads a text input named on the command line, or standard input for `-`. The error
+ * names the file and what it was for (`what`), e.g. "the task file".
+ */
+export async function readTextInput(file: string, what: string): Promise<string> {
+  if (file === '-') return text(process.stdin);
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      `could not read ${what} ${file} (${code}); check the path, or pass - for standard input`,
+    );
+  }
 }

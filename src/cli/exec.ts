@@ -1,5 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import { text } from 'node:stream/consumers';
 import { type Command, Option } from 'commander';
 import type { TesseraClient } from '../client/client.ts';
 import { type ExecResult, execTask } from '../delivery/exec.ts';
@@ -7,7 +5,7 @@ import { TesseraError } from '../errors.ts';
 import { decodeBase64 } from '../mesos/base64.ts';
 import { readTaskText } from '../mesos/task.ts';
 import type { Secret } from '../mesos/types.ts';
-import { addressOption, clientFor } from './context.ts';
+import { addressOption, clientFor, readTextInput } from './context.ts';
 
 const HELP = `
 The task file is a Mesos TaskInfo in the v1 JSON form, or a LAUNCH or LAUNCH_GROUP call
@@ -37,7 +35,7 @@ export function registerExec(program: Command) {
     .addHelpText('after', HELP)
     .action(async (command: string[], options) => {
       const source = options.task === '-' ? 'standard input' : options.task;
-      const task = readTaskText(await readTask(options.task), source);
+      const task = readTaskText(await readTextInput(options.task, 'the task file'), source);
       const client = clientFor(options);
       const result = await execTask({
         task,
@@ -69,19 +67,6 @@ export async function resolveSecrets(client: TesseraClient, secrets: Secret[]): 
       throw new TesseraError('INTERNAL', 'the server returned fewer secrets than were asked for');
     return item.data;
   });
-}
-
-async function readTask(file: string): Promise<string> {
-  if (file === '-') return text(process.stdin);
-  try {
-    return await readFile(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new TesseraError(
-      'INVALID_ARGUMENT',
-      `could not read the task file ${file} (${code}); check the --task path`,
-    );
-  }
 }
 
 // Exits as the command did: with its code, or by the same signal, so that Mesos records

@@ -1,11 +1,9 @@
-import { readFile } from 'node:fs/promises';
-import { text } from 'node:stream/consumers';
 import type { Command } from 'commander';
 import type { SecretWrite } from '../client/client.ts';
 import { TesseraError } from '../errors.ts';
 import { referencePath } from '../mesos/secrets.ts';
 import { parseSecretsFile, type SecretsFileEntry } from '../mesos/secrets-file.ts';
-import { addressOption, clientFor, formatOption, printJson } from './context.ts';
+import { addressOption, clientFor, formatOption, printJson, readTextInput } from './context.ts';
 
 const HELP = `
 FILE is a Mesos-style secrets file: a JSON array of
@@ -31,7 +29,7 @@ export function registerImport(program: Command) {
     .addHelpText('after', HELP)
     .action(async (file: string, options) => {
       const source = file === '-' ? 'standard input' : file;
-      const entries = parseSecretsFile(await readInput(file), source);
+      const entries = parseSecretsFile(await readTextInput(file, 'the secrets file'), source);
       const writes = groupByPath(entries, options.prefix);
       const versions = await clientFor(options).writeBatch(writes);
 
@@ -62,14 +60,4 @@ export function groupByPath(entries: SecretsFileEntry[], prefix: string): Secret
     writes.set(fullPath, write);
   }
   return [...writes.values()];
-}
-
-async function readInput(file: string): Promise<string> {
-  if (file === '-') return text(process.stdin);
-  try {
-    return await readFile(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new TesseraError('INVALID_ARGUMENT', `could not read ${file} (${code}); check the path`);
-  }
 }

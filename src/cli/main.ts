@@ -1,12 +1,15 @@
 import { Command, CommanderError } from 'commander';
 import { isTesseraError } from '../errors.ts';
 import { packageVersion } from '../version.ts';
+import { registerAudit } from './audit.ts';
 import { registerDelete } from './delete.ts';
 import { registerExec } from './exec.ts';
 import { registerImport } from './import.ts';
+import { registerPolicy } from './policy.ts';
 import { registerPut } from './put.ts';
 import { registerRead } from './read.ts';
 import { registerServer } from './server.ts';
+import { registerToken } from './token.ts';
 
 // Exit statuses, as in Vault's CLI: 1 for a usage error, 2 for a failure.
 const EXIT_USAGE = 1;
@@ -36,6 +39,9 @@ export function buildProgram(): Command {
   registerDelete(program);
   registerImport(program);
   registerExec(program);
+  registerToken(program);
+  registerPolicy(program);
+  registerAudit(program);
   return program;
 }
 

@@ -1,17 +1,19 @@
 import { type Command, Option } from 'commander';
 import pino from 'pino';
 import { TesseraError } from '../errors.ts';
-import { type RunningServer, startServer } from '../server/start.ts';
+import { type RunningServer, SERVER_DEFAULTS, startServer } from '../server/start.ts';
 import { defaultTokenFile } from './context.ts';
 import { wholeNumber } from './put.ts';
 
-/** The default request body limit: a 1 MiB secret, base64-encoded, with room for JSON. */
-export const DEFAULT_BODY_LIMIT_BYTES = 8 * 1024 * 1024;
-
 const HELP = `
+The server listens on 127.0.0.1 unless --host says otherwise; any other address needs
+--tls-cert and --tls-key (or --insecure-listen behind a TLS proxy).
+
 Examples:
   tessera server --dev                    in memory, fresh key, for trying Tessera out
-  tessera server --data-dir /var/lib/tessera
+  tessera server --data-dir /var/lib/tessera --audit-file /var/log/tessera/audit.log
+  tessera server --data-dir /var/lib/tessera --host 0.0.0.0 \
+      --tls-cert server.crt --tls-key server.key
 `;
 
 /** Registers `tessera server`. */
@@ -28,12 +30,58 @@ export function registerServer(program: Command) {
     .addOption(
       new Option('--host <address>', 'address to listen on')
         .env('TESSERA_HOST')
-        .default('127.0.0.1'),
+        .default(SERVER_DEFAULTS.host),
     )
     .addOption(
       new Option('--port <port>', 'TCP port to listen on')
         .env('TESSERA_PORT')
-        .default(8210)
+        .default(SERVER_DEFAULTS.port)
+        .argParser(wholeNumber),
+    )
+    .addOption(
+      new Option('--tls-cert <file>', 'PEM certificate (chain) to serve HTTPS with').env(
+        'TESSERA_TLS_CERT',
+      ),
+    )
+    .addOption(
+      new Option('--tls-key <file>', 'PEM private key of --tls-cert').env('TESSERA_TLS_KEY'),
+    )
+    .addOption(
+      new Option(
+        '--tls-client-ca <file>',
+        'PEM CA bundle; clients must show a certificate it signed',
+      ).env('TESSERA_TLS_CLIENT_CA'),
+    )
+    .addOption(
+      new Option('--insecure-listen', 'allow plain HTTP on a non-loopback address').env(
+        'TESSERA_INSECURE_LISTEN',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--audit-file <file>',
+        'append a hash-chained audit line per authorised request',
+      ).env('TESSERA_AUDIT_FILE'),
+    )
+    .addOption(
+      new Option('--max-secret-bytes <bytes>', 'largest secret version accepted, in bytes')
+        .env('TESSERA_MAX_SECRET_BYTES')
+        .default(SERVER_DEFAULTS.maxSecretBytes)
+        .argParser(wholeNumber),
+    )
+    .addOption(
+      new Option('--request-timeout <seconds>', 'time limit of one request, in seconds')
+        .env('TESSERA_REQUEST_TIMEOUT')
+        .default(SERVER_DEFAULTS.requestTimeoutMs / 1000)
+        .argParser(wholeNumber),
+    )
+    .addOption(
+      new Option(
+        '--auth-failure-limit <count>',
+        'failed authentications per address per minute before 429',
+      )
+        .env('TESSERA_AUTH_FAILURE_LIMIT')
+        .default(SERVER_DEFAULTS.failureLimit.maxFailures)
         .argParser(wholeNumber),
     )
     .addOption(
@@ -57,7 +105,17 @@ export function registerServer(program: Command) {
           dataDir: options.dataDir,
           host: options.host,
           port: options.port,
-          bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES,
+          tls: tlsFiles(options),
+          insecureListen: Boolean(options.insecureListen),
+          auditFile: options.auditFile,
+          limits: {
+            maxSecretBytes: options.maxSecretBytes,
+            requestTimeoutMs: options.requestTimeout * 1000,
+          },
+          failureLimit: {
+            maxFailures: options.authFailureLimit,
+            windowMs: SERVER_DEFAULTS.failureLimit.windowMs,
+          },
           devTokenFile: options.dev ? defaultTokenFile(process.env) : undefined,
         },
         logger,
@@ -65,6 +123,19 @@ export function registerServer(program: Command) {
       process.stdout.write(banner(server, options.dev ? defaultTokenFile(process.env) : undefined));
       stopOnSignal(server);
     });
+}
+
+function tlsFiles(options: { tlsCert?: string; tlsKey?: string; tlsClientCa?: string }) {
+  if (!options.tlsCert && !options.tlsKey) {
+    if (options.tlsClientCa) {
+      throw new TesseraError('CONFIG_INVALID', '--tls-client-ca needs --tls-cert and --tls-key');
+    }
+    return undefined;
+  }
+  if (!options.tlsCert || !options.tlsKey) {
+    throw new TesseraError('CONFIG_INVALID', '--tls-cert and --tls-key go together; give both');
+  }
+  return { certFile: options.tlsCert, keyFile: options.tlsKey, clientCaFile: options.tlsClientCa };
 }
 
 function banner(server: RunningServer, tokenFile: string | undefined): string {

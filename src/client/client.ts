@@ -1,3 +1,4 @@
+import { Agent, fetch, type Response } from 'undici';
 import { ERRORS, type ErrorCode, TesseraError } from '../errors.ts';
 import type { Secret } from '../mesos/types.ts';
 
@@ -7,6 +8,8 @@ export interface ClientOptions {
   token?: string;
   /** Per-request timeout in milliseconds. */
   timeoutMs?: number;
+  /** PEM material for HTTPS: a CA bundle to trust, and a client certificate and key. */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
 }
 
 /** The metadata of one version, as the server reports it (Vault's field names). */
@@ -49,11 +52,13 @@ export class TesseraClient {
   readonly address: string;
   #token: string | undefined;
   #timeoutMs: number;
+  #dispatcher: Agent | undefined;
 
   constructor(options: ClientOptions) {
     this.address = options.address.replace(/\/+$/, '');
     this.#token = options.token;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (options.tls) this.#dispatcher = new Agent({ connect: { ...options.tls } });
   }
 
   /** Writes a new version of a secret with the given fields; returns its metadata. */
@@ -131,6 +136,19 @@ export class TesseraClient {
     return data.secrets.map((item) => ({ ...item, data: Buffer.from(item.data, 'base64') }));
   }
 
+  /**
+   * Sends a request and returns the whole JSON body, Vault's envelope included (`data`,
+   * `auth`, `warnings`), or undefined for 204 No Content. `route` starts with `/v1/`.
+   */
+  async request<T>(method: string, route: string, body?: unknown): Promise<T> {
+    const response = await this.#fetch(method, route, body);
+    if (response.status === 204) return undefined as T;
+
+    const json = parseResponse(await response.text(), response.status);
+    if (!response.ok) throw serverError(json, response.status);
+    return json as T;
+  }
+
   async #call<T>(method: string, route: string, body?: unknown): Promise<T> {
     const response = await this.#fetch(method, route, body);
     if (response.status === 204) return undefined as T;
@@ -151,6 +169,7 @@ export class TesseraClient {
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(this.#timeoutMs),
+        dispatcher: this.#dispatcher,
       });
     } catch (error) {
       throw unreachable(this.address, error);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -6,12 +7,17 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
-import { authenticate, type Caller } from '../access/tokens.ts';
+import type { Access } from '../access/access.ts';
 import { TesseraError } from '../errors.ts';
 import type { Secrets } from '../store/secrets.ts';
 import type { Store } from '../store/store.ts';
+import type { AuditSink } from './authorize.ts';
 import { handleError } from './errors.ts';
+import { checkFailureLimit, type FailureLimiter } from './limits.ts';
+import { registerMetrics, type ServerMetrics } from './metrics.ts';
+import { registerAuthRoutes } from './routes/auth.ts';
 import { registerKvRoutes } from './routes/kv.ts';
+import { registerPolicyRoutes } from './routes/policies.ts';
 import { registerSysRoutes } from './routes/sys.ts';
 import { registerTesseraRoutes } from './routes/tessera.ts';
 
@@ -19,15 +25,26 @@ import { registerTesseraRoutes } from './routes/tessera.ts';
 export interface AppContext {
   store: Store;
   secrets: Secrets;
+  access: Access;
+  /** Where audit entries go, or null when no audit file is configured. */
+  audit: AuditSink | null;
   logger: Logger;
-  /** Largest request body accepted, in bytes. */
-  bodyLimitBytes: number;
+  limits: ServerLimits;
+  failures: FailureLimiter;
+  /** TLS settings for Node's https server; plain HTTP when absent. */
+  https?: HttpsServerOptions;
+  /** Set by `buildApp`: the metrics that routes update. */
+  metrics?: ServerMetrics;
 }
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    caller?: Caller;
-  }
+/** Size and time limits of the HTTP layer. */
+export interface ServerLimits {
+  /** Largest total of field bytes in one secret version. */
+  maxSecretBytes: number;
+  /** Largest request body; derived from maxSecretBytes, since bodies carry base64. */
+  bodyLimitBytes: number;
+  /** A request that takes longer is answered 408 and its socket closed. */
+  requestTimeoutMs: number;
 }
 
 /** Builds the Fastify app with every route; the caller listens or injects. */
@@ -36,10 +53,12 @@ export function buildApp(context: AppContext): FastifyInstance {
     loggerInstance: context.logger as FastifyBaseLogger,
     // Request lines are logged by the onResponse hook below, by allow-list.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: context.bodyLimitBytes,
+    bodyLimit: context.limits.bodyLimitBytes,
+    requestTimeout: context.limits.requestTimeoutMs,
     genReqId: () => randomUUID(),
     routerOptions: { ignoreTrailingSlash: false },
-  });
+    ...(context.https ? { https: context.https } : {}),
+  }) as unknown as FastifyInstance;
 
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
@@ -61,25 +80,18 @@ export function buildApp(context: AppContext): FastifyInstance {
     else request.log.info(line, 'request');
   });
 
-  registerSysRoutes(app);
+  // A client that has failed to authenticate too often is turned away before any work.
+  app.addHook('onRequest', async (request) => {
+    checkFailureLimit(context.failures, request.ip);
+  });
+
+  context.metrics = registerMetrics(app, context.store);
+  registerSysRoutes(app, context);
   registerKvRoutes(app, context);
   registerTesseraRoutes(app, context);
+  registerAuthRoutes(app, context);
+  registerPolicyRoutes(app, context);
   return app;
-}
-
-/** Authenticates the request's token from `X-Vault-Token` or `Authorization: Bearer`. */
-export async function callerOf(request: FastifyRequest, store: Store): Promise<Caller> {
-  if (request.caller) return request.caller;
-  request.caller = await authenticate(store, tokenOf(request));
-  return request.caller;
-}
-
-function tokenOf(request: FastifyRequest): string | undefined {
-  const vaultHeader = request.headers['x-vault-token'];
-  if (typeof vaultHeader === 'string' && vaultHeader) return vaultHeader;
-  const authorization = request.headers.authorization;
-  if (authorization?.startsWith('Bearer ')) return authorization.slice('Bearer '.length).trim();
-  return undefined;
 }
 
 // The path part of the URL, without the query string (it is never logged or echoed).

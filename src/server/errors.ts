@@ -67,6 +67,8 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
   if (mapped.status >= 500) {
     request.log.error({ err: safeErrorSummary(error), code: mapped.code }, 'request failed');
   }
+  const retryAfter = mapped.details?.retryAfterSeconds;
+  if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   return reply.code(mapped.status).send(errorBody(mapped, request.id));
 }
 

@@ -1,9 +1,11 @@
-import { authorize, type Caller } from '../access/tokens.ts';
+import type { FastifyRequest } from 'fastify';
 import { isTesseraError, TesseraError } from '../errors.ts';
 import { decodeBase64 } from '../mesos/base64.ts';
 import { referencePath } from '../mesos/secrets.ts';
 import { parseSecretPath } from '../store/path.ts';
 import type { Secrets } from '../store/secrets.ts';
+import type { AppContext } from './app.ts';
+import { requireCapability } from './authorize.ts';
 
 /** One resolved secret: its bytes as base64, and for references where they came from. */
 export interface ResolvedItem {
@@ -31,8 +33,8 @@ export const MAX_BATCH = 1000;
  * fails with one error per item, so a task never starts with part of its secrets.
  */
 export async function resolveBatch(
-  secrets: Secrets,
-  caller: Caller,
+  request: FastifyRequest,
+  context: AppContext,
   body: unknown,
 ): Promise<ResolvedItem[]> {
   const items = batchItems(body);
@@ -42,9 +44,11 @@ export async function resolveBatch(
 
   for (const [index, item] of items.entries()) {
     try {
-      resolved.push(await resolveOne(item, index, { secrets, caller, reads }));
+      resolved.push(await resolveOne(item, index, { request, context, reads }));
     } catch (error) {
-      if (!isTesseraError(error)) throw error;
+      // A failure of the server itself (an audit sink that cannot be written) fails the
+      // request as a whole rather than one item.
+      if (!isTesseraError(error) || error.status >= 500) throw error;
       errors.push({ index, code: error.code, message: error.message });
     }
   }
@@ -78,8 +82,8 @@ function batchItems(body: unknown): unknown[] {
 }
 
 interface ResolveContext {
-  secrets: Secrets;
-  caller: Caller;
+  request: FastifyRequest;
+  context: AppContext;
   reads: Map<string, Promise<SecretRead>>;
 }
 
@@ -123,11 +127,11 @@ async function resolveOne(
   }
   const { path: rawPath, field } = referencePath({ name, key: key as string | undefined });
   const path = parseSecretPath(rawPath);
-  authorize(context.caller, 'read', path);
+  await requireCapability(context.request, context.context, 'read', path);
 
   let read = context.reads.get(path);
   if (!read) {
-    read = context.secrets.read(path);
+    read = context.context.secrets.read(path);
     context.reads.set(path, read);
   }
   const found = await read;

@@ -3,13 +3,17 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { Access } from '../access/access.ts';
 import { createToken, ROOT_POLICY } from '../access/tokens.ts';
+import { AuditLog } from '../audit/writer.ts';
 import { createKeyringFile, Keyring, loadKeyringFile } from '../crypto/keyring.ts';
 import { TesseraError } from '../errors.ts';
 import { Secrets } from '../store/secrets.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import type { Store } from '../store/store.ts';
-import { buildApp } from './app.ts';
+import { buildApp, type ServerLimits } from './app.ts';
+import { type FailureLimit, FailureLimiter } from './limits.ts';
+import { checkListenAddress, loadTls, type TlsFiles } from './transport.ts';
 
 /** Server settings, validated by the CLI before they reach here. */
 export interface ServerConfig {
@@ -19,10 +23,28 @@ export interface ServerConfig {
   dataDir?: string;
   host: string;
   port: number;
-  bodyLimitBytes: number;
+  /** Serve HTTPS with these files; required off loopback unless `insecureListen`. */
+  tls?: TlsFiles;
+  insecureListen?: boolean;
+  /** Append-only, hash-chained audit log; requests fail closed when it cannot be written. */
+  auditFile?: string;
+  limits: Omit<ServerLimits, 'bodyLimitBytes'>;
+  failureLimit: FailureLimit;
   /** With `dev`: a file to write the root token to, mode 0600. */
   devTokenFile?: string;
 }
+
+/** The server's defaults, one place for each limit and its unit. */
+export const SERVER_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8210,
+  maxSecretBytes: 1024 * 1024,
+  requestTimeoutMs: 30_000,
+  failureLimit: { maxFailures: 20, windowMs: 60_000 },
+} as const;
+
+/** Room for JSON framing around a base64 body: a batch may carry many small secrets. */
+const BODY_OVERHEAD_BYTES = 1024 * 1024;
 
 /** A running server. */
 export interface RunningServer {
@@ -38,35 +60,51 @@ export const DATABASE_FILE = 'tessera.db';
 
 /** Opens the store and keyring, creates the root token on first start, and listens. */
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
+  checkListenAddress(config.host, config.tls, config.insecureListen ?? false);
+  const https = config.tls ? await loadTls(config.tls) : undefined;
+  const audit = config.auditFile ? await AuditLog.open({ file: config.auditFile, logger }) : null;
   const opened = config.dev ? await openDevStore() : await openDataDir(requireDataDir(config));
   const { store, keyring } = opened;
 
   const rootToken = opened.firstStart
     ? (await createToken(store, { policies: [ROOT_POLICY], meta: { created_by: 'set-up' } })).token
     : undefined;
-  if (rootToken && config.devTokenFile) await writeTokenFile(config.devTokenFile, rootToken);
 
+  // base64 makes a body about 4/3 of the secret it carries.
+  const bodyLimitBytes = Math.ceil((config.limits.maxSecretBytes * 4) / 3) + BODY_OVERHEAD_BYTES;
   const app = buildApp({
     store,
     secrets: new Secrets(store, keyring),
+    access: new Access(store),
+    audit,
     logger,
-    bodyLimitBytes: config.bodyLimitBytes,
+    limits: { ...config.limits, bodyLimitBytes },
+    failures: new FailureLimiter(config.failureLimit),
+    https,
   });
-  try {
-    await app.listen({ host: config.host, port: config.port });
-  } catch (error) {
-    await store.close();
-    throw listenError(error, config);
-  }
-
-  const port = (app.server.address() as { port: number }).port;
-  const address = `http://${formatHost(config.host)}:${port}`;
-  logger.info({ address, dev: config.dev }, 'server started');
   const close = async () => {
     await app.close();
     await store.close();
+    await audit?.close();
     logger.info('server stopped');
   };
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await close();
+    throw listenError(error, config);
+  }
+
+  // Only a server that listens may replace the token file: a second development server
+  // that failed to start must not break the CLI for the one already running.
+  if (rootToken && config.devTokenFile) await writeTokenFile(config.devTokenFile, rootToken);
+
+  const port = (app.server.address() as { port: number }).port;
+  const address = `${https ? 'https' : 'http'}://${formatHost(config.host)}:${port}`;
+  logger.info(
+    { address, dev: config.dev, tls: Boolean(https), audit: Boolean(audit) },
+    'server started',
+  );
   return { app, address, rootToken, close };
 }
 

@@ -1,7 +1,12 @@
 import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { type RunningServer, startServer } from '../../src/server/start.ts';
+import {
+  type RunningServer,
+  SERVER_DEFAULTS,
+  type ServerConfig,
+  startServer,
+} from '../../src/server/start.ts';
 
 /** A development server on a free loopback port, with its log captured in memory. */
 export interface TestServer {
@@ -14,7 +19,7 @@ export interface TestServer {
 }
 
 /** Starts an in-memory server on 127.0.0.1 and a random port; close it in `after()`. */
-export async function startTestServer(): Promise<TestServer> {
+export async function startTestServer(overrides: Partial<ServerConfig> = {}): Promise<TestServer> {
   const chunks: string[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -24,7 +29,14 @@ export async function startTestServer(): Promise<TestServer> {
   });
   const logger = pino({ level: 'debug' }, sink);
   const server = await startServer(
-    { dev: true, host: '127.0.0.1', port: 0, bodyLimitBytes: 8 * 1024 * 1024 },
+    {
+      dev: true,
+      host: '127.0.0.1',
+      port: 0,
+      limits: { maxSecretBytes: SERVER_DEFAULTS.maxSecretBytes, requestTimeoutMs: 10_000 },
+      failureLimit: { ...SERVER_DEFAULTS.failureLimit },
+      ...overrides,
+    },
     logger,
   );
   if (!server.rootToken) throw new Error('a development server must create a root token');
@@ -64,9 +76,10 @@ export async function request(
 export async function rawGet(
   target: TestServer,
   path: string,
+  token: string = target.rootToken,
 ): Promise<{ status: number; body: any }> {
   const { port } = new URL(target.address);
-  const head = `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Vault-Token: ${target.rootToken}\r\nConnection: close\r\n\r\n`;
+  const head = `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Vault-Token: ${token}\r\nConnection: close\r\n\r\n`;
   const text = await new Promise<string>((resolve, reject) => {
     const socket = connect(Number(port), '127.0.0.1', () => socket.write(head));
     let received = '';

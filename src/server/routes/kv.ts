@@ -1,10 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { authorize } from '../../access/tokens.ts';
+import type { Capability } from '../../access/policy.ts';
 import { isTesseraError, TesseraError } from '../../errors.ts';
 import { parseListPrefix, parseSecretPath } from '../../store/path.ts';
 import type { VersionInfo } from '../../store/store.ts';
-import { type AppContext, callerOf } from '../app.ts';
+import type { AppContext } from '../app.ts';
+import { requireCapability } from '../authorize.ts';
 import { errorBody } from '../errors.ts';
+import { checkSecretSize } from '../limits.ts';
 import {
   fieldsFromStrings,
   fieldsToStrings,
@@ -24,22 +26,28 @@ const MERGE_PATCH = 'application/merge-patch+json';
 
 /** Registers data, metadata, delete, undelete, destroy and list under `/v1/secret/`. */
 export function registerKvRoutes(app: FastifyInstance, context: AppContext) {
-  const { secrets, store } = context;
+  const { secrets } = context;
   app.addContentTypeParser(
     MERGE_PATCH,
     { parseAs: 'string' },
     app.getDefaultJsonParser('error', 'error'),
   );
 
-  const guard = async (request: FastifyRequest, capability: string) => {
+  const guard = async (request: FastifyRequest, capability: Capability, version?: number) => {
     const path = parseSecretPath(wildcard(request));
-    authorize(await callerOf(request, store), capability, path);
-    return path;
+    const caller = await requireCapability(request, context, capability, path, version);
+    return { path, caller };
+  };
+  const guardWrite = async (request: FastifyRequest) => {
+    const path = parseSecretPath(wildcard(request));
+    const capability = await writeCapability(context, path);
+    const caller = await requireCapability(request, context, capability, path);
+    return { path, caller };
   };
 
   app.get(`${MOUNT}/data/*`, async (request, reply) => {
-    const path = await guard(request, 'read');
     const version = versionParam(request.query as Query);
+    const { path } = await guard(request, 'read', version);
     try {
       const secret = await secrets.read(path, version);
       const metadata = versionMetadata(secret.info, null);
@@ -51,11 +59,11 @@ export function registerKvRoutes(app: FastifyInstance, context: AppContext) {
   });
 
   const write = async (request: FastifyRequest) => {
-    const path = await guard(request, 'write');
+    const { path, caller } = await guardWrite(request);
     const body = (request.body ?? {}) as { data?: unknown; options?: { cas?: unknown } };
     const fields = fieldsFromStrings(body.data, 'data');
+    checkSecretSize(path, fields, context.limits.maxSecretBytes);
     const cas = casOption(body.options?.cas);
-    const caller = await callerOf(request, store);
     const info = await secrets.put(path, fields, { cas, author: caller.accessor });
     return vaultResponse(request.id, versionMetadata(info, null));
   };
@@ -66,28 +74,28 @@ export function registerKvRoutes(app: FastifyInstance, context: AppContext) {
   // null removes a field) and writes the result as a new version, checked against the
   // version it was merged from.
   app.patch(`${MOUNT}/data/*`, async (request) => {
-    const path = await guard(request, 'write');
+    const { path, caller } = await guard(request, 'update');
     const body = (request.body ?? {}) as { data?: unknown; options?: { cas?: unknown } };
     const current = await secrets.read(path);
     const fields = mergeFields(current.fields, body.data);
+    checkSecretSize(path, fields, context.limits.maxSecretBytes);
     const cas = casOption(body.options?.cas) ?? current.info.version;
-    const caller = await callerOf(request, store);
     const info = await secrets.put(path, fields, { cas, author: caller.accessor });
     return vaultResponse(request.id, versionMetadata(info, null));
   });
 
   app.delete(`${MOUNT}/data/*`, async (request, reply) => {
-    await secrets.deleteLatest(await guard(request, 'delete'));
+    await secrets.deleteLatest((await guard(request, 'delete')).path);
     return reply.code(204).send();
   });
 
   const versionsRoute = (
     action: string,
-    capability: string,
+    capability: Capability,
     run: (path: string, versions: number[]) => Promise<unknown>,
   ) => {
     const handler = async (request: FastifyRequest, reply: FastifyReply) => {
-      const path = await guard(request, capability);
+      const { path } = await guard(request, capability);
       await run(path, versionsOf(request.body));
       return reply.code(204).send();
     };
@@ -95,12 +103,12 @@ export function registerKvRoutes(app: FastifyInstance, context: AppContext) {
     app.put(`${MOUNT}/${action}/*`, handler);
   };
   versionsRoute('delete', 'delete', (p, v) => secrets.deleteVersions(p, v));
-  versionsRoute('undelete', 'write', (p, v) => secrets.undeleteVersions(p, v));
+  versionsRoute('undelete', 'update', (p, v) => secrets.undeleteVersions(p, v));
   versionsRoute('destroy', 'destroy', (p, v) => secrets.destroyVersions(p, v));
 
   app.get(`${MOUNT}/metadata/*`, async (request) => {
     if (isListQuery(request.query as Query)) return list(request);
-    const path = await guard(request, 'read');
+    const { path } = await guard(request, 'read');
     return vaultResponse(request.id, secretMetadata(await secrets.metadata(path)));
   });
   // NOTE: Vault's LIST verb is not served: Node's HTTP parser rejects unknown methods.
@@ -108,12 +116,12 @@ export function registerKvRoutes(app: FastifyInstance, context: AppContext) {
 
   async function list(request: FastifyRequest) {
     const prefix = parseListPrefix(wildcard(request));
-    authorize(await callerOf(request, store), 'list', prefix);
+    await requireCapability(request, context, 'list', prefix);
     return vaultResponse(request.id, { keys: await secrets.list(prefix) });
   }
 
   const writeMetadata = async (request: FastifyRequest, reply: FastifyReply) => {
-    const path = await guard(request, 'write');
+    const { path } = await guard(request, 'update');
     await secrets.writeMetadata(path, metadataPatch(request.body));
     return reply.code(204).send();
   };
@@ -121,12 +129,21 @@ export function registerKvRoutes(app: FastifyInstance, context: AppContext) {
   app.put(`${MOUNT}/metadata/*`, writeMetadata);
 
   app.delete(`${MOUNT}/metadata/*`, async (request, reply) => {
-    await secrets.deleteAll(await guard(request, 'delete'));
+    // Deleting the metadata erases every version for good, so it takes `destroy`.
+    await secrets.deleteAll((await guard(request, 'destroy')).path);
     return reply.code(204).send();
   });
 }
 
-/** The secret path after the route's prefix, as Fastify decoded it. */
+/**
+ * Picks `create` for a path with no secret yet, else `update`, as Vault does. The denial
+ * message names only the path, so it does not reveal which one was picked.
+ */
+export async function writeCapability(context: AppContext, path: string): Promise<Capability> {
+  return (await context.store.readMetadata(path)) ? 'update' : 'create';
+}
+
+/** Returns the secret path after the route's prefix, as Fastify decoded it. */
 export function wildcard(request: FastifyRequest): string {
   return (request.params as { '*': string })['*'] ?? '';
 }

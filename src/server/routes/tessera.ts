@@ -1,14 +1,15 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { authorize } from '../../access/tokens.ts';
 import { TesseraError } from '../../errors.ts';
 import { decodeBase64 } from '../../mesos/base64.ts';
 import { parseSecretPath } from '../../store/path.ts';
-import { type AppContext, callerOf } from '../app.ts';
+import type { AppContext } from '../app.ts';
+import { authenticatedCaller, requireCapability } from '../authorize.ts';
 import { inputError } from '../input.ts';
+import { checkSecretSize } from '../limits.ts';
 import { resolveBatch } from '../resolve.ts';
 import { vaultResponse, versionMetadata } from '../vault-format.ts';
-import { versionParam, wildcard } from './kv.ts';
+import { versionParam, wildcard, writeCapability } from './kv.ts';
 
 const base64Fields = z.record(z.string(), z.string());
 
@@ -30,18 +31,19 @@ const batchBody = z.object({
  * so any bytes round-trip, including text that is not UTF-8.
  */
 export function registerTesseraRoutes(app: FastifyInstance, context: AppContext) {
-  const { secrets, store } = context;
+  const { secrets } = context;
 
   app.post('/v1/tessera/resolve', async (request) => {
-    const caller = await callerOf(request, store);
-    const items = await resolveBatch(secrets, caller, request.body);
+    await authenticatedCaller(request, context);
+    const items = await resolveBatch(request, context, request.body);
     return vaultResponse(request.id, { secrets: items });
   });
 
   app.get('/v1/tessera/data/*', async (request) => {
     const path = parseSecretPath(wildcard(request));
-    authorize(await callerOf(request, store), 'read', path);
-    const secret = await secrets.read(path, versionParam(request.query as { version?: string }));
+    const version = versionParam(request.query as { version?: string });
+    await requireCapability(request, context, 'read', path, version);
+    const secret = await secrets.read(path, version);
     return vaultResponse(request.id, {
       path,
       fields: encodeFields(secret.fields),
@@ -51,26 +53,32 @@ export function registerTesseraRoutes(app: FastifyInstance, context: AppContext)
 
   app.post('/v1/tessera/data/*', async (request) => {
     const path = parseSecretPath(wildcard(request));
-    const caller = await callerOf(request, store);
-    authorize(caller, 'write', path);
     const body = parseBody(writeBody, request);
+    const caller = await requireCapability(
+      request,
+      context,
+      await writeCapability(context, path),
+      path,
+    );
     const fields = decodeFields(body.fields, 'fields');
+    checkSecretSize(path, fields, context.limits.maxSecretBytes);
     const info = await secrets.put(path, fields, { cas: body.cas, author: caller.accessor });
     return vaultResponse(request.id, { path, ...versionMetadata(info, null) });
   });
 
   app.post('/v1/tessera/batch', async (request) => {
-    const caller = await callerOf(request, store);
+    const caller = await authenticatedCaller(request, context);
     const body = parseBody(batchBody, request);
     const writes = body.writes.map((write, index) => {
       const path = parseSecretPath(write.path);
-      authorize(caller, 'write', path);
-      return {
-        path,
-        cas: write.cas,
-        fields: decodeFields(write.fields, `writes[${index}].fields`),
-      };
+      const fields = decodeFields(write.fields, `writes[${index}].fields`);
+      checkSecretSize(path, fields, context.limits.maxSecretBytes);
+      return { path, cas: write.cas, fields };
     });
+    for (const write of writes) {
+      const capability = await writeCapability(context, write.path);
+      await requireCapability(request, context, capability, write.path);
+    }
     const infos = await secrets.putMany(writes, caller.accessor);
     const versions = infos.map((info, index) => ({
       path: writes[index]?.path,

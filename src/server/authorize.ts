@@ -1,0 +1,112 @@
+import type { FastifyRequest } from 'fastify';
+import type { Capability } from '../access/policy.ts';
+import type { Caller } from '../access/tokens.ts';
+import type { AuditEntry } from '../audit/entry.ts';
+import { isTesseraError, TesseraError } from '../errors.ts';
+import type { AppContext } from './app.ts';
+
+/** Where audit entries go; the server runs without one when no audit file is set. */
+export interface AuditSink {
+  write(entry: AuditEntry): Promise<void>;
+  health(): { ok: boolean; reason: string | null; failures: number };
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    caller?: Caller;
+  }
+}
+
+/**
+ * Authenticates the request's token, once per request. A failed authentication is
+ * audited as a denial without an accessor.
+ */
+export async function authenticatedCaller(
+  request: FastifyRequest,
+  context: AppContext,
+): Promise<Caller> {
+  if (request.caller) return request.caller;
+  try {
+    request.caller = await context.access.authenticate(tokenOf(request));
+  } catch (error) {
+    if (isTesseraError(error)) {
+      context.failures.recordFailure(request.ip);
+      await audit(
+        request,
+        context,
+        { operation: 'authenticate', path: null, version: null },
+        'denied',
+        error.message,
+      );
+    }
+    throw error;
+  }
+  return request.caller;
+}
+
+/**
+ * The one place where a request is authorised: decides whether the caller may use
+ * `capability` on `path` (already validated), records the decision in the audit log
+ * before anything is returned, and throws PERMISSION_DENIED when it is not allowed.
+ * A denial reads the same whether or not the path exists.
+ */
+export async function requireCapability(
+  request: FastifyRequest,
+  context: AppContext,
+  capability: Capability,
+  path: string,
+  version?: number,
+): Promise<Caller> {
+  const caller = await authenticatedCaller(request, context);
+  const decision = await context.access.decide(caller, capability, path);
+  const target = { operation: capability, path, version: version ?? null };
+  await audit(request, context, target, decision.allowed ? 'allowed' : 'denied', decision.reason);
+
+  if (!decision.allowed) {
+    throw new TesseraError('PERMISSION_DENIED', `permission denied on '${path}'`, { path });
+  }
+  return caller;
+}
+
+async function audit(
+  request: FastifyRequest,
+  context: AppContext,
+  target: { operation: string; path: string | null; version: number | null },
+  outcome: AuditEntry['outcome'],
+  reason: string | null,
+) {
+  if (!context.audit) return;
+  const entry: AuditEntry = {
+    time: new Date().toISOString(),
+    request_id: request.id,
+    accessor: request.caller?.accessor ?? null,
+    operation: target.operation,
+    path: target.path,
+    version: target.version,
+    outcome,
+    reason,
+    client: request.ip,
+    task_id: request.caller?.meta?.task_id ?? null,
+  };
+  try {
+    await context.audit.write(entry);
+  } catch (error) {
+    if (!isTesseraError(error, 'AUDIT_UNAVAILABLE')) throw error;
+    // Fail closed. The writer's message names the server's file, which stays in the log.
+    context.metrics?.auditFailures.inc();
+    request.log.error({ reqId: request.id, reason: error.message }, 'audit write failed');
+    throw new TesseraError(
+      'AUDIT_UNAVAILABLE',
+      'the audit log cannot be written, so the request was refused; the server log has the reason',
+    );
+  }
+}
+
+/** Reads the token from `X-Vault-Token`, else `Authorization: Bearer`. */
+function tokenOf(request: FastifyRequest): string | undefined {
+  const vaultHeader = request.headers['x-vault-token'];
+  if (typeof vaultHeader === 'string' && vaultHeader) return vaultHeader;
+  const authorization = request.headers.authorization;
+  if (authorization?.startsWith('Bearer ')) return authorization.slice('Bearer '.length).trim();
+  return undefined;
+}
