@@ -7,7 +7,6 @@ import {
   readPolicy,
   writePolicy,
 } from '../client/access.ts';
-import { TesseraError } from '../errors.ts';
 import { addressOption, clientFor, formatOption, printJson, readTextInput } from './context.ts';
 
 // As everywhere in the CLI, 2 is a failure; here a denial is the failure it reports.

@@ -71,7 +71,7 @@ describe('tessera token and tessera policy', () => {
   test('policy write names a missing file', async () => {
     const written = await tessera(['policy', 'write', 'web', join(home, 'missing.json')]);
     assert.equal(written.code, 2);
-    assert.match(written.stderr, /could not read policy file .*missing\.json \(ENOENT\)/);
+    assert.match(written.stderr, /could not read the policy file .*missing\.json \(ENOENT\)/);
   });
 
   test('policy list prints one name a line', async () => {
