@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -44,7 +44,11 @@ function tokenFrom(env: NodeJS.ProcessEnv): string | undefined {
   if (env.TESSERA_TOKEN) return env.TESSERA_TOKEN.trim();
   const file = defaultTokenFile(env);
   try {
-    return readFileSync(file, 'utf8').trim() || undefined;
+    const token = readFileSync(file, 'utf8').trim() || undefined;
+    if (token && (statSync(file).mode & 0o077) !== 0) {
+      process.stderr.write(`warning: ${file} can be read by other users; run chmod 600 ${file}\n`);
+    }
+    return token;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new TesseraError(
@@ -61,8 +65,20 @@ export function printJson(value: unknown) {
 
 /** Prints rows as aligned columns. */
 export function printTable(rows: [string, string][]) {
-  const width = Math.max(0, ...rows.map(([key]) => key.length));
-  for (const [key, value] of rows) process.stdout.write(`${key.padEnd(width)}  ${value}\n`);
+  const safe = rows.map(([key, value]) => [printable(key), printable(value)] as const);
+  const width = Math.max(0, ...safe.map(([key]) => key.length));
+  for (const [key, value] of safe) process.stdout.write(`${key.padEnd(width)}  ${value}\n`);
+}
+
+/**
+ * Escapes control characters as \xNN, so that names and metadata written by others
+ * cannot send escape sequences to the operator's terminal.
+ */
+export function printable(text: string): string {
+  return text.replace(
+    /[\p{Cc}]/gu,
+    (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
 }
 
 /** Parses a list of version numbers such as `1,3`. */

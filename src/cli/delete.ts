@@ -10,7 +10,8 @@ export function registerDelete(program: Command) {
     .option('--versions <list>', 'versions to delete, e.g. 1,3 (default: the current one)')
     .addOption(addressOption())
     .action(async (path: string, options) => {
-      const versions = options.versions ? parseVersions(options.versions) : undefined;
+      // An empty --versions (say, from an unset shell variable) is an error, not "current".
+      const versions = options.versions === undefined ? undefined : parseVersions(options.versions);
       await clientFor(options).delete(path, versions);
       process.stdout.write(
         `deleted ${path} ${versions ? `versions ${versions.join(',')}` : 'current version'}\n`,

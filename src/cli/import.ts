@@ -36,7 +36,7 @@ export function registerImport(program: Command) {
       if (options.format === 'json') return printJson(versions);
       for (const v of versions) process.stdout.write(`${v.path}  version ${v.version}\n`);
       process.stderr.write(
-        `imported ${entries.length} entries into ${writes.length} secrets from ${source}\n`,
+        `imported ${plural(entries.length, 'entry', 'entries')} into ${plural(writes.length, 'secret', 'secrets')} from ${source}\n`,
       );
     });
 }
@@ -60,4 +60,8 @@ export function groupByPath(entries: SecretsFileEntry[], prefix: string): Secret
     writes.set(fullPath, write);
   }
   return [...writes.values()];
+}
+
+function plural(count: number, one: string, many: string): string {
+  return `${count} ${count === 1 ? one : many}`;
 }

@@ -47,6 +47,11 @@ export function buildProgram(): Command {
 
 /** Runs the CLI and sets the exit status; errors become one line on stderr. */
 export async function main(argv: string[]) {
+  // A reader that stops early (`| head`) is not an error of ours.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {

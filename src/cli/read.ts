@@ -1,6 +1,13 @@
 import { type Command, Option } from 'commander';
 import { TesseraError } from '../errors.ts';
-import { addressOption, clientFor, formatOption, printJson, printTable } from './context.ts';
+import {
+  addressOption,
+  clientFor,
+  formatOption,
+  printable,
+  printJson,
+  printTable,
+} from './context.ts';
 import { wholeNumber } from './put.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -89,7 +96,7 @@ function printMetadata(path: string, metadata: VaultMetadata) {
     ['updated_time', metadata.updated_time],
   ]);
   for (const [key, value] of Object.entries(metadata.custom_metadata ?? {})) {
-    process.stdout.write(`custom_metadata.${key}  ${value}\n`);
+    process.stdout.write(`custom_metadata.${printable(key)}  ${printable(value)}\n`);
   }
   process.stdout.write('\nversion  created                   state\n');
   for (const [version, info] of Object.entries(metadata.versions)) {

@@ -1,3 +1,4 @@
+import { checkPolicyName } from '../access/policy.ts';
 import type { TesseraClient } from './client.ts';
 
 // Client calls for tokens and policies. Field names are the server's (Vault's) names.
@@ -99,6 +100,12 @@ export async function revokeToken(client: TesseraClient, accessor?: string): Pro
   await client.request('POST', `${TOKEN}/revoke-self`);
 }
 
+// Checked before sending, because a URL parser would resolve a name such as `..`.
+function policyRoute(name: string): string {
+  checkPolicyName(name);
+  return `${ACL}/${name}`;
+}
+
 /** Lists policy names, `root` included. */
 export async function listPolicies(client: TesseraClient): Promise<string[]> {
   const body = await client.request<Envelope<{ keys: string[] }>>('GET', `${ACL}?list=true`);
@@ -107,19 +114,19 @@ export async function listPolicies(client: TesseraClient): Promise<string[]> {
 
 /** Reads a policy's JSON text. */
 export async function readPolicy(client: TesseraClient, name: string): Promise<string> {
-  const route = `${ACL}/${encodeURIComponent(name)}`;
+  const route = policyRoute(name);
   const body = await client.request<Envelope<{ policy: string }>>('GET', route);
   return body.data.policy;
 }
 
 /** Writes a policy from its JSON text; the server validates it. */
 export async function writePolicy(client: TesseraClient, name: string, text: string) {
-  await client.request('PUT', `${ACL}/${encodeURIComponent(name)}`, { policy: text });
+  await client.request('PUT', policyRoute(name), { policy: text });
 }
 
 /** Deletes a policy. */
 export async function deletePolicy(client: TesseraClient, name: string): Promise<void> {
-  await client.request('DELETE', `${ACL}/${encodeURIComponent(name)}`);
+  await client.request('DELETE', policyRoute(name));
 }
 
 /** Asks whether the token with `accessor` may use `capability` on `path`, and why. */

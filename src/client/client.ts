@@ -1,6 +1,7 @@
 import { Agent, fetch, type Response } from 'undici';
 import { ERRORS, type ErrorCode, TesseraError } from '../errors.ts';
 import type { Secret } from '../mesos/types.ts';
+import { parseListPrefix, parseSecretPath } from '../store/path.ts';
 
 /** Where the server is and how to authenticate; the token is never printed. */
 export interface ClientOptions {
@@ -55,7 +56,7 @@ export class TesseraClient {
   #dispatcher: Agent | undefined;
 
   constructor(options: ClientOptions) {
-    this.address = options.address.replace(/\/+$/, '');
+    this.address = checkAddress(options.address);
     this.#token = options.token;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     if (options.tls) this.#dispatcher = new Agent({ connect: { ...options.tls } });
@@ -104,7 +105,7 @@ export class TesseraClient {
   async list(prefix: string): Promise<string[]> {
     const data = await this.#call<{ keys: string[] }>(
       'GET',
-      `/v1/secret/metadata/${encodePath(prefix)}?list=true`,
+      `/v1/secret/metadata/${encodePrefix(prefix)}?list=true`,
     );
     return data.keys;
   }
@@ -185,7 +186,17 @@ export class TesseraClient {
   }
 }
 
+// Paths are checked here, not only by the server: a URL parser resolves `.` and `..`
+// segments before sending, so `team-a/../team-b/db` would silently become `team-b/db`.
 function encodePath(path: string): string {
+  return encodeSegments(parseSecretPath(path));
+}
+
+function encodePrefix(prefix: string): string {
+  return encodeSegments(parseListPrefix(prefix));
+}
+
+function encodeSegments(path: string): string {
   return path.split('/').map(encodeURIComponent).join('/');
 }
 
@@ -226,6 +237,32 @@ function statusCode(status: number): ErrorCode {
   if (status === 404) return 'NOT_FOUND';
   if (status >= 500) return 'INTERNAL';
   return 'INVALID_ARGUMENT';
+}
+
+// Accepts only a plain http(s) URL: credentials in it would be echoed in messages.
+function checkAddress(address: string): string {
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    throw new TesseraError(
+      'CONFIG_INVALID',
+      'TESSERA_ADDR is not a URL; set it like http://127.0.0.1:8210',
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new TesseraError(
+      'CONFIG_INVALID',
+      `TESSERA_ADDR must start with http:// or https://, not ${url.protocol}//`,
+    );
+  }
+  if (url.username || url.password) {
+    throw new TesseraError(
+      'CONFIG_INVALID',
+      'TESSERA_ADDR must not contain a user name or password; send the token in TESSERA_TOKEN',
+    );
+  }
+  return address.replace(/\/+$/, '');
 }
 
 function unreachable(address: string, error: unknown): TesseraError {

@@ -12,6 +12,7 @@ import { TesseraError } from '../errors.ts';
 import type { Secrets } from '../store/secrets.ts';
 import type { Store } from '../store/store.ts';
 import type { AuditSink } from './authorize.ts';
+import { registerJsonBodies } from './body.ts';
 import { handleError } from './errors.ts';
 import { checkFailureLimit, type FailureLimiter } from './limits.ts';
 import { registerMetrics, type ServerMetrics } from './metrics.ts';
@@ -56,10 +57,13 @@ export function buildApp(context: AppContext): FastifyInstance {
     bodyLimit: context.limits.bodyLimitBytes,
     requestTimeout: context.limits.requestTimeoutMs,
     genReqId: () => randomUUID(),
+    // Malformed URLs (`%zz`, `%FF`) get the same error body as any other bad request.
+    frameworkErrors: (error, request, reply) => handleError(error, request, reply),
     routerOptions: { ignoreTrailingSlash: false },
     ...(context.https ? { https: context.https } : {}),
   }) as unknown as FastifyInstance;
 
+  registerJsonBodies(app);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
     const error = new TesseraError(

@@ -17,6 +17,10 @@ const FASTIFY_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
     code: 'INVALID_ARGUMENT',
     message: 'request body is not valid JSON',
   },
+  FST_ERR_BAD_URL: {
+    code: 'INVALID_PATH',
+    message: 'the request URL is malformed; percent-encode it as UTF-8 (for example %2F)',
+  },
   FST_ERR_CTP_EMPTY_JSON_BODY: {
     code: 'INVALID_ARGUMENT',
     message: 'request body is empty; send a JSON object',
@@ -44,9 +48,23 @@ export function toTesseraError(error: unknown): TesseraError {
   if (known) return new TesseraError(known.code, known.message);
 
   if (error instanceof SyntaxError) {
-    return new TesseraError('INVALID_ARGUMENT', 'request body is not valid JSON');
+    return new TesseraError(
+      'INVALID_ARGUMENT',
+      'request body is not valid JSON, or has a key named __proto__ or constructor',
+    );
   }
   return new TesseraError('INTERNAL', 'internal error; the server log has the detail');
+}
+
+// Says the size limit that a too-large body broke, so the caller knows what to change.
+function withLimit(error: TesseraError, request: FastifyRequest): TesseraError {
+  if (error.code !== 'BODY_TOO_LARGE' || error.details) return error;
+  const limit = request.routeOptions.bodyLimit;
+  return new TesseraError(
+    'BODY_TOO_LARGE',
+    `request body is over the limit of ${limit} bytes; split a batch, or raise --max-secret-bytes on the server`,
+    { limit },
+  );
 }
 
 /** Builds the error body; 5xx bodies say little, the log holds the cause. */
@@ -63,7 +81,7 @@ export function errorBody(error: TesseraError, requestId: string): ErrorBody {
 
 /** The one place that turns a thrown error into an HTTP response. */
 export function handleError(error: unknown, request: FastifyRequest, reply: FastifyReply) {
-  const mapped = toTesseraError(error);
+  const mapped = withLimit(toTesseraError(error), request);
   if (mapped.status >= 500) {
     request.log.error({ err: safeErrorSummary(error), code: mapped.code }, 'request failed');
   }

@@ -97,7 +97,12 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
 
   // Only a server that listens may replace the token file: a second development server
   // that failed to start must not break the CLI for the one already running.
-  if (rootToken && config.devTokenFile) await writeTokenFile(config.devTokenFile, rootToken);
+  if (rootToken && config.devTokenFile) {
+    await writeTokenFile(config.devTokenFile, rootToken).catch(async (error) => {
+      await close();
+      throw error;
+    });
+  }
 
   const port = (app.server.address() as { port: number }).port;
   const address = `${https ? 'https' : 'http'}://${formatHost(config.host)}:${port}`;
@@ -116,7 +121,15 @@ async function openDevStore() {
 async function openDataDir(
   dataDir: string,
 ): Promise<{ store: Store; keyring: Keyring; firstStart: boolean }> {
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  try {
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new TesseraError(
+      'CONFIG_INVALID',
+      `could not create --data-dir ${dataDir} (${code}); give a directory path`,
+    );
+  }
   const keyringFile = join(dataDir, KEYRING_FILE);
   const databaseFile = join(dataDir, DATABASE_FILE);
 
@@ -146,7 +159,15 @@ function requireDataDir(config: ServerConfig): string {
 }
 
 async function writeTokenFile(file: string, token: string) {
-  await writeFile(file, `${token}\n`, { mode: 0o600 });
+  try {
+    await writeFile(file, `${token}\n`, { mode: 0o600 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new TesseraError(
+      'CONFIG_INVALID',
+      `could not write the token file ${file} (${code}); set TESSERA_TOKEN_FILE to a writable path`,
+    );
+  }
   // The mode above applies only when the file is created; a file left by an earlier run
   // may have been loosened since.
   await chmod(file, 0o600);

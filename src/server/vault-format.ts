@@ -70,6 +70,14 @@ export function fieldsFromStrings(data: unknown, where: string): Record<string, 
         { field: name },
       );
     }
+    if (!value.isWellFormed()) {
+      // A lone surrogate has no UTF-8 form; encoding it would store U+FFFD instead.
+      throw new TesseraError(
+        'INVALID_ARGUMENT',
+        `${where}.${name} holds a lone UTF-16 surrogate, which is not text; send bytes as base64 to /v1/tessera/data`,
+        { field: name },
+      );
+    }
     fields[name] = Buffer.from(value, 'utf8');
   }
   return fields;

@@ -175,4 +175,52 @@ describe('Vault KV v2 API', () => {
     assert.equal(body.code, 'INVALID_ARGUMENT');
     assert.doesNotMatch(JSON.stringify(body), /CANARY/);
   });
+
+  test('a body without Content-Type is read as JSON, as Vault does', async () => {
+    const response = await fetch(`${server.address}/v1/secret/data/app/curl`, {
+      method: 'POST',
+      headers: {
+        'x-vault-token': server.rootToken,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: '{"data": {"k": "v"}}',
+    });
+    assert.equal(response.status, 200);
+    const read = await request(server, 'GET', '/v1/secret/data/app/curl');
+    assert.equal(read.body.data.data.k, 'v');
+  });
+
+  test('bytes that are not UTF-8 are rejected, not replaced', async () => {
+    const body = Buffer.concat([
+      Buffer.from('{"data": {"k": "'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('"}}'),
+    ]);
+    const response = await fetch(`${server.address}/v1/secret/data/app/bytes`, {
+      method: 'POST',
+      headers: { 'x-vault-token': server.rootToken, 'content-type': 'application/json' },
+      body,
+    });
+    assert.equal(response.status, 400);
+    const missing = await request(server, 'GET', '/v1/secret/data/app/bytes');
+    assert.equal(missing.status, 404);
+  });
+
+  test('a lone surrogate is rejected naming the field', async () => {
+    const response = await fetch(`${server.address}/v1/secret/data/app/surrogate`, {
+      method: 'POST',
+      headers: { 'x-vault-token': server.rootToken, 'content-type': 'application/json' },
+      body: '{"data": {"k": "\\ud800x"}}',
+    });
+    const body = (await response.json()) as { code: string; message: string };
+    assert.equal(response.status, 400);
+    assert.match(body.message, /data\.k/);
+  });
+
+  test('a malformed URL gets the documented error body', async () => {
+    const response = await rawGet(server, '/v1/secret/data/a%zzb');
+    assert.equal(response.status, 400);
+    assert.equal(response.body.code, 'INVALID_PATH');
+    assert.ok(response.body.request_id);
+  });
 });

@@ -21,17 +21,9 @@ const MOUNT = '/v1/secret';
 
 type Query = { version?: string; list?: string };
 
-// Vault's `vault kv patch` sends a JSON merge patch.
-const MERGE_PATCH = 'application/merge-patch+json';
-
 /** Registers data, metadata, delete, undelete, destroy and list under `/v1/secret/`. */
 export function registerKvRoutes(app: FastifyInstance, context: AppContext) {
   const { secrets } = context;
-  app.addContentTypeParser(
-    MERGE_PATCH,
-    { parseAs: 'string' },
-    app.getDefaultJsonParser('error', 'error'),
-  );
 
   const guard = async (request: FastifyRequest, capability: Capability, version?: number) => {
     const path = parseSecretPath(wildcard(request));
@@ -154,7 +146,7 @@ export function versionParam(query: Query): number | undefined {
     return undefined;
   }
   const version = Number(query.version);
-  if (!Number.isInteger(version) || version < 0) {
+  if (!/^\d+$/.test(query.version) || !Number.isSafeInteger(version)) {
     throw new TesseraError('INVALID_ARGUMENT', 'version must be a whole number, e.g. ?version=2');
   }
   return version;

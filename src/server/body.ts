@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify';
+import { TesseraError } from '../errors.ts';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Parses every request body as JSON, whatever its Content-Type: Vault accepts
+ * `curl --data` (which sends application/x-www-form-urlencoded), and so do its clients'
+ * users. Bytes that are not UTF-8 are rejected instead of being turned into U+FFFD, which
+ * would store a different secret from the one sent. Keys named `__proto__` or
+ * `constructor` are rejected by Fastify's parser, which guards against prototype pollution.
+ */
+export function registerJsonBodies(app: FastifyInstance) {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      done(
+        new TesseraError('INVALID_ARGUMENT', 'request body is not valid UTF-8; send JSON text'),
+        undefined,
+      );
+      return;
+    }
+    parseJson(request, text, done);
+  });
+}
