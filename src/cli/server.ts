@@ -70,7 +70,10 @@ export function registerServer(program: Command) {
         .argParser(wholeNumber),
     )
     .addOption(
-      new Option('--request-timeout <seconds>', 'time limit of one request, in seconds')
+      new Option(
+        '--request-timeout <seconds>',
+        'time a client has to send one whole request, in seconds',
+      )
         .env('TESSERA_REQUEST_TIMEOUT')
         .default(SERVER_DEFAULTS.requestTimeoutMs / 1000)
         .argParser(wholeNumber),

@@ -44,7 +44,7 @@ export interface ServerLimits {
   maxSecretBytes: number;
   /** Largest request body; derived from maxSecretBytes, since bodies carry base64. */
   bodyLimitBytes: number;
-  /** A request that takes longer is answered 408 and its socket closed. */
+  /** Time a client has to send a whole request; a slower one gets 408. */
   requestTimeoutMs: number;
 }
 
