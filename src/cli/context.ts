@@ -10,19 +10,19 @@ import { TesseraError } from '../errors.ts';
 /** The address a development server listens on, and the CLI's default. */
 export const DEFAULT_ADDRESS = 'http://127.0.0.1:8210';
 
-/** Where `tessera server --dev` writes its root token, like Vault's `~/.vault-token`. */
+/** Returns the file where `tessera server --dev` writes its root token, like Vault's `~/.vault-token`. */
 export function defaultTokenFile(env: NodeJS.ProcessEnv): string {
   return env.TESSERA_TOKEN_FILE ?? join(homedir(), '.tessera-token');
 }
 
-/** The `--address` option, shared by every command that talks to a server. */
+/** Creates the `--address` option, shared by every command that calls a server. */
 export function addressOption(): Option {
   return new Option('--address <url>', 'Tessera server URL')
     .env('TESSERA_ADDR')
     .default(DEFAULT_ADDRESS);
 }
 
-/** The `--format` option of commands whose output is data. */
+/** Creates the `--format` option of commands whose output is data. */
 export function formatOption(): Option {
   return new Option('--format <format>', 'output format')
     .choices(['table', 'json'])

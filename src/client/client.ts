@@ -3,7 +3,7 @@ import { ERRORS, type ErrorCode, TesseraError } from '../errors.ts';
 import type { Secret } from '../mesos/types.ts';
 import { parseListPrefix, parseSecretPath } from '../store/path.ts';
 
-/** Where the server is and how to authenticate; the token is never printed. */
+/** Server address and credentials; the token is never printed. */
 export interface ClientOptions {
   address: string;
   token?: string;
@@ -47,7 +47,7 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 
 /**
  * A typed client for Tessera's HTTP API. Every method throws `TesseraError` with the
- * server's error code, or UNREACHABLE when no answer came.
+ * server's error code, or UNREACHABLE when no response came.
  */
 export class TesseraClient {
   readonly address: string;
@@ -228,7 +228,8 @@ function serverError(json: unknown, status: number): TesseraError {
     details?: Record<string, unknown>;
   };
   const code = body.code && body.code in ERRORS ? (body.code as ErrorCode) : statusCode(status);
-  const message = body.message ?? body.errors?.join('; ') ?? `the server answered HTTP ${status}`;
+  const message =
+    body.message ?? body.errors?.join('; ') ?? `the server responded with HTTP ${status}`;
   return new TesseraError(code, message, body.details);
 }
 

@@ -22,12 +22,12 @@ import { registerPolicyRoutes } from './routes/policies.ts';
 import { registerSysRoutes } from './routes/sys.ts';
 import { registerTesseraRoutes } from './routes/tessera.ts';
 
-/** What the HTTP layer needs; built once at start-up by `startServer`. */
+/** Dependencies of the HTTP layer, built once at start-up by `startServer`. */
 export interface AppContext {
   store: Store;
   secrets: Secrets;
   access: Access;
-  /** Where audit entries go, or null when no audit file is configured. */
+  /** The audit sink, or null when no audit file is configured. */
   audit: AuditSink | null;
   logger: Logger;
   limits: ServerLimits;

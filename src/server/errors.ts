@@ -67,7 +67,7 @@ function withLimit(error: TesseraError, request: FastifyRequest): TesseraError {
   );
 }
 
-/** Builds the error body; 5xx bodies say little, the log holds the cause. */
+/** Builds the error body. A 5xx body gives few details, because the log holds the cause. */
 export function errorBody(error: TesseraError, requestId: string): ErrorBody {
   const body: ErrorBody = {
     errors: [error.message],
@@ -79,7 +79,7 @@ export function errorBody(error: TesseraError, requestId: string): ErrorBody {
   return body;
 }
 
-/** The one place that turns a thrown error into an HTTP response. */
+/** Turns a thrown error into an HTTP response; the app's only error handler. */
 export function handleError(error: unknown, request: FastifyRequest, reply: FastifyReply) {
   const mapped = withLimit(toTesseraError(error), request);
   if (mapped.status >= 500) {

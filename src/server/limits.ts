@@ -6,7 +6,7 @@ export interface FailureLimit {
   windowMs: number;
 }
 
-/** The most client addresses tracked at once, so that the map cannot grow without bound. */
+/** Maximum number of client addresses tracked at once, so that the map cannot grow without bound. */
 const MAX_TRACKED_CLIENTS = 10_000;
 
 /**

@@ -19,7 +19,7 @@ import { checkListenAddress, loadTls, type TlsFiles } from './transport.ts';
 export interface ServerConfig {
   /** In-memory store and a fresh key; nothing survives a stop. */
   dev: boolean;
-  /** Where the persistent store and keyring live (not with `dev`). */
+  /** Directory of the persistent store and keyring (not with `dev`). */
   dataDir?: string;
   host: string;
   port: number;

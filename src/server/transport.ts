@@ -11,7 +11,7 @@ export interface TlsFiles {
   clientCaFile?: string;
 }
 
-/** Whether `host` is a loopback address, the only kind served without TLS by default. */
+/** Returns whether `host` is a loopback address, the only kind served without TLS by default. */
 export function isLoopback(host: string): boolean {
   if (host === 'localhost' || host === '::1') return true;
   return isIP(host) === 4 && host.startsWith('127.');

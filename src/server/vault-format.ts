@@ -2,7 +2,7 @@ import { TesseraError } from '../errors.ts';
 import type { SecretMetadata, VersionInfo } from '../store/store.ts';
 
 // Response shapes of HashiCorp Vault's KV version 2 secrets engine, so that Vault clients
-// can read Tessera's answers unchanged. Field names follow Vault's API documentation.
+// can read Tessera's responses unchanged. Field names follow Vault's API documentation.
 
 /** Wraps `data` in Vault's response envelope. */
 export function vaultResponse(requestId: string, data: unknown) {
@@ -30,7 +30,7 @@ export function versionMetadata(info: VersionInfo, custom: Record<string, string
   };
 }
 
-/** The body of `GET /v1/secret/metadata/:path`. */
+/** Builds the body of `GET /v1/secret/metadata/:path`. */
 export function secretMetadata(metadata: SecretMetadata) {
   const versions: Record<string, unknown> = {};
   for (const info of metadata.versions) {

@@ -216,7 +216,7 @@ function stringMap(value: unknown, where: string): Record<string, string> {
   return value as Record<string, string>;
 }
 
-// Vault answers a read of a deleted or destroyed version with 404 and the version's
+// Vault responds to a read of a deleted or destroyed version with 404 and the version's
 // metadata (`data.data` null), so clients can tell it from "not found".
 function replyDeletedLikeVault(error: unknown, request: FastifyRequest, reply: FastifyReply) {
   const deleted =

@@ -6,7 +6,7 @@ const startedAt = new Date().toISOString();
 
 /**
  * Registers `GET /v1/sys/health` in the shape of Vault's health endpoint. Like Vault, it
- * answers 200 when the server can serve requests and 503 when it cannot: here, when the
+ * responds 200 when the server can serve requests and 503 when it cannot: here, when the
  * audit log cannot be written, so every authorised request would fail closed.
  */
 export function registerSysRoutes(app: FastifyInstance, context: AppContext) {
