@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander';
 import { TesseraError } from '../errors.ts';
+import { DEFAULT_MAX_VERSIONS } from '../store/store.ts';
 import {
   addressOption,
   clientFor,
@@ -90,7 +91,12 @@ function printMetadata(path: string, metadata: VaultMetadata) {
     ['path', path],
     ['current_version', String(metadata.current_version)],
     ['oldest_version', String(metadata.oldest_version)],
-    ['max_versions', String(metadata.max_versions)],
+    [
+      'max_versions',
+      metadata.max_versions === 0
+        ? `${DEFAULT_MAX_VERSIONS} (default)`
+        : String(metadata.max_versions),
+    ],
     ['cas_required', String(metadata.cas_required)],
     ['created_time', metadata.created_time],
     ['updated_time', metadata.updated_time],

@@ -161,7 +161,9 @@ function banner(server: RunningServer, tokenFile: string | undefined): string {
       `    export TESSERA_ADDR='${server.address}'`,
       `    export TESSERA_TOKEN='${server.rootToken}'`,
       '',
-      'then try:  tessera put demo/hello greeting=@/etc/hostname && tessera get demo/hello',
+      'then try (inside the clone, run tessera as npx tessera, or npm link it once):',
+      '',
+      '    tessera put demo/hello greeting=@/etc/hostname && tessera get demo/hello',
     );
   }
   return `${lines.join('\n')}\n`;
