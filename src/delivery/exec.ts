@@ -1,6 +1,11 @@
+import { isAbsolute } from 'node:path';
+
+import { isTesseraError } from '../errors.ts';
+import { executorSecretNames } from '../mesos/secrets.ts';
 import type { TaskInfo } from '../mesos/types.ts';
 import { type CommandSpec, commandToRun, type ExecResult, runChild } from './command.ts';
 import { buildChildEnvironment, type EnvironmentSecret } from './environment.ts';
+import { checkExecveSize, execveTooLargeError, measureExecve, readArgMax } from './execve-size.ts';
 import { type FileSecret, PlacedFiles, resolveContainerPath } from './files.ts';
 import { type DeliveryPlan, planDelivery, type ResolveSecrets, resolvePlan } from './plan.ts';
 import { SignalRelay } from './signals.ts';
@@ -41,18 +46,22 @@ interface Prepared {
  * Resolves a task's secrets, places them (variables in the child's environment, files on
  * tmpfs linked at their container paths), runs the command with signals forwarded, and
  * removes the files and links on every path. Returns the child's exit code or signal.
- * Throws TesseraError when a secret cannot be resolved or placed, or when the command
- * cannot start. In that case no command runs and no file or link of the run is left.
- * Errors thrown by `resolve` are passed through unchanged.
+ * Throws TesseraError when a secret cannot be resolved or placed, when the command's
+ * arguments and environment exceed ARG_MAX, or when the command cannot start. In that
+ * case no command runs and no file or link of the run is left. Errors thrown by `resolve`
+ * are passed through unchanged. Logs a warning naming the executor's secret variables,
+ * which it does not deliver.
  */
 export async function execTask(options: ExecOptions): Promise<ExecResult> {
   const spec = commandToRun(options.task, options.command);
+  warnOfExecutorSecrets(options);
   const plan = planDelivery(options.task);
   const hasFiles = plan.uses.some((use) => use.kind === 'file');
   const tmpfsDir = hasFiles ? await chooseTmpfsDir(options) : undefined;
 
   const deliveries = splitDeliveries(plan, await resolvePlan(plan, options.resolve));
   const env = buildChildEnvironment(options.env, options.task, deliveries.env);
+  await checkExecveSize(spec, env, secretNames(deliveries));
 
   const relay = new SignalRelay();
   relay.start();
@@ -76,7 +85,9 @@ async function placeAndRun(
   try {
     const sandboxDir = options.env.MESOS_SANDBOX || options.cwd;
     for (const [index, file] of files.entries()) {
-      await placed?.place(file, index, resolveContainerPath(file.containerPath, sandboxDir));
+      const linkPath = resolveContainerPath(file.containerPath, sandboxDir);
+      const within = isAbsolute(file.containerPath) ? undefined : sandboxDir;
+      await placed?.place(file, index, linkPath, within);
     }
     options.log(`secrets placed: ${deliveries.env.length} environment, ${files.length} file`);
 
@@ -84,10 +95,42 @@ async function placeAndRun(
       options.log(`received ${relay.pending} before the command started; not starting it`);
       return { code: null, signal: relay.pending };
     }
-    return await runChild(spec, { env, cwd: options.cwd }, relay);
+    return await runCommand(spec, { env, cwd: options.cwd }, deliveries, relay);
   } finally {
     await placed?.remove();
   }
+}
+
+// The check before launch estimates the kernel's accounting, and the real limit also
+// depends on the stack size limit, so an E2BIG from spawn gets the same explanation.
+async function runCommand(
+  spec: CommandSpec,
+  options: { env: Record<string, string>; cwd: string },
+  deliveries: Deliveries,
+  relay: SignalRelay,
+): Promise<ExecResult> {
+  try {
+    return await runChild(spec, options, relay);
+  } catch (error) {
+    if (isTesseraError(error, 'DELIVERY_FAILED') && error.details?.code === 'E2BIG') {
+      const size = measureExecve(spec, options.env, secretNames(deliveries));
+      throw execveTooLargeError(spec, size, await readArgMax());
+    }
+    throw error;
+  }
+}
+
+// The executor of a TaskInfo is started by the agent, not by `tessera exec`, so its
+// secrets cannot be delivered here. Only names are logged.
+function warnOfExecutorSecrets(options: ExecOptions): void {
+  const names = executorSecretNames(options.task);
+  if (names.length > 0) {
+    options.log(`warning: executor secrets are not delivered by tessera exec: ${names.join(', ')}`);
+  }
+}
+
+function secretNames(deliveries: Deliveries): string[] {
+  return deliveries.env.map((secret) => secret.name);
 }
 
 async function chooseTmpfsDir(options: ExecOptions): Promise<string> {

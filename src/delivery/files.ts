@@ -12,6 +12,7 @@ import {
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 
 import { TesseraError } from '../errors.ts';
+import { checkInsideSandbox } from './sandbox-path.ts';
 import { errorCode, makePrivateDir, PRIVATE_DIR_PREFIX } from './tmpfs.ts';
 
 /** A `SECRET` volume with its resolved bytes. */
@@ -76,11 +77,18 @@ export class PlacedFiles {
   /**
    * Writes a secret byte for byte to `secret-<index>` in the private directory, with mode
    * 0400 for an RO volume and 0600 for an RW one, then links `linkPath` to it. Missing
-   * parent directories of the link are created with mode 0700.
+   * parent directories of the link are created with mode 0700. With `sandboxDir`, given
+   * for a relative container path, the link's parent must stay inside the sandbox once
+   * symbolic links are followed, before and after its directories are created.
    */
-  async place(file: FileSecret, index: number, linkPath: string): Promise<void> {
+  async place(
+    file: FileSecret,
+    index: number,
+    linkPath: string,
+    sandboxDir?: string,
+  ): Promise<void> {
     try {
-      await this.#place(file, index, linkPath);
+      await this.#place(file, index, linkPath, sandboxDir);
     } catch (error) {
       if (error instanceof TesseraError) {
         throw error;
@@ -94,13 +102,30 @@ export class PlacedFiles {
     }
   }
 
-  async #place(file: FileSecret, index: number, linkPath: string): Promise<void> {
+  async #place(
+    file: FileSecret,
+    index: number,
+    linkPath: string,
+    sandboxDir: string | undefined,
+  ): Promise<void> {
+    const parent = dirname(linkPath);
+    if (sandboxDir !== undefined) {
+      await checkInsideSandbox(parent, sandboxDir, file.containerPath);
+    }
+
     const target = join(this.privateDir, `secret-${index}`);
     const mode = file.readOnly ? 0o400 : 0o600;
     await writeFile(target, file.bytes, { mode, flag: 'wx' });
     await chmod(target, mode);
 
-    await this.#makeParentDirs(dirname(linkPath));
+    await this.#makeParentDirs(parent);
+    // A link put in place of a directory while the parents were made is caught here.
+    // NOTE: a link could still be swapped in between this check and symlink(), because
+    // Node has no symlinkat relative to an open directory. Only a process with write
+    // access to the sandbox could do it, since the task has not started yet.
+    if (sandboxDir !== undefined) {
+      await checkInsideSandbox(parent, sandboxDir, file.containerPath);
+    }
     await this.#clearLinkPath(linkPath, file.containerPath);
     await symlink(target, linkPath);
     this.#links.push({ path: linkPath, target });

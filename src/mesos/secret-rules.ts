@@ -35,6 +35,23 @@ export function printable(text: string): string {
   return output;
 }
 
+/**
+ * Returns an environment variable name as messages show it: `printable`, and cut after
+ * its first '=', because a name such as `DB_PASSWORD=...` contains a value in the wrong field.
+ */
+export function variableDisplayName(name: string): string {
+  const equals = name.indexOf('=');
+  return printable(equals === -1 ? name : `${name.slice(0, equals)}=...`);
+}
+
+/**
+ * Tells whether `name` can be an environment variable name: execve takes the environment
+ * as `NAME=value` C strings, so a name must be non-empty and contain neither '=' nor NUL.
+ */
+export function isValidVariableName(name: string): boolean {
+  return name !== '' && !name.includes('=') && !name.includes('\0');
+}
+
 // None of these belongs in a name or a file path.
 function isControl(code: number): boolean {
   return code <= 0x1f || (code >= 0x7f && code <= 0x9f);

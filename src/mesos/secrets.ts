@@ -1,3 +1,4 @@
+import { variableDisplayName } from './secret-rules.ts';
 import type { SecretReference, SecretUse, TaskInfo } from './types.ts';
 
 /**
@@ -35,4 +36,15 @@ export function secretUses(task: TaskInfo): SecretUse[] {
 export function referencePath(reference: SecretReference): { path: string; field: string } {
   const path = reference.name.startsWith('/') ? reference.name.slice(1) : reference.name;
   return { path, field: reference.key ?? 'value' };
+}
+
+/**
+ * Lists the `SECRET` environment variables of a task's executor (`executor.command`), by
+ * their display names. The agent starts the executor, so `tessera exec` never delivers them.
+ */
+export function executorSecretNames(task: TaskInfo): string[] {
+  const variables = task.executor?.command?.environment?.variables ?? [];
+  return variables
+    .filter((variable) => variable.type === 'SECRET')
+    .map((variable) => variableDisplayName(variable.name));
 }

@@ -77,13 +77,20 @@ export interface ContainerInfo {
   [field: string]: unknown;
 }
 
+/** `mesos.v1.ExecutorInfo`; only the members that can carry secrets are typed. */
+export interface ExecutorInfo {
+  command?: CommandInfo;
+  container?: ContainerInfo;
+  [field: string]: unknown;
+}
+
 export interface TaskInfo {
   name: string;
   task_id: { value: string };
   agent_id?: { value: string };
   command?: CommandInfo;
   container?: ContainerInfo;
-  executor?: Record<string, unknown>;
+  executor?: ExecutorInfo;
   [field: string]: unknown;
 }
 

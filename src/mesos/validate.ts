@@ -2,9 +2,11 @@ import { TesseraError } from '../errors.ts';
 import {
   COMMAND_PREFIX,
   inlineSecretBytes,
+  isValidVariableName,
   mesosSecretError,
   printable,
   strictSecretProblems,
+  variableDisplayName,
 } from './secret-rules.ts';
 import type { EnvironmentVariable, Problem, TaskInfo } from './types.ts';
 import { volumeProblems } from './volume-rules.ts';
@@ -14,8 +16,9 @@ import { volumeProblems } from './volume-rules.ts';
  * one per line, with `details.problems` as `{path, message}` objects. Mesos's own rules
  * come first, in Mesos's words and with the master's prefixes (`validateEnvironment` and
  * `validateVolume` in `src/common/validation.cpp`). Tessera's stricter rules follow. They
- * require strict base64 data, typed secrets, non-empty reference names, unique variable
- * names, safe and distinct secret volume paths, and no secrets in a DOCKER container.
+ * require strict base64 data, typed secrets, non-empty reference names, valid and unique
+ * variable names, safe and distinct secret volume paths, and no secrets in a DOCKER
+ * container.
  * Messages name variables, paths and indexes, never a secret's data or a stray value.
  */
 export function validateTask(task: TaskInfo): void {
@@ -41,11 +44,12 @@ function environmentProblems(task: TaskInfo): Problem[] {
   for (const [index, variable] of variables.entries()) {
     const path = `command.environment.variables[${index}]`;
     const mesosError = mesosVariableError(variable);
-    if (mesosError !== undefined) {
-      problems.push({ path, message: COMMAND_PREFIX + mesosError });
-      continue;
+    const messages =
+      mesosError === undefined ? secretVariableProblems(variable) : [COMMAND_PREFIX + mesosError];
+    if (!isValidVariableName(variable.name)) {
+      messages.push(invalidNameMessage(variable.name, index));
     }
-    for (const message of secretVariableProblems(variable)) {
+    for (const message of messages) {
       problems.push({ path, message });
     }
   }
@@ -53,10 +57,21 @@ function environmentProblems(task: TaskInfo): Problem[] {
   return problems;
 }
 
+// Mesos's `validateEnvironment` checks no name. The environment reaches execve as
+// `NAME=value` strings, so a name with '=' sets another variable than the one written (the
+// name `PATH=/tmp/evil:/usr/bin` replaces the child's PATH), an empty name gives an entry
+// that no program looks up, and Node's spawn throws on a NUL.
+function invalidNameMessage(name: string, index: number): string {
+  return (
+    `Environment variable ${index} ('${variableDisplayName(name)}') has an invalid name: ` +
+    "a name must be non-empty and contain neither '=' nor NUL; rename it"
+  );
+}
+
 // Mesos's `validateEnvironment`, for one variable. The null-byte rule needs the decoded
 // bytes, so it runs in `secretVariableProblems`.
 function mesosVariableError(variable: EnvironmentVariable): string | undefined {
-  const subject = `Environment variable '${printable(variable.name)}'`;
+  const subject = `Environment variable '${variableDisplayName(variable.name)}'`;
   switch (variable.type ?? 'VALUE') {
     case 'SECRET': {
       if (variable.secret === undefined) {
@@ -88,8 +103,7 @@ function secretVariableProblems(variable: EnvironmentVariable): string[] {
     return [];
   }
 
-  const name = printable(variable.name);
-  const subject = `Environment variable '${name}'`;
+  const subject = `Environment variable '${variableDisplayName(variable.name)}'`;
   const problems: string[] = [];
   const { bytes, problem } = inlineSecretBytes(variable.secret, subject);
   if (problem !== undefined) {
@@ -106,20 +120,25 @@ function secretVariableProblems(variable: EnvironmentVariable): string[] {
   return problems;
 }
 
-// Mesos accepts a name twice, and only one of the values reaches the task.
+// Mesos accepts a name twice, and only one of the values reaches the task. Invalid names
+// are reported on their own.
 function duplicateNameProblems(variables: EnvironmentVariable[]): Problem[] {
   const problems: Problem[] = [];
   const firstIndex = new Map<string, number>();
   for (const [index, variable] of variables.entries()) {
+    if (!isValidVariableName(variable.name)) {
+      continue;
+    }
     const first = firstIndex.get(variable.name);
     if (first === undefined) {
       firstIndex.set(variable.name, index);
       continue;
     }
+    const name = variableDisplayName(variable.name);
     problems.push({
       path: `command.environment.variables[${index}]`,
       message:
-        `Environment variable '${printable(variable.name)}' is set more than once (first at ` +
+        `Environment variable '${name}' is set more than once (first at ` +
         `command.environment.variables[${first}]); keep one definition`,
     });
   }
@@ -137,12 +156,13 @@ function dockerProblems(task: TaskInfo): Problem[] {
   const problems: Problem[] = [];
   for (const [index, variable] of (task.command?.environment?.variables ?? []).entries()) {
     if (variable.type === 'SECRET') {
+      const name = variableDisplayName(variable.name);
       problems.push({
         path: `command.environment.variables[${index}]`,
         message:
-          `Environment variable '${printable(variable.name)}' is of type SECRET, but the ` +
-          "container type is DOCKER: Mesos's Docker containerizer delivers secret " +
-          'variables as empty strings. Use container type MESOS.',
+          `Environment variable '${name}' is of type SECRET, but the container type is ` +
+          "DOCKER: Mesos's Docker containerizer delivers secret variables as empty strings. " +
+          'Use container type MESOS.',
       });
     }
   }

@@ -174,6 +174,28 @@ describe('execTask environment and process', () => {
     assert.equal(out.stdout.toString('utf8'), 'named-zero');
   });
 
+  it('warns of executor secrets it does not deliver', TIMEOUT, async () => {
+    const task = shellTask('true');
+    const variables = [
+      secretVariable('EXECUTOR_TOKEN', '/executor/token'),
+      { name: 'EXECUTOR_PLAIN', value: 'plain' },
+      secretVariable('EXECUTOR_KEY', '/executor/key'),
+    ];
+    task.executor = {
+      executor_id: { value: 'custom' },
+      command: { value: 'run-executor', environment: { variables } },
+    };
+    const out = await runExec({ task, env: { PATH }, cwd: dirs.sandbox });
+    assert.deepEqual(out.result, { code: 0, signal: null });
+    assert.ok(
+      out.logs.includes(
+        'warning: executor secrets are not delivered by tessera exec: EXECUTOR_TOKEN, EXECUTOR_KEY',
+      ),
+      out.logs.join('\n'),
+    );
+    assert.deepEqual(out.resolveCalls, []);
+  });
+
   it('rejects a task without a command', TIMEOUT, async () => {
     const out = await runExec({ task: makeTask({}), env: { PATH }, cwd: dirs.sandbox });
     assert.equal(out.error?.code, 'INVALID_ARGUMENT');

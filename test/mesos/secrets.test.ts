@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { referencePath, secretUses } from '../../src/mesos/secrets.ts';
+import { executorSecretNames, referencePath, secretUses } from '../../src/mesos/secrets.ts';
 import { readTask, readTaskText } from '../../src/mesos/task.ts';
 
 const fixturesDir = join(import.meta.dirname, '..', 'fixtures');
@@ -67,4 +67,31 @@ test('referencePath takes the field from key', () => {
     path: 'my/secret',
     field: 'username',
   });
+});
+
+test('executorSecretNames lists executor secret variables', () => {
+  const task = readTask({
+    name: 'with-executor',
+    task_id: { value: 'with-executor.1' },
+    executor: {
+      executor_id: { value: 'e' },
+      command: {
+        value: 'run-executor',
+        environment: {
+          variables: [
+            { name: 'PLAIN', value: 'x' },
+            { name: 'EXEC_TOKEN', type: 'SECRET', secret: { value: { data: 'eA==' } } },
+            { name: 'BAD=hunter2', type: 'SECRET', secret: { value: { data: 'eA==' } } },
+          ],
+        },
+      },
+    },
+  });
+
+  assert.deepEqual(executorSecretNames(task), ['EXEC_TOKEN', 'BAD=...']);
+});
+
+test('executorSecretNames is empty without an executor', () => {
+  const task = readTask({ name: 'plain', task_id: { value: 'plain.1' } });
+  assert.deepEqual(executorSecretNames(task), []);
 });
