@@ -3,6 +3,7 @@ import { isTesseraError } from '../errors.ts';
 import { packageVersion } from '../version.ts';
 import { registerAudit } from './audit.ts';
 import { registerDelete } from './delete.ts';
+import { registerDoctor } from './doctor.ts';
 import { registerExec } from './exec.ts';
 import { registerImport } from './import.ts';
 import { registerPolicy } from './policy.ts';
@@ -10,6 +11,7 @@ import { registerPut } from './put.ts';
 import { registerRead } from './read.ts';
 import { registerServer } from './server.ts';
 import { registerToken } from './token.ts';
+import { registerWrap } from './wrap.ts';
 
 // Exit statuses, as in Vault's CLI: 1 for a usage error, 2 for a failure.
 const EXIT_USAGE = 1;
@@ -41,6 +43,8 @@ export function buildProgram(): Command {
   registerExec(program);
   registerToken(program);
   registerPolicy(program);
+  registerDoctor(program);
+  registerWrap(program);
   registerAudit(program);
   return program;
 }

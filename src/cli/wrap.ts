@@ -1,0 +1,48 @@
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { wrapDefinitionText } from '../mesos/wrap-definition.ts';
+import { readTextInput } from './context.ts';
+
+const HELP = `
+Reads a Mesos TaskInfo, TaskGroupInfo, LAUNCH or LAUNCH_GROUP operation, ACCEPT call,
+or Marathon app or pod definition, and writes one that runs on agents without secret
+support. Secret references move into the TESSERA_SECRETS variable (references only),
+the command runs through 'tessera exec', TESSERA_TASK_ID is set on Mesos tasks
+(Marathon sets MESOS_TASK_ID itself), and every other field keeps its value and order.
+Inline VALUE secrets are rejected unless --allow-inline-values.
+
+Examples:
+  tessera wrap launch.json > launch-wrapped.json
+  tessera wrap --output app-wrapped.json app.json
+  tessera wrap --tessera /opt/tessera/bin/tessera - < task.json
+`;
+
+/** Registers `tessera wrap FILE`. */
+export function registerWrap(program: Command) {
+  program
+    .command('wrap')
+    .summary('rewrite a task or Marathon definition to run through tessera exec')
+    .argument('<file>', 'definition to wrap, or - for standard input')
+    .option('-o, --output <file>', 'write the result to a file instead of standard output')
+    .option('--tessera <program>', 'tessera program on the agent', 'tessera')
+    .option(
+      '--allow-inline-values',
+      'move inline VALUE secrets too; they stay readable in the definition',
+    )
+    .addHelpText('after', HELP)
+    .action(async (file: string, options) => {
+      const source = file === '-' ? 'standard input' : file;
+      const text = await readTextInput(file, 'the definition');
+      const result = wrapDefinitionText(text, source, {
+        tessera: options.tessera,
+        allowInlineValues: options.allowInlineValues === true,
+      });
+      for (const warning of result.warnings)
+        process.stderr.write(`tessera wrap: warning: ${warning}\n`);
+      if (options.output === undefined) {
+        process.stdout.write(result.text);
+        return;
+      }
+      await writeFile(options.output, result.text, { mode: 0o644 });
+    });
+}

@@ -1,0 +1,152 @@
+import { TesseraError } from '../errors.ts';
+import { type AgentSupport, type Finding, judgeAgent } from './doctor-rules.ts';
+import { type MasterState, stateFindings, type TaskFinding } from './doctor-state.ts';
+import { agentUrl, type MesosFailure, type MesosReadOptions, readMesosJson } from './mesos-http.ts';
+import { printable } from './secret-rules.ts';
+
+/** Options of `runDoctor`. */
+export interface DoctorOptions {
+  /** The master's base URL, such as `http://master.example:5050`. */
+  master: URL;
+  /** Time allowed for each HTTP request, in milliseconds. */
+  timeoutMs: number;
+  /** How many agents are read at the same time. */
+  concurrency: number;
+  /** The Authorization header for masters and agents with HTTP authentication. */
+  authorization?: string;
+  /** Called after each agent is read, with the count done and the total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** What doctor found about one agent. */
+export interface AgentReport extends AgentSupport {
+  id: string;
+  hostname: string;
+  /** `host:port` of the agent's HTTP endpoints, from its pid. */
+  address: string;
+  version: string;
+}
+
+/** The report of `runDoctor`, as `tessera doctor --format json` prints it. */
+export interface DoctorReport {
+  master: { url: string; version: string };
+  /** Lines about the master itself, such as a redirect to the leader. */
+  notes: string[];
+  agents: AgentReport[];
+  tasks: TaskFinding[];
+}
+
+/**
+ * Reads the master's `/version` and `/state`, then every agent's `/flags` (at most
+ * `concurrency` at a time, each within `timeoutMs`), and judges each agent's native
+ * secret support. A master that answers 307 is followed once, to the leader it names.
+ * Only GET requests are sent. An agent that cannot be read gets a finding, not an error.
+ * Throws UNREACHABLE when the master's `/version` or `/state` cannot be read.
+ */
+export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
+  const notes: string[] = [];
+  const read: MesosReadOptions = {
+    timeoutMs: options.timeoutMs,
+    authorization: options.authorization,
+  };
+  let master = options.master;
+  let version = await readMesosJson<{ version?: string }>(
+    new URL('/version', master),
+    'master',
+    read,
+  );
+  if (!version.ok && version.failure.kind === 'redirect' && version.failure.location) {
+    notes.push(
+      version.failure.message.replace(/; point --master at the leader$/, '; using the leader'),
+    );
+    master = new URL('/', version.failure.location);
+    version = await readMesosJson(new URL('/version', master), 'master', read);
+  }
+  const state = version.ok
+    ? await readMesosJson<MasterState>(new URL('/state', master), 'master', read)
+    : version;
+  if (!state.ok) {
+    throw new TesseraError(
+      'UNREACHABLE',
+      `failed to read the Mesos master: ${state.failure.message}`,
+    );
+  }
+
+  const masterVersion = version.ok ? (version.body.version ?? 'unknown') : 'unknown';
+  const agents = await mapBounded(state.body.slaves ?? [], options, (slave) =>
+    inspectAgent(slave, master.protocol, read),
+  );
+  return {
+    master: { url: master.origin, version: masterVersion },
+    notes,
+    agents,
+    tasks: stateFindings(state.body),
+  };
+}
+
+type Slave = NonNullable<MasterState['slaves']>[number];
+
+async function inspectAgent(
+  slave: Slave,
+  scheme: string,
+  read: MesosReadOptions,
+): Promise<AgentReport> {
+  const version = slave.version ?? 'unknown';
+  const url = agentUrl(slave.pid ?? '', scheme);
+  const base = {
+    id: slave.id ?? 'unknown',
+    hostname: slave.hostname ?? 'unknown',
+    address: url?.host ?? 'unknown',
+    version,
+  };
+  if (url === undefined) {
+    const message = `agent ${printable(base.id)} has no address in its pid in /state; check the master's /state`;
+    return { ...base, ...judgeAgent(version, undefined), findings: [unreadable(message)] };
+  }
+
+  const flags = await readMesosJson<{ flags?: Record<string, string> }>(
+    new URL('/flags', url),
+    `agent ${printable(base.id)}`,
+    read,
+  );
+  if (!flags.ok) {
+    const judged = judgeAgent(version, undefined);
+    return { ...base, ...judged, findings: [...judged.findings, failureFinding(flags.failure)] };
+  }
+  return { ...base, ...judgeAgent(version, flags.body.flags ?? {}) };
+}
+
+function failureFinding(failure: MesosFailure): Finding {
+  return unreadable(`could not read the agent's flags: ${failure.message}`);
+}
+
+function unreadable(message: string): Finding {
+  return {
+    severity: 'error',
+    message,
+    fix: 'fix the access to the agent and run tessera doctor again',
+  };
+}
+
+// A fixed number of workers take items in order, so no more than `concurrency` requests
+// are open at once, however many agents the cluster has.
+async function mapBounded<T, R>(
+  items: readonly T[],
+  options: Pick<DoctorOptions, 'concurrency' | 'onProgress'>,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index] as T);
+      done += 1;
+      options.onProgress?.(done, items.length);
+    }
+  };
+  const count = Math.max(1, Math.min(options.concurrency, items.length));
+  await Promise.all(Array.from({ length: count }, worker));
+  return results;
+}

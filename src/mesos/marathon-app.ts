@@ -1,0 +1,172 @@
+import { TesseraError } from '../errors.ts';
+import { type AbsoluteSecretPath, absolutePathFindings } from './container-path.ts';
+import {
+  envReferenceProblems,
+  type MarathonApp,
+  marathonReference,
+  pointerSegment,
+  secretsMapProblems,
+  throwProblems,
+  undefinedSecret,
+} from './marathon.ts';
+import { printable } from './secret-rules.ts';
+import {
+  formatSecretsVariable,
+  SECRETS_VARIABLE,
+  type SecretsVariable,
+} from './secrets-variable.ts';
+import type { Problem } from './types.ts';
+import type { WrapOptions, WrapReport } from './wrap.ts';
+import { DEFAULT_TESSERA_PROGRAM, wrapArgv, wrapShellCommand } from './wrap-command.ts';
+
+/**
+ * Checks the secrets of a Marathon app and throws INVALID_TASK listing every problem:
+ * undefined secret ids (each place that uses one), empty ids or sources, and secrets in a
+ * DOCKER container, whose containerizer delivers secret variables as empty strings and
+ * skips secret volumes (apache/mesos `src/docker/docker.cpp`).
+ */
+export function checkMarathonApp(app: MarathonApp): void {
+  const secrets = app.secrets ?? {};
+  const defined = new Set(Object.keys(secrets));
+  const problems = [
+    ...secretsMapProblems(secrets),
+    ...envReferenceProblems(app.env, '/env', defined),
+  ];
+  for (const [index, volume] of (app.container?.volumes ?? []).entries()) {
+    if (volume.secret !== undefined && !defined.has(volume.secret)) {
+      problems.push(undefinedSecret(`/container/volumes/${index}/secret`, volume.secret));
+    }
+  }
+  const pull = app.container?.docker?.pullConfig;
+  if (pull !== undefined && !defined.has(pull.secret)) {
+    problems.push(undefinedSecret('/container/docker/pullConfig/secret', pull.secret));
+  }
+  if (app.container?.type === 'DOCKER') {
+    problems.push(...dockerProblems(app));
+  }
+  throwProblems(`Marathon app '${printable(app.id)}'`, problems);
+}
+
+function dockerProblems(app: MarathonApp): Problem[] {
+  const problems: Problem[] = [];
+  for (const [index, volume] of (app.container?.volumes ?? []).entries()) {
+    if (volume.secret !== undefined) {
+      const shown = printable(String(volume.containerPath));
+      problems.push({
+        path: `/container/volumes/${index}`,
+        message:
+          `is a file secret at '${shown}', but file secrets need container type MESOS ` +
+          "(UCR): Mesos's Docker containerizer skips secret volumes; set container.type to MESOS",
+      });
+    }
+  }
+  for (const [name, value] of Object.entries(app.env ?? {})) {
+    if (typeof value !== 'string') {
+      problems.push({
+        path: `/env/${pointerSegment(name)}`,
+        message:
+          `is a secret variable ${printable(name)}, but the container type is DOCKER, whose ` +
+          'containerizer delivers it as an empty string; set container.type to MESOS',
+      });
+    }
+  }
+  return problems;
+}
+
+/**
+ * Rewrites a Marathon app, in place, to run on agents without secret support: secret
+ * variables and secret volumes move into TESSERA_SECRETS as references to their `source`,
+ * `cmd` (or `args`) runs through `tessera exec`, and secret ids used nowhere else leave
+ * `secrets`. Marathon sets MESOS_TASK_ID, so no task id variable is added. Throws
+ * INVALID_TASK as `checkMarathonApp` does, or when the app has neither `cmd` nor `args`.
+ */
+export function wrapMarathonApp(app: MarathonApp, options: WrapOptions = {}): WrapReport {
+  checkMarathonApp(app);
+  const secrets = app.secrets ?? {};
+  const moved: SecretsVariable = { version: 1, env: [], files: [] };
+  for (const [name, value] of Object.entries(app.env ?? {})) {
+    if (typeof value !== 'string') {
+      moved.env.push({ name, secret: marathonReference(secrets, value.secret) });
+    }
+  }
+  checkAppPaths(app, options);
+
+  const warnings: string[] = [];
+  if (moved.env.length === 0 && !(app.container?.volumes ?? []).some((v) => v.secret)) {
+    warnings.push(`app '${printable(app.id)}' has no secrets; left unchanged`);
+    return { warnings };
+  }
+
+  wrapAppCommand(app, options.tessera ?? DEFAULT_TESSERA_PROGRAM);
+  for (const entry of moved.env) {
+    delete app.env?.[entry.name];
+  }
+  const volumes = app.container?.volumes;
+  if (volumes !== undefined) {
+    const kept = volumes.filter((volume) => {
+      if (volume.secret === undefined) return true;
+      const secret = marathonReference(secrets, volume.secret);
+      moved.files.push({ container_path: String(volume.containerPath), mode: 'RO', secret });
+      return false;
+    });
+    volumes.splice(0, volumes.length, ...kept);
+  }
+
+  app.env ??= {};
+  app.env[SECRETS_VARIABLE] = formatSecretsVariable(moved);
+  pruneSecrets(app, warnings);
+  return { warnings };
+}
+
+function checkAppPaths(app: MarathonApp, options: WrapOptions): void {
+  const hasImage = app.container?.docker?.image !== undefined;
+  const paths: AbsoluteSecretPath[] = (app.container?.volumes ?? []).flatMap((volume, index) =>
+    volume.secret === undefined
+      ? []
+      : [
+          {
+            path: `/container/volumes/${index}`,
+            containerPath: String(volume.containerPath),
+            hasImage,
+          },
+        ],
+  );
+  const findings = absolutePathFindings(paths, options.pathExists);
+  throwProblems(`Marathon app '${printable(app.id)}'`, findings.errors);
+}
+
+function wrapAppCommand(app: MarathonApp, tessera: string): void {
+  if (app.cmd !== undefined) {
+    app.cmd = wrapShellCommand(app.cmd, { tessera });
+    return;
+  }
+  if (app.args !== undefined && app.args.length > 0) {
+    // NOTE: with an image and `args` only, Marathon passes `args` to the image's
+    // entrypoint, which this rewrite replaces with tessera; put the entrypoint first.
+    app.args = wrapArgv(app.args, { tessera });
+    return;
+  }
+  throw new TesseraError(
+    'INVALID_TASK',
+    `Marathon app '${printable(app.id)}' has neither cmd nor args, so there is no command ` +
+      'to run through tessera exec; set cmd',
+  );
+}
+
+// Marathon rejects a `secrets` map when its secrets feature is off, so ids that only the
+// moved entries used are removed. The image pull secret stays: the agent needs it.
+function pruneSecrets(app: MarathonApp, warnings: string[]): void {
+  const pull = app.container?.docker?.pullConfig?.secret;
+  for (const id of Object.keys(app.secrets ?? {})) {
+    if (id !== pull) delete app.secrets?.[id];
+  }
+  if (app.secrets !== undefined && Object.keys(app.secrets).length === 0) {
+    delete app.secrets;
+  }
+  if (pull !== undefined) {
+    warnings.push(
+      `app '${printable(app.id)}': container.docker.pullConfig is left in place; the agent ` +
+        'pulls the image before the task starts, so it needs a --secret_resolver module',
+    );
+  }
+}

@@ -1,0 +1,179 @@
+import { TesseraError } from '../errors.ts';
+import { absolutePathFindings } from './container-path.ts';
+import {
+  envReferenceProblems,
+  type MarathonEnv,
+  type MarathonPod,
+  marathonReference,
+  secretsMapProblems,
+  throwProblems,
+  undefinedSecret,
+} from './marathon.ts';
+import { printable } from './secret-rules.ts';
+import {
+  formatSecretsVariable,
+  SECRETS_VARIABLE,
+  type SecretsVariable,
+  type SecretsVariableEnv,
+} from './secrets-variable.ts';
+import type { Problem } from './types.ts';
+import type { WrapOptions, WrapReport } from './wrap.ts';
+import { DEFAULT_TESSERA_PROGRAM, wrapArgv, wrapShellCommand } from './wrap-command.ts';
+
+type PodContainer = MarathonPod['containers'][number];
+
+/**
+ * Checks the secrets of a Marathon pod and throws INVALID_TASK listing every use of an
+ * undefined secret id (pod and container `environment`, `volumes`, `image.pullConfig`),
+ * every empty id or source, and every `volumeMounts` entry naming no volume.
+ */
+export function checkMarathonPod(pod: MarathonPod): void {
+  const secrets = pod.secrets ?? {};
+  const defined = new Set(Object.keys(secrets));
+  const problems: Problem[] = [
+    ...secretsMapProblems(secrets),
+    ...envReferenceProblems(pod.environment, '/environment', defined),
+  ];
+  for (const [index, volume] of (pod.volumes ?? []).entries()) {
+    if (volume.secret !== undefined && !defined.has(volume.secret)) {
+      problems.push(undefinedSecret(`/volumes/${index}/secret`, volume.secret));
+    }
+  }
+  const names = new Set((pod.volumes ?? []).map((volume) => volume.name));
+  for (const [index, container] of pod.containers.entries()) {
+    const base = `/containers/${index}`;
+    problems.push(...envReferenceProblems(container.environment, `${base}/environment`, defined));
+    const pull = container.image?.pullConfig;
+    if (pull !== undefined && !defined.has(pull.secret)) {
+      problems.push(undefinedSecret(`${base}/image/pullConfig/secret`, pull.secret));
+    }
+    for (const [mountIndex, mount] of (container.volumeMounts ?? []).entries()) {
+      if (!names.has(mount.name)) {
+        problems.push({
+          path: `${base}/volumeMounts/${mountIndex}/name`,
+          message: `names no volume of the pod ('${printable(mount.name)}'); add it to volumes`,
+        });
+      }
+    }
+  }
+  throwProblems(`Marathon pod '${printable(pod.id)}'`, problems);
+}
+
+/**
+ * Rewrites a Marathon pod, in place, to run on agents without secret support. Each
+ * container that uses a secret (its own `environment`, the pod's `environment`, or a
+ * mount of a secret volume) gets a TESSERA_SECRETS variable with references to the
+ * secrets' `source`, and its `exec.command` runs through `tessera exec`. The secret
+ * entries, secret volumes and their mounts are removed. Marathon sets MESOS_TASK_ID, so
+ * no task id variable is added. Throws INVALID_TASK as `checkMarathonPod` does, or when a
+ * container with secrets has no `exec.command`.
+ */
+export function wrapMarathonPod(pod: MarathonPod, options: WrapOptions = {}): WrapReport {
+  checkMarathonPod(pod);
+  const secrets = pod.secrets ?? {};
+  const podEnv = takeEnvSecrets(pod.environment, secrets);
+  const secretVolumes = new Map<string, string>();
+  for (const volume of pod.volumes ?? []) {
+    if (volume.secret !== undefined) secretVolumes.set(volume.name, volume.secret);
+  }
+
+  const warnings: string[] = [];
+  const tessera = options.tessera ?? DEFAULT_TESSERA_PROGRAM;
+  for (const [index, container] of pod.containers.entries()) {
+    const moved: SecretsVariable = {
+      version: 1,
+      env: [...podEnv, ...takeEnvSecrets(container.environment, secrets)],
+      files: takeMounts(container, secretVolumes, secrets, options, index),
+    };
+    if (moved.env.length === 0 && moved.files.length === 0) continue;
+
+    wrapContainerCommand(container, index, tessera);
+    container.environment ??= {};
+    container.environment[SECRETS_VARIABLE] = formatSecretsVariable(moved);
+  }
+
+  if (pod.volumes !== undefined) {
+    const kept = pod.volumes.filter((volume) => volume.secret === undefined);
+    pod.volumes.splice(0, pod.volumes.length, ...kept);
+  }
+  pruneSecrets(pod, warnings);
+  return { warnings };
+}
+
+// Deleting keys keeps the order of the remaining ones.
+function takeEnvSecrets(
+  env: MarathonEnv | undefined,
+  secrets: Record<string, { source: unknown }>,
+): SecretsVariableEnv[] {
+  const taken: SecretsVariableEnv[] = [];
+  for (const [name, value] of Object.entries(env ?? {})) {
+    if (typeof value === 'string') continue;
+    taken.push({ name, secret: marathonReference(secrets, value.secret) });
+    delete env?.[name];
+  }
+  return taken;
+}
+
+function takeMounts(
+  container: PodContainer,
+  secretVolumes: ReadonlyMap<string, string>,
+  secrets: Record<string, { source: unknown }>,
+  options: WrapOptions,
+  index: number,
+): SecretsVariable['files'] {
+  const mounts = container.volumeMounts ?? [];
+  const secretMounts = mounts.filter((mount) => secretVolumes.has(mount.name));
+  const hasImage = container.image !== undefined;
+  const findings = absolutePathFindings(
+    secretMounts.map((mount) => ({
+      path: `/containers/${index}/volumeMounts/${mounts.indexOf(mount)}`,
+      containerPath: mount.mountPath,
+      hasImage,
+    })),
+    options.pathExists,
+  );
+  throwProblems(`Marathon container '${printable(container.name)}'`, findings.errors);
+
+  const kept = mounts.filter((mount) => !secretVolumes.has(mount.name));
+  mounts.splice(0, mounts.length, ...kept);
+  return secretMounts.map((mount) => ({
+    container_path: mount.mountPath,
+    mode: 'RO' as const,
+    secret: marathonReference(secrets, secretVolumes.get(mount.name) as string),
+  }));
+}
+
+function wrapContainerCommand(container: PodContainer, index: number, tessera: string): void {
+  const command = container.exec?.command;
+  if (command?.shell !== undefined) {
+    command.shell = wrapShellCommand(command.shell, { tessera });
+    return;
+  }
+  if (command?.argv !== undefined && command.argv.length > 0) {
+    command.argv = wrapArgv(command.argv, { tessera });
+    return;
+  }
+  throw new TesseraError(
+    'INVALID_TASK',
+    `Marathon pod container /containers/${index} ('${printable(container.name)}') uses ` +
+      'secrets but has no exec.command to run through tessera exec; set exec.command.shell',
+  );
+}
+
+function pruneSecrets(pod: MarathonPod, warnings: string[]): void {
+  const pulls = new Set(
+    pod.containers.flatMap((container) => container.image?.pullConfig?.secret ?? []),
+  );
+  for (const id of Object.keys(pod.secrets ?? {})) {
+    if (!pulls.has(id)) delete pod.secrets?.[id];
+  }
+  if (pod.secrets !== undefined && Object.keys(pod.secrets).length === 0) {
+    delete pod.secrets;
+  }
+  if (pulls.size > 0) {
+    warnings.push(
+      `pod '${printable(pod.id)}': image.pullConfig is left in place; the agent pulls the ` +
+        'image before the task starts, so it needs a --secret_resolver module',
+    );
+  }
+}

@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { runTessera } from '../helpers/cli.ts';
+import { type FakeCluster, startFakeCluster } from '../helpers/fake-mesos.ts';
+
+const ENABLED_FLAGS = {
+  isolation: 'filesystem/linux,volume/secret',
+  launcher: 'linux',
+  secret_resolver: 'org_example_VaultResolver',
+  containerizers: 'mesos',
+};
+
+describe('tessera doctor as a command', () => {
+  let cluster: FakeCluster;
+  const env = { PATH: process.env.PATH, HOME: '/nonexistent' };
+
+  before(async () => {
+    cluster = await startFakeCluster({
+      masterVersion: '1.11.0',
+      agents: [
+        { id: 'S0-old', version: '1.3.0', flags: { containerizers: 'mesos' } },
+        { id: 'S1-full', version: '1.11.0', flags: ENABLED_FLAGS },
+        { id: 'S2-denied', version: '1.11.0', flags: {}, flagsStatus: 403 },
+      ],
+    });
+  });
+  after(() => cluster.close());
+
+  test('--format json reports each agent', async () => {
+    const ran = await runTessera(['doctor', '--master', cluster.masterUrl, '--format', 'json'], {
+      env,
+    });
+    assert.equal(ran.code, 0, ran.stderr);
+    const report = JSON.parse(ran.stdout.toString());
+    const byId = Object.fromEntries(report.agents.map((a: { id: string }) => [a.id, a]));
+    assert.equal(byId['S0-old'].envSecrets, 'no');
+    assert.equal(byId['S1-full'].envSecrets, 'yes');
+    assert.equal(byId['S1-full'].fileSecrets, 'yes');
+    assert.ok(byId['S2-denied'], 'the agent whose flags are forbidden is still listed');
+  });
+
+  test('the text report gives one line per problem, not a stack trace', async () => {
+    const ran = await runTessera(['doctor', '--master', cluster.masterUrl], { env });
+    const text = ran.stdout.toString() + ran.stderr;
+    assert.match(text, /S2-denied/);
+    assert.match(text, /403/);
+    assert.doesNotMatch(text, /\n\s+at /);
+  });
+
+  test('an unreachable master is one clear line', async () => {
+    const ran = await runTessera(['doctor', '--master', 'http://127.0.0.1:1'], { env });
+    assert.equal(ran.code, 2);
+    assert.equal(ran.stderr.trim().split('\n').length, 1);
+    assert.match(ran.stderr, /127\.0\.0\.1:1/);
+  });
+});

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { wrapDefinitionText } from '../../src/mesos/wrap-definition.ts';
+import { collect, runTessera, TESSERA_BIN } from '../helpers/cli.ts';
+import { request, startTestServer, type TestServer } from '../helpers/server.ts';
+
+const SAMPLE = join(
+  import.meta.dirname,
+  '..',
+  'fixtures',
+  'mesos',
+  'launch-group-with-secrets.json',
+);
+const PASSWORD = 'CANARY-wrap-db-password-41c7';
+const STRIPE = 'CANARY-wrap-stripe-88e0';
+
+// Stands in for the sample's `./billing-api`: writes what the task received to $OUT, a
+// file, because tessera exec masks secret values in the command's stdout.
+const BILLING_API = `#!/bin/sh
+printf 'user=%s password=%s stripe=%s task=%s\\n' "$DB_USER" "$DB_PASSWORD" "$STRIPE_API_KEY" "\${TESSERA_SECRETS:-none}" > "$OUT"
+printf 'file=%s\\n' "$(cat "$2")" >> "$OUT"
+`;
+
+describe('wrapped LAUNCH_GROUP run through tessera exec', () => {
+  let server: TestServer;
+  let sandbox: string;
+  let env: NodeJS.ProcessEnv;
+
+  before(async () => {
+    server = await startTestServer();
+    const db = await request(server, 'POST', '/v1/secret/data/billing/db', {
+      data: { password: PASSWORD },
+    });
+    assert.equal(db.status, 200);
+    const stripe = await request(server, 'POST', '/v1/secret/data/billing/stripe-api-key', {
+      data: { value: STRIPE },
+    });
+    assert.equal(stripe.status, 200);
+
+    sandbox = await mkdtemp(join(tmpdir(), 'tessera-wrap-'));
+    await writeFile(join(sandbox, 'billing-api'), BILLING_API);
+    await chmod(join(sandbox, 'billing-api'), 0o755);
+    env = {
+      PATH: process.env.PATH,
+      HOME: sandbox,
+      MESOS_SANDBOX: sandbox,
+      TESSERA_ADDR: server.address,
+      TESSERA_TOKEN: server.rootToken,
+    };
+  });
+  after(async () => {
+    await server.close();
+    await rm(sandbox, { recursive: true, force: true });
+  });
+
+  test('delivers the same values as --task', async () => {
+    const directOut = join(sandbox, 'direct.out');
+    const direct = await runTessera(['exec', '--task', SAMPLE], {
+      env: { ...env, OUT: directOut },
+      cwd: sandbox,
+    });
+    assert.equal(direct.code, 0, direct.stderr);
+
+    const wrapped = wrapDefinitionText(await readFile(SAMPLE, 'utf8'), SAMPLE, {
+      tessera: TESSERA_BIN,
+    });
+    const task = JSON.parse(wrapped.text).accept.operations[0].launch_group.task_group.tasks[0];
+    assert.ok(!wrapped.text.includes(PASSWORD));
+
+    // Run the wrapped command as the Mesos launcher would: `/bin/sh -c value`, with the
+    // task's VALUE variables added to the environment.
+    const wrappedOut = join(sandbox, 'wrapped.out');
+    const taskEnv: NodeJS.ProcessEnv = { ...env, OUT: wrappedOut };
+    for (const variable of task.command.environment.variables)
+      taskEnv[variable.name] = variable.value;
+    const child = spawn('/bin/sh', ['-c', task.command.value], {
+      env: taskEnv,
+      cwd: sandbox,
+      timeout: 30_000,
+    });
+    child.stdin.end();
+    const viaWrap = await collect(child);
+    assert.equal(viaWrap.code, 0, viaWrap.stderr);
+
+    const expected = `user=billing password=${PASSWORD} stripe=${STRIPE} task=none\nfile=${PASSWORD}\n`;
+    assert.equal(await readFile(directOut, 'utf8'), expected);
+    assert.equal(await readFile(wrappedOut, 'utf8'), expected);
+  });
+
+  test('exec without --task or TESSERA_SECRETS fails clearly', async () => {
+    const ran = await runTessera(['exec', '--', 'true'], { env, cwd: sandbox });
+    assert.equal(ran.code, 2);
+    assert.match(ran.stderr, /pass --task FILE, or set TESSERA_SECRETS/);
+  });
+
+  test('TESSERA_SECRETS without a command fails clearly', async () => {
+    const secrets = JSON.stringify({ version: 1, env: [], files: [] });
+    const ran = await runTessera(['exec'], {
+      env: { ...env, TESSERA_SECRETS: secrets },
+      cwd: sandbox,
+    });
+    assert.equal(ran.code, 2);
+    assert.match(ran.stderr, /give the command to run after --/);
+  });
+});

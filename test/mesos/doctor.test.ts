@@ -1,0 +1,282 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { isTesseraError } from '../../src/errors.ts';
+import { type AgentReport, type DoctorReport, runDoctor } from '../../src/mesos/doctor.ts';
+import { type FakeAgentSpec, type FakeCluster, startFakeCluster } from '../helpers/fake-mesos.ts';
+
+const CANARY = 'Q0FOQVJZLWlubGluZS12YWx1ZS0xMjM0';
+
+const FULL_FLAGS = {
+  containerizers: 'mesos',
+  isolation: 'filesystem/linux,volume/secret,cgroups/cpu,cgroups/mem',
+  launcher: 'linux',
+  modules: '/etc/mesos/modules.json',
+  secret_resolver: 'com_example_TesseraSecretResolver',
+  runtime_dir: '/var/run/mesos',
+};
+
+const AGENTS: FakeAgentSpec[] = [
+  { id: 'S0-old', version: '1.3.0', flags: { containerizers: 'mesos', launcher: 'linux' } },
+  { id: 'S1-docker', version: '1.11.0', flags: { ...FULL_FLAGS, containerizers: 'docker' } },
+  { id: 'S2-full', version: '1.11.0', flags: FULL_FLAGS },
+  {
+    id: 'S3-defaults',
+    version: '1.9.0',
+    flags: { containerizers: 'mesos', isolation: 'posix/cpu,posix/mem', launcher: 'posix' },
+  },
+  { id: 'S4-forbidden', version: '1.11.0', flags: FULL_FLAGS, flagsStatus: 403 },
+  { id: 'S5-unauthorized', version: '1.11.0', flags: FULL_FLAGS, flagsStatus: 401 },
+  { id: 'S6-unavailable', version: '1.11.0', flags: FULL_FLAGS, flagsStatus: 503 },
+  { id: 'S7-down', version: '1.11.0', flags: FULL_FLAGS, down: true },
+  {
+    id: 'S8-mixed',
+    version: '1.7.0',
+    flags: { ...FULL_FLAGS, containerizers: 'mesos,docker', isolation: 'filesystem/linux' },
+  },
+];
+
+const inlineVolume = {
+  mode: 'RO',
+  container_path: 'secrets/inline',
+  source: { type: 'SECRET', secret: { type: 'VALUE', value: { data: CANARY } } },
+};
+const referenceVolume = {
+  mode: 'RO',
+  container_path: 'secrets/ref',
+  source: { type: 'SECRET', secret: { type: 'REFERENCE', reference: { name: '/team/db' } } },
+};
+
+const FRAMEWORKS = [
+  {
+    id: 'fw-1',
+    name: 'billing',
+    tasks: [
+      {
+        id: 'inline-task',
+        framework_id: 'fw-1',
+        state: 'TASK_RUNNING',
+        container: { type: 'MESOS', volumes: [inlineVolume] },
+      },
+      {
+        id: 'docker-task',
+        framework_id: 'fw-1',
+        state: 'TASK_RUNNING',
+        container: { type: 'DOCKER', volumes: [referenceVolume] },
+      },
+      {
+        id: 'clean-task',
+        framework_id: 'fw-1',
+        state: 'TASK_RUNNING',
+        container: { type: 'MESOS', volumes: [referenceVolume] },
+      },
+    ],
+    executors: [
+      {
+        id: 'custom-executor',
+        command: {
+          value: './executor',
+          environment: {
+            variables: [
+              {
+                name: 'EXEC_TOKEN',
+                type: 'SECRET',
+                secret: { type: 'VALUE', value: { data: CANARY } },
+              },
+            ],
+          },
+        },
+      },
+    ],
+  },
+];
+
+function agent(report: DoctorReport, id: string): AgentReport {
+  const found = report.agents.find((entry) => entry.id === id);
+  assert.ok(found, `no report for agent ${id}`);
+  return found;
+}
+
+function messages(entry: AgentReport): string {
+  return entry.findings
+    .map((finding) => `${finding.severity}: ${finding.message} / ${finding.fix}`)
+    .join('\n');
+}
+
+describe('doctor against fake agents', () => {
+  let cluster: FakeCluster;
+  let report: DoctorReport;
+
+  before(async () => {
+    cluster = await startFakeCluster({
+      masterVersion: '1.11.0',
+      agents: AGENTS,
+      frameworks: FRAMEWORKS,
+    });
+    report = await runDoctor({
+      master: new URL(cluster.masterUrl),
+      timeoutMs: 2000,
+      concurrency: 3,
+    });
+  });
+  after(() => cluster.close());
+
+  test('reads master version and every agent', () => {
+    assert.equal(report.master.version, '1.11.0');
+    assert.deepEqual(
+      report.agents.map((entry) => entry.id),
+      AGENTS.map((entry) => entry.id),
+    );
+  });
+
+  test('old 1.3 agent supports nothing', () => {
+    const old = agent(report, 'S0-old');
+    assert.equal(old.envSecrets, 'no');
+    assert.equal(old.fileSecrets, 'no');
+    assert.match(messages(old), /Mesos 1\.3\.0 has no secret resolver .*1\.4\.0/);
+    assert.match(messages(old), /upgrade the agent to Mesos 1\.4 or later/);
+  });
+
+  test('docker-only agent supports nothing', () => {
+    const docker = agent(report, 'S1-docker');
+    assert.equal(docker.envSecrets, 'no');
+    assert.equal(docker.fileSecrets, 'no');
+    assert.match(messages(docker), /only the Docker containerizer/);
+    assert.match(messages(docker), /add mesos to --containerizers/);
+  });
+
+  test('fully enabled agent supports both, with leaks', () => {
+    const full = agent(report, 'S2-full');
+    assert.equal(full.envSecrets, 'yes');
+    assert.equal(full.fileSecrets, 'yes');
+    assert.deepEqual(
+      full.findings.map((finding) => finding.severity),
+      ['leak', 'leak'],
+    );
+    assert.match(messages(full), /mesos-executor as --task_environment/);
+    assert.match(messages(full), /LAUNCH_GROUP/);
+    assert.match(messages(full), /inline VALUE secrets .* \/state/);
+  });
+
+  test('agent with default flags lacks resolver and isolators', () => {
+    const plain = agent(report, 'S3-defaults');
+    assert.equal(plain.envSecrets, 'no');
+    assert.equal(plain.fileSecrets, 'no');
+    const text = messages(plain);
+    assert.match(text, /no --secret_resolver is set/);
+    assert.match(text, /--isolation lacks filesystem\/linux and volume\/secret/);
+    assert.match(text, /--launcher is posix/);
+    assert.match(text, /set --launcher=linux/);
+  });
+
+  test('mixed containerizers: docker note and missing volume/secret', () => {
+    const mixed = agent(report, 'S8-mixed');
+    assert.equal(mixed.envSecrets, 'yes');
+    assert.equal(mixed.fileSecrets, 'no');
+    assert.match(messages(mixed), /container type DOCKER get no secrets/);
+    assert.match(messages(mixed), /--isolation lacks volume\/secret/);
+  });
+
+  test('each access failure gets one clear line', () => {
+    const cases: [string, RegExp][] = [
+      ['S4-forbidden', /403 Forbidden.*VIEW_FLAGS/],
+      ['S5-unauthorized', /401 Unauthorized.*TESSERA_MESOS_PRINCIPAL/],
+      ['S6-unavailable', /503 Service Unavailable.*retry later/],
+      ['S7-down', /is unreachable \(ECONNREFUSED\)/],
+    ];
+    for (const [id, pattern] of cases) {
+      const entry = agent(report, id);
+      assert.equal(entry.envSecrets, 'unknown', id);
+      assert.equal(entry.findings.length, 1, id);
+      assert.match(entry.findings[0]?.message ?? '', pattern, id);
+      assert.doesNotMatch(entry.findings[0]?.message ?? '', /\n|at .*\.ts:\d+/, id);
+    }
+  });
+
+  test('lists exposed tasks by id and location only', () => {
+    const found = report.tasks.map(
+      (task) => `${task.kind} ${task.id} ${task.location} ${task.problem}`,
+    );
+    assert.deepEqual(found, [
+      'task inline-task container.volumes[0] inline-value',
+      'task docker-task container.volumes[0] docker-secret-volume',
+      'executor custom-executor command.environment.variables[0] inline-value',
+    ]);
+    assert.ok(!JSON.stringify(report).includes(CANARY));
+  });
+
+  test('sends only reads to the agents', () => {
+    assert.deepEqual(cluster.requests.get('S2-full'), ['/flags']);
+    assert.deepEqual(cluster.requests.get('master'), ['/version', '/state']);
+  });
+});
+
+describe('doctor against an unhealthy master', () => {
+  const clusters: FakeCluster[] = [];
+  after(() => Promise.all(clusters.map((cluster) => cluster.close())));
+
+  test('307 is followed once to the leader', async () => {
+    const leader = await startFakeCluster({
+      masterVersion: '1.10.0',
+      agents: [AGENTS[2] as FakeAgentSpec],
+    });
+    clusters.push(leader);
+    const follower = await startFakeCluster({
+      masterVersion: '1.10.0',
+      agents: [],
+      masterAnswer: {
+        status: 307,
+        location: `${leader.masterUrl.replace('http:', '')}/master/redirect`,
+      },
+    });
+    clusters.push(follower);
+
+    const report = await runDoctor({
+      master: new URL(follower.masterUrl),
+      timeoutMs: 2000,
+      concurrency: 2,
+    });
+    assert.equal(report.master.url, leader.masterUrl);
+    assert.equal(report.agents.length, 1);
+    assert.match(report.notes[0] ?? '', /not the leading master \(307 Temporary Redirect/);
+  });
+
+  for (const status of [401, 403, 503] as const) {
+    test(`master ${status} is one UNREACHABLE error`, async () => {
+      const cluster = await startFakeCluster({
+        masterVersion: '1.11.0',
+        agents: [],
+        masterAnswer: { status },
+      });
+      clusters.push(cluster);
+      await assert.rejects(
+        runDoctor({ master: new URL(cluster.masterUrl), timeoutMs: 2000, concurrency: 2 }),
+        (error) => {
+          assert.ok(isTesseraError(error, 'UNREACHABLE'));
+          assert.match(error.message, new RegExp(`\\(${status} `));
+          return true;
+        },
+      );
+    });
+  }
+
+  test('many agents are read with bounded concurrency', async () => {
+    const many = Array.from({ length: 25 }, (_, index) => ({
+      id: `A${index}`,
+      version: '1.11.0',
+      flags: FULL_FLAGS,
+    }));
+    const cluster = await startFakeCluster({ masterVersion: '1.11.0', agents: many });
+    clusters.push(cluster);
+    const progress: string[] = [];
+    const report = await runDoctor({
+      master: new URL(cluster.masterUrl),
+      timeoutMs: 2000,
+      concurrency: 4,
+      onProgress: (done, total) => progress.push(`${done}/${total}`),
+    });
+    assert.equal(report.agents.length, 25);
+    assert.ok(report.agents.every((entry) => entry.fileSecrets === 'yes'));
+    assert.equal(progress.length, 25);
+    assert.equal(progress.at(-1), '25/25');
+  });
+});

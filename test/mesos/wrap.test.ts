@@ -1,0 +1,237 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { isTesseraError } from '../../src/errors.ts';
+import { readMarathon } from '../../src/mesos/marathon.ts';
+import { parseSecretsVariable } from '../../src/mesos/secrets-variable.ts';
+import { wrapDefinition } from '../../src/mesos/wrap-definition.ts';
+
+const fixtures = join(import.meta.dirname, '..', 'fixtures');
+
+function load(...parts: string[]): any {
+  return JSON.parse(readFileSync(join(fixtures, ...parts), 'utf8'));
+}
+
+function wrapError(input: unknown, options = {}): string {
+  try {
+    wrapDefinition(input, options);
+  } catch (error) {
+    assert.ok(isTesseraError(error, 'INVALID_TASK'), String(error));
+    return error.message;
+  }
+  assert.fail('the definition was wrapped');
+}
+
+test('LAUNCH_GROUP sample: secrets move, rest kept', () => {
+  const input = load('mesos', 'launch-group-with-secrets.json');
+  const { definition } = wrapDefinition(input) as { definition: any };
+  const task = definition.accept.operations[0].launch_group.task_group.tasks[0];
+  const variables = task.command.environment.variables;
+
+  assert.deepEqual(
+    variables.map((v: any) => v.name),
+    ['DB_USER', 'TESSERA_SECRETS', 'TESSERA_TASK_ID'],
+  );
+  assert.equal(variables[2].value, 'billing-api.instance-1.server');
+  assert.deepEqual(task.container.volumes, []);
+  assert.equal(task.command.shell, true);
+  assert.equal(
+    task.command.value,
+    `exec tessera exec -- /bin/sh -c 'exec ./billing-api --db-password-file "$MESOS_SANDBOX/secrets/db-password"'`,
+  );
+
+  const secrets = parseSecretsVariable(variables[1].value);
+  assert.deepEqual(
+    secrets.env.map((entry) => entry.name),
+    ['DB_PASSWORD', 'STRIPE_API_KEY'],
+  );
+  assert.deepEqual(
+    secrets.files.map((file) => [file.container_path, file.mode]),
+    [['secrets/db-password', 'RO']],
+  );
+  assert.ok(secrets.env.every((entry) => entry.secret.type === 'REFERENCE' && !entry.secret.value));
+
+  // Everything outside the command and the volumes is as it was, keys in the same order.
+  const original = input.accept.operations[0].launch_group.task_group.tasks[0];
+  assert.deepEqual(Object.keys(task), Object.keys(original));
+  assert.equal(JSON.stringify(task.resources), JSON.stringify(original.resources));
+  assert.equal(JSON.stringify(task.labels), JSON.stringify(original.labels));
+  const rest = (value: any) =>
+    JSON.stringify({ ...value, accept: { ...value.accept, operations: [] } });
+  assert.equal(rest(definition), rest(input));
+  assert.equal(
+    JSON.stringify(definition.accept.operations[0].launch_group.executor),
+    JSON.stringify(input.accept.operations[0].launch_group.executor),
+  );
+});
+
+test('shell false command keeps its argv', () => {
+  const task = {
+    name: 'argv',
+    task_id: { value: 'argv.1' },
+    command: {
+      shell: false,
+      value: '/usr/bin/server',
+      arguments: ['/usr/bin/server', '--port', '80'],
+      environment: {
+        variables: [
+          { name: 'K', type: 'SECRET', secret: { type: 'REFERENCE', reference: { name: 'a/b' } } },
+        ],
+      },
+    },
+  };
+  const { definition } = wrapDefinition(task, { tessera: '/opt/tessera' }) as { definition: any };
+  assert.equal(definition.command.shell, false);
+  assert.equal(definition.command.value, '/opt/tessera');
+  assert.deepEqual(definition.command.arguments, [
+    '/opt/tessera',
+    'exec',
+    '--',
+    '/usr/bin/server',
+    '--port',
+    '80',
+  ]);
+});
+
+test('inline VALUE secrets rejected unless allowed', () => {
+  const canary = Buffer.from('CANARY-inline-9d2').toString('base64');
+  const task = {
+    name: 'inline',
+    task_id: { value: 'inline.1' },
+    command: {
+      value: 'true',
+      environment: {
+        variables: [
+          { name: 'TOKEN', type: 'SECRET', secret: { type: 'VALUE', value: { data: canary } } },
+        ],
+      },
+    },
+  };
+  const message = wrapError(task);
+  assert.match(message, /'TOKEN' has an inline VALUE secret/);
+  assert.match(message, /--allow-inline-values/);
+  assert.ok(!message.includes(canary));
+
+  const { definition } = wrapDefinition(task, { allowInlineValues: true }) as { definition: any };
+  const secrets = parseSecretsVariable(definition.command.environment.variables[0].value);
+  assert.equal(secrets.env[0]?.secret.value?.data, canary);
+});
+
+test('case 02: Marathon app and pod wrap, PLAIN stays plain', () => {
+  const scenario = load('cases', '02-marathon-env-secret-reference-valid.json');
+  const app = (wrapDefinition(scenario.marathonApp) as { definition: any }).definition;
+  assert.equal(app.env.PLAIN, 'not-a-secret');
+  assert.equal(app.env.PASSWORD, undefined);
+  assert.equal(app.secrets, undefined);
+  const appSecrets = parseSecretsVariable(app.env.TESSERA_SECRETS);
+  assert.deepEqual(appSecrets.env, [
+    {
+      name: 'PASSWORD',
+      secret: { type: 'REFERENCE', reference: { name: '/path/in/secret/store/eg/db/password' } },
+    },
+  ]);
+  assert.equal(app.cmd, "exec tessera exec -- /bin/sh -c 'sleep 100'");
+  assert.equal('MESOS_TASK_ID' in app.env || 'TESSERA_TASK_ID' in app.env, false);
+
+  const pod = (wrapDefinition(scenario.marathonPod) as { definition: any }).definition;
+  const container = pod.containers[0];
+  const podSecrets = parseSecretsVariable(container.environment.TESSERA_SECRETS);
+  assert.deepEqual(
+    podSecrets.env.map((entry) => entry.name),
+    ['DATABASE_PW'],
+  );
+  assert.deepEqual(
+    podSecrets.files.map((file) => file.container_path),
+    ['path/to/db/password'],
+  );
+  assert.equal(podSecrets.files[0]?.secret.reference?.name, 'databasepassword');
+  assert.deepEqual(pod.volumes, []);
+  assert.deepEqual(container.volumeMounts, []);
+  assert.equal(container.exec.command.shell, "exec tessera exec -- /bin/sh -c 'sleep 1'");
+});
+
+test('case 03: every undefined secret named', () => {
+  const message = wrapError(load('cases', '03-marathon-undefined-secret-reference.json'));
+  assert.match(message, /\/env\/DB_PW\/secret references an undefined secret 'dbpass'/);
+  assert.match(
+    message,
+    /\/container\/volumes\/0\/secret references an undefined secret 'tls-cert'/,
+  );
+  assert.doesNotMatch(message, /OK_VAR/);
+  assert.match(message, /\(2 problems\)/);
+});
+
+test('case 04: round trip lossless, other volumes kept in order', () => {
+  const text = readFileSync(
+    join(fixtures, 'cases', '04-marathon-secret-volume-roundtrip.json'),
+    'utf8',
+  );
+  const first = readMarathon(JSON.parse(text));
+  const again = readMarathon(
+    JSON.parse(JSON.stringify(first.kind === 'app' ? first.app : first.pod)),
+  );
+  assert.deepEqual(again, first);
+  assert.equal(
+    JSON.stringify(again.kind === 'app' ? again.app : undefined),
+    JSON.stringify(JSON.parse(text)),
+  );
+
+  const input = JSON.parse(text);
+  const app = (wrapDefinition(input) as { definition: any }).definition;
+  assert.deepEqual(app.container.volumes, input.container.volumes.slice(1));
+  assert.deepEqual(app.container.docker, input.container.docker);
+  const secrets = parseSecretsVariable(app.env.TESSERA_SECRETS);
+  assert.deepEqual(secrets.files, [
+    {
+      container_path: 'path/to/db/password',
+      mode: 'RO',
+      secret: { type: 'REFERENCE', reference: { name: 'developer/databasepassword' } },
+    },
+  ]);
+});
+
+test('case 05: file secret on DOCKER rejected', () => {
+  const input = load('cases', '05-marathon-secret-volume-docker-containerizer.json');
+  const message = wrapError(input);
+  assert.match(message, /'\/run\/secrets\/db'.*need container type MESOS \(UCR\)/);
+  assert.doesNotMatch(message, /PLACEHOLDER/);
+});
+
+test('case 06: DOCKER TaskInfo rejected naming MY_SECRET_ENV', () => {
+  const message = wrapError(load('cases', '06-taskinfo-docker-containerizer-env-secret.json'));
+  assert.match(message, /'MY_SECRET_ENV' is of type SECRET, but the container type is DOCKER/);
+  assert.doesNotMatch(message, /MY_NORMAL_ENV/);
+});
+
+test('case 29: container path rules', () => {
+  const scenario = load('cases', '29-secret-volume-container-paths.json');
+  const hostPaths = new Set(['/bin/touch']);
+  const pathExists = (path: string) => hostPaths.has(path);
+  for (const pathCase of scenario.cases) {
+    const task = structuredClone(scenario.taskInfoTemplate);
+    task.container.volumes[0].container_path = pathCase.container_path;
+    if (pathCase.rootfs) {
+      task.container.mesos = { image: { type: 'DOCKER', docker: { name: 'library/alpine' } } };
+    }
+    const label = JSON.stringify(pathCase.container_path);
+    if (pathCase.expect.startsWith('reject')) {
+      wrapError(task, { allowInlineValues: true, pathExists });
+      continue;
+    }
+    const { warnings } = wrapDefinition(task, { allowInlineValues: true, pathExists });
+    if (pathCase.expect.includes('warn')) {
+      assert.match(warnings.join('\n'), /'\/bin\/touch' exists on this host/, label);
+    } else {
+      assert.deepEqual(warnings, [], label);
+    }
+  }
+});
+
+test('case 29: missing absolute path uses Mesos reason', () => {
+  const scenario = load('cases', '29-secret-volume-container-paths.json');
+  const task = structuredClone(scenario.taskInfoTemplate);
+  task.container.volumes[0].container_path = '/my_secret';
+  const message = wrapError(task, { allowInlineValues: true, pathExists: () => false });
+  assert.match(message, /Absolute container path '\/my_secret' does not exist/);
+});
