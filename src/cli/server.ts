@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander';
 import pino from 'pino';
+import { type MountSpec, parseBackendSpec, parseMountSpec } from '../backends/spec.ts';
 import { TesseraError } from '../errors.ts';
 import { type RunningServer, SERVER_DEFAULTS, startServer } from '../server/start.ts';
 import { defaultTokenFile } from './context.ts';
@@ -14,6 +15,10 @@ Examples:
   tessera server --data-dir /var/lib/tessera --audit-file /var/log/tessera/audit.log
   tessera server --data-dir /var/lib/tessera --host 0.0.0.0 \
       --tls-cert server.crt --tls-key server.key
+  tessera server --dev --mount ext/=file:/etc/mesos/secrets.json \
+      --mount vault/=vault:https://vault.example:8200,path=secret/,token_file=/run/vt
+
+Backends are read-only and described in docs/backends.md.
 `;
 
 /** Registers `tessera server`. */
@@ -88,6 +93,36 @@ export function registerServer(program: Command) {
         .argParser(wholeNumber),
     )
     .addOption(
+      new Option(
+        '--mount <prefix=spec>',
+        'serve a read-only backend at a path prefix (repeatable): PREFIX=file:PATH, PREFIX=env:VARIABLE_PREFIX or PREFIX=vault:URL,OPTIONS',
+      )
+        .env('TESSERA_MOUNT')
+        .argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]),
+    )
+    .addOption(
+      new Option('--secrets_backend <kind>', 'serve one read-only backend at the root')
+        .env('TESSERA_SECRETS_BACKEND')
+        .choices(['file', 'env', 'vault']),
+    )
+    .addOption(
+      new Option('--secrets_file <file>', 'with --secrets_backend=file: the secrets file').env(
+        'TESSERA_SECRETS_FILE',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--secrets_env_prefix <prefix>',
+        'with --secrets_backend=env: the variable name prefix, case-sensitive',
+      ).env('TESSERA_SECRETS_ENV_PREFIX'),
+    )
+    .addOption(
+      new Option(
+        '--secrets_vault <spec>',
+        'with --secrets_backend=vault: URL,OPTIONS as in --mount PREFIX=vault:URL,OPTIONS',
+      ).env('TESSERA_SECRETS_VAULT'),
+    )
+    .addOption(
       new Option('--log-level <level>', 'log level')
         .env('TESSERA_LOG_LEVEL')
         .choices(['debug', 'info', 'warn', 'error'])
@@ -120,12 +155,49 @@ export function registerServer(program: Command) {
             windowMs: SERVER_DEFAULTS.failureLimit.windowMs,
           },
           devTokenFile: options.dev ? defaultTokenFile(process.env) : undefined,
+          mounts: mountSpecs(options, process.env),
         },
         logger,
       );
       process.stdout.write(banner(server, options.dev ? defaultTokenFile(process.env) : undefined));
       stopOnSignal(server);
     });
+}
+
+interface BackendOptions {
+  mount?: string[];
+  secrets_backend?: 'file' | 'env' | 'vault';
+  secrets_file?: string;
+  secrets_env_prefix?: string;
+  secrets_vault?: string;
+}
+
+// The `--secrets_*` flags are Tessera's own names for one backend at the root; Mesos has
+// no such flags, but operators look for them.
+function mountSpecs(options: BackendOptions, env: NodeJS.ProcessEnv): MountSpec[] {
+  const specs = (options.mount ?? []).map((text) => parseMountSpec(text, env));
+  const kind = options.secrets_backend;
+  const root = {
+    file: options.secrets_file,
+    env: options.secrets_env_prefix,
+    vault: options.secrets_vault,
+  };
+  for (const [name, value] of Object.entries(root)) {
+    if (value !== undefined && kind !== name) {
+      throw new TesseraError(
+        'CONFIG_INVALID',
+        `--secrets_${name === 'env' ? 'env_prefix' : name} needs --secrets_backend=${name}`,
+      );
+    }
+  }
+  if (kind === undefined) return specs;
+
+  const value = root[kind];
+  if (!value) {
+    const flag = kind === 'env' ? '--secrets_env_prefix' : `--secrets_${kind}`;
+    throw new TesseraError('CONFIG_INVALID', `--secrets_backend=${kind} needs ${flag}`);
+  }
+  return [...specs, { prefix: '', spec: parseBackendSpec(`${kind}:${value}`, env) }];
 }
 
 function tlsFiles(options: { tlsCert?: string; tlsKey?: string; tlsClientCa?: string }) {

@@ -8,6 +8,7 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import type { Access } from '../access/access.ts';
+import type { Mounts } from '../backends/mounts.ts';
 import { TesseraError } from '../errors.ts';
 import type { Secrets } from '../store/secrets.ts';
 import type { Store } from '../store/store.ts';
@@ -34,6 +35,8 @@ export interface AppContext {
   failures: FailureLimiter;
   /** TLS settings for Node's https server; plain HTTP when absent. */
   https?: HttpsServerOptions;
+  /** Read-only backends by path prefix; paths under none of them are in the store. */
+  mounts?: Mounts;
   /** Set by `buildApp`: the metrics that routes update. */
   metrics?: ServerMetrics;
 }

@@ -3,7 +3,6 @@ import { isTesseraError, TesseraError } from '../errors.ts';
 import { decodeBase64 } from '../mesos/base64.ts';
 import { referencePath } from '../mesos/secrets.ts';
 import { parseSecretPath } from '../store/path.ts';
-import type { Secrets } from '../store/secrets.ts';
 import type { AppContext } from './app.ts';
 import { requireCapability } from './authorize.ts';
 
@@ -21,7 +20,10 @@ interface ItemError {
   message: string;
 }
 
-type SecretRead = Awaited<ReturnType<Secrets['read']>>;
+interface SecretRead {
+  fields: Record<string, Buffer>;
+  version?: number;
+}
 
 /** The largest batch accepted, so that one request cannot ask for unbounded work. */
 export const MAX_BATCH = 1000;
@@ -48,7 +50,9 @@ export async function resolveBatch(
     } catch (error) {
       // A failure of the server itself (an audit sink that cannot be written) fails the
       // request as a whole rather than one item.
-      if (!isTesseraError(error) || error.status >= 500) throw error;
+      if (!isTesseraError(error) || (error.status >= 500 && !isBackendFailure(error))) {
+        throw error;
+      }
       errors.push({ index, code: error.code, message: error.message });
     }
   }
@@ -131,7 +135,7 @@ async function resolveOne(
 
   let read = context.reads.get(path);
   if (!read) {
-    read = context.context.secrets.read(path);
+    read = readSecret(context.context, path);
     context.reads.set(path, read);
   }
   const found = await read;
@@ -142,5 +146,28 @@ async function resolveOne(
       `secret '${path}' has no field '${field}'; list its fields with 'tessera get ${path}'`,
     );
   }
-  return { data: bytes.toString('base64'), path, field, version: found.info.version };
+  return { data: bytes.toString('base64'), path, field, version: found.version };
+}
+
+/**
+ * Reads the current version of `path`, from the backend mounted over it if there is one,
+ * else from the store. A backend's own failure (Vault unreachable, or rejecting Tessera's
+ * credentials) is marked, so that it fails its item rather than the whole batch.
+ */
+export async function readSecret(context: AppContext, path: string): Promise<SecretRead> {
+  const match = context.mounts?.find(path);
+  if (!match) {
+    const found = await context.secrets.read(path);
+    return { fields: found.fields, version: found.info.version };
+  }
+  try {
+    return await match.mount.backend.read(match.relative);
+  } catch (error) {
+    if (!isTesseraError(error) || error.status < 500) throw error;
+    throw new TesseraError(error.code, error.message, { ...error.details, backendFailure: true });
+  }
+}
+
+function isBackendFailure(error: TesseraError): boolean {
+  return error.details?.backendFailure === true;
 }

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { Access } from '../access/access.ts';
 import { createToken, ROOT_POLICY } from '../access/tokens.ts';
 import { AuditLog } from '../audit/writer.ts';
+import { type MountSpec, openMounts } from '../backends/spec.ts';
 import { createKeyringFile, Keyring, loadKeyringFile } from '../crypto/keyring.ts';
 import { TesseraError } from '../errors.ts';
 import { Secrets } from '../store/secrets.ts';
@@ -32,6 +33,8 @@ export interface ServerConfig {
   failureLimit: FailureLimit;
   /** With `dev`: a file to write the root token to, mode 0600. */
   devTokenFile?: string;
+  /** Read-only backends, each served at its path prefix. */
+  mounts?: MountSpec[];
 }
 
 /** The server's defaults, one place for each limit and its unit. */
@@ -63,7 +66,13 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   checkListenAddress(config.host, config.tls, config.insecureListen ?? false);
   const https = config.tls ? await loadTls(config.tls) : undefined;
   const audit = config.auditFile ? await AuditLog.open({ file: config.auditFile, logger }) : null;
-  const opened = config.dev ? await openDevStore() : await openDataDir(requireDataDir(config));
+  const mounts = await openMounts(config.mounts ?? [], logger);
+  const opened = await (config.dev ? openDevStore() : openDataDir(requireDataDir(config))).catch(
+    async (error) => {
+      await mounts.close();
+      throw error;
+    },
+  );
   const { store, keyring } = opened;
 
   const rootToken = opened.firstStart
@@ -81,9 +90,11 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     limits: { ...config.limits, bodyLimitBytes },
     failures: new FailureLimiter(config.failureLimit),
     https,
+    mounts,
   });
   const close = async () => {
     await app.close();
+    await mounts.close();
     await store.close();
     await audit?.close();
     logger.info('server stopped');

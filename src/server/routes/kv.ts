@@ -4,7 +4,7 @@ import { isTesseraError, TesseraError } from '../../errors.ts';
 import { parseListPrefix, parseSecretPath } from '../../store/path.ts';
 import type { VersionInfo } from '../../store/store.ts';
 import type { AppContext } from '../app.ts';
-import { requireCapability } from '../authorize.ts';
+import { authenticatedCaller, requireCapability } from '../authorize.ts';
 import { errorBody } from '../errors.ts';
 import { checkSecretSize } from '../limits.ts';
 import {
@@ -27,11 +27,13 @@ export function registerKvRoutes(app: FastifyInstance, context: AppContext) {
 
   const guard = async (request: FastifyRequest, capability: Capability, version?: number) => {
     const path = parseSecretPath(wildcard(request));
+    if (capability !== 'read') await rejectMountedWrite(request, context, path);
     const caller = await requireCapability(request, context, capability, path, version);
     return { path, caller };
   };
   const guardWrite = async (request: FastifyRequest) => {
     const path = parseSecretPath(wildcard(request));
+    await rejectMountedWrite(request, context, path);
     const capability = await writeCapability(context, path);
     const caller = await requireCapability(request, context, capability, path);
     return { path, caller };
@@ -41,6 +43,13 @@ export function registerKvRoutes(app: FastifyInstance, context: AppContext) {
     const version = versionParam(request.query as Query);
     const { path } = await guard(request, 'read', version);
     try {
+      const mounted = await readMounted(context, path, version);
+      if (mounted) {
+        return vaultResponse(request.id, {
+          data: fieldsToStrings(path, mounted.fields),
+          metadata: mounted.metadata,
+        });
+      }
       const secret = await secrets.read(path, version);
       const metadata = versionMetadata(secret.info, null);
       const data = { data: fieldsToStrings(path, secret.fields), metadata };
@@ -101,6 +110,7 @@ export function registerKvRoutes(app: FastifyInstance, context: AppContext) {
   app.get(`${MOUNT}/metadata/*`, async (request) => {
     if (isListQuery(request.query as Query)) return list(request);
     const { path } = await guard(request, 'read');
+    rejectMountedMetadata(context, path);
     return vaultResponse(request.id, secretMetadata(await secrets.metadata(path)));
   });
   // NOTE: Vault's LIST verb is not served: Node's HTTP parser rejects unknown methods.
@@ -109,7 +119,7 @@ export function registerKvRoutes(app: FastifyInstance, context: AppContext) {
   async function list(request: FastifyRequest) {
     const prefix = parseListPrefix(wildcard(request));
     await requireCapability(request, context, 'list', prefix);
-    return vaultResponse(request.id, { keys: await secrets.list(prefix) });
+    return vaultResponse(request.id, { keys: await listKeys(context, prefix) });
   }
 
   const writeMetadata = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -228,4 +238,68 @@ function replyDeletedLikeVault(error: unknown, request: FastifyRequest, reply: F
     ...errorBody(error, request.id),
   };
   return reply.code(404).send(body);
+}
+
+/**
+ * Rejects a write, delete or metadata change of a path under a mounted backend with
+ * READ_ONLY_MOUNT. The caller is authenticated first, so that only a token holder learns
+ * where the mounts are.
+ */
+export async function rejectMountedWrite(
+  request: FastifyRequest,
+  context: AppContext,
+  path: string,
+): Promise<void> {
+  const match = context.mounts?.find(path);
+  if (!match || !context.mounts) return;
+  await authenticatedCaller(request, context);
+  throw context.mounts.readOnlyError(path, match);
+}
+
+/**
+ * Reads `path` from the backend mounted over it, with Vault-shaped metadata, or returns
+ * undefined when no backend is mounted there. A backend without versions reports its one
+ * value as version 1.
+ */
+export async function readMounted(context: AppContext, path: string, version?: number) {
+  const match = context.mounts?.find(path);
+  if (!match) return undefined;
+  const read = await match.mount.backend.read(match.relative, version);
+  const info: VersionInfo = {
+    version: read.version ?? 1,
+    createdTime: '',
+    deletionTime: null,
+    destroyed: false,
+    author: match.mount.backend.kind,
+  };
+  return { fields: read.fields, metadata: versionMetadata(info, null), version: read.version };
+}
+
+function rejectMountedMetadata(context: AppContext, path: string) {
+  const match = context.mounts?.find(path);
+  if (!match) return;
+  throw new TesseraError(
+    'NOT_FOUND',
+    `secret '${path}' comes from ${match.mount.backend.description}, which keeps no metadata in Tessera; read it with GET /v1/secret/data/${path}`,
+    { path },
+  );
+}
+
+// Lists a backend's names under a mounted prefix, or the store's with the mount folders
+// directly under `prefix` added, so that `tessera list` shows where the mounts are.
+async function listKeys(context: AppContext, prefix: string): Promise<string[]> {
+  const match = context.mounts?.find(prefix);
+  if (match) {
+    const { backend } = match.mount;
+    if (!backend.list) {
+      throw new TesseraError('INVALID_ARGUMENT', `${backend.description} cannot list secrets`);
+    }
+    return backend.list(match.relative);
+  }
+  const folders = context.mounts?.folderNames(prefix) ?? [];
+  const keys = await context.secrets.list(prefix).catch((error) => {
+    if (folders.length > 0 && isTesseraError(error, 'NOT_FOUND')) return [];
+    throw error;
+  });
+  return [...new Set([...keys, ...folders])].sort();
 }

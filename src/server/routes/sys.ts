@@ -23,6 +23,9 @@ export function registerSysRoutes(app: FastifyInstance, context: AppContext) {
       version: packageVersion(),
       cluster_name: 'tessera',
       audit: audit && { ok: audit.ok, reason: audit.reason, failures: audit.failures },
+      // A backend that kept its last good version, or cannot reach Vault, still serves
+      // what it can, so it is reported here without turning the answer into 503.
+      backends: context.mounts?.health() ?? [],
     };
   });
 }

@@ -9,7 +9,7 @@ import { inputError } from '../input.ts';
 import { checkSecretSize } from '../limits.ts';
 import { resolveBatch } from '../resolve.ts';
 import { vaultResponse, versionMetadata } from '../vault-format.ts';
-import { versionParam, wildcard, writeCapability } from './kv.ts';
+import { readMounted, rejectMountedWrite, versionParam, wildcard, writeCapability } from './kv.ts';
 
 const base64Fields = z.record(z.string(), z.string());
 
@@ -43,6 +43,14 @@ export function registerTesseraRoutes(app: FastifyInstance, context: AppContext)
     const path = parseSecretPath(wildcard(request));
     const version = versionParam(request.query as { version?: string });
     await requireCapability(request, context, 'read', path, version);
+    const mounted = await readMounted(context, path, version);
+    if (mounted) {
+      return vaultResponse(request.id, {
+        path,
+        fields: encodeFields(mounted.fields),
+        metadata: mounted.metadata,
+      });
+    }
     const secret = await secrets.read(path, version);
     return vaultResponse(request.id, {
       path,
@@ -53,6 +61,7 @@ export function registerTesseraRoutes(app: FastifyInstance, context: AppContext)
 
   app.post('/v1/tessera/data/*', async (request) => {
     const path = parseSecretPath(wildcard(request));
+    await rejectMountedWrite(request, context, path);
     const body = parseBody(writeBody, request);
     const caller = await requireCapability(
       request,
@@ -75,6 +84,9 @@ export function registerTesseraRoutes(app: FastifyInstance, context: AppContext)
       checkSecretSize(path, fields, context.limits.maxSecretBytes);
       return { path, cas: write.cas, fields };
     });
+    for (const write of writes) {
+      await rejectMountedWrite(request, context, write.path);
+    }
     for (const write of writes) {
       const capability = await writeCapability(context, write.path);
       await requireCapability(request, context, capability, write.path);
