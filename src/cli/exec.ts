@@ -1,11 +1,19 @@
 import { type Command, Option } from 'commander';
 import type { TesseraClient } from '../client/client.ts';
 import { type ExecResult, execTask } from '../delivery/exec.ts';
+import { planExit } from '../delivery/signals.ts';
 import { TesseraError } from '../errors.ts';
 import { decodeBase64 } from '../mesos/base64.ts';
+import { SECRETS_VARIABLE, taskFromEnvironment } from '../mesos/secrets-variable.ts';
 import { readTaskText } from '../mesos/task.ts';
-import type { Secret } from '../mesos/types.ts';
+import type { Secret, TaskInfo } from '../mesos/types.ts';
 import { addressOption, clientFor, readTextInput } from './context.ts';
+import {
+  addDeliveryOptions,
+  deliverySettings,
+  reportingResolver,
+  resolveWithVersions,
+} from './exec-options.ts';
 
 const HELP = `
 The task file is a Mesos TaskInfo in the v1 JSON form, or a LAUNCH or LAUNCH_GROUP call
@@ -15,39 +23,73 @@ at their container_path (relative paths under $MESOS_SANDBOX, else the working
 directory), and removed when the command ends. The command is the TaskInfo's own, or
 the one given after --. TESSERA_TOKEN is not passed on to the command.
 
+Without --task, the secrets come from TESSERA_SECRETS (written by tessera wrap) and
+the command after -- is required; the task id is TESSERA_TASK_ID, else MESOS_TASK_ID.
+
 Examples:
   tessera exec --task task.json
   tessera exec --task launch.json -- sh -c 'echo "user is $DB_USER"'
+  TESSERA_SECRETS='{"version":1,"env":[...],"files":[]}' tessera exec -- ./server
 `;
 
-/** Registers `tessera exec --task FILE [--] [COMMAND...]`. */
+/** Registers `tessera exec [--task FILE] [--] [COMMAND...]`. */
 export function registerExec(program: Command) {
-  program
+  const exec = program
     .command('exec')
     .summary("run a Mesos task's command with its secrets in place")
-    .requiredOption('--task <file>', 'TaskInfo JSON, or - for standard input')
+    .option('--task <file>', 'TaskInfo JSON, or - for standard input; else TESSERA_SECRETS')
     .addOption(
       new Option('--tmpfs-dir <dir>', 'tmpfs directory for file secrets').env('TESSERA_TMPFS_DIR'),
     )
-    .addOption(addressOption())
+    .addOption(addressOption());
+  addDeliveryOptions(exec)
     .argument('[command...]', "command to run instead of the task's own")
     .passThroughOptions()
     .addHelpText('after', HELP)
     .action(async (command: string[], options) => {
-      const source = options.task === '-' ? 'standard input' : options.task;
-      const task = readTaskText(await readTextInput(options.task, 'the task file'), source);
+      const task = await readExecTask(options.task, command);
       const client = clientFor(options);
+      const log = (line: string) => process.stderr.write(`tessera exec: ${line}\n`);
       const result = await execTask({
         task,
         command: command.length > 0 ? command : undefined,
-        resolve: (secrets) => resolveSecrets(client, secrets),
+        resolve: reportingResolver(
+          client,
+          task,
+          (secrets) => resolveWithVersions(client, secrets),
+          log,
+        ),
         env: process.env,
         cwd: process.cwd(),
         tmpfsDir: options.tmpfsDir,
-        log: (line) => process.stderr.write(`tessera exec: ${line}\n`),
+        log,
+        ...deliverySettings(options, task, client.address, log),
       });
       passOn(result);
     });
+}
+
+// `--task` wins over TESSERA_SECRETS, so a wrapped task can still be run from a file.
+async function readExecTask(file: string | undefined, command: string[]): Promise<TaskInfo> {
+  if (file !== undefined) {
+    const source = file === '-' ? 'standard input' : file;
+    return readTaskText(await readTextInput(file, 'the task file'), source);
+  }
+
+  const task = taskFromEnvironment(process.env);
+  if (task === undefined) {
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      `no task given: pass --task FILE, or set ${SECRETS_VARIABLE} (tessera wrap writes it)`,
+    );
+  }
+  if (command.length === 0) {
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      `${SECRETS_VARIABLE} carries no command; give the command to run after --`,
+    );
+  }
+  return task;
 }
 
 /**
@@ -70,12 +112,17 @@ export async function resolveSecrets(client: TesseraClient, secrets: Secret[]): 
 }
 
 // Exits as the command did: with its code, or by the same signal, so that Mesos records
-// the task's real end.
+// the task's real end. A signal that dumps core becomes the status 128 + N instead.
 function passOn(result: ExecResult) {
-  if (result.signal) {
-    process.removeAllListeners(result.signal);
-    process.kill(process.pid, result.signal);
+  const plan = planExit(result);
+  if (plan.kind === 'raise') {
+    process.removeAllListeners(plan.signal);
+    process.kill(process.pid, plan.signal);
     return;
   }
-  process.exitCode = result.code ?? 2;
+
+  if (plan.message !== undefined) {
+    process.stderr.write(`tessera exec: ${plan.message}\n`);
+  }
+  process.exitCode = plan.code;
 }

@@ -10,6 +10,7 @@ import { registerPolicy } from './policy.ts';
 import { registerPut } from './put.ts';
 import { registerRead } from './read.ts';
 import { registerServer } from './server.ts';
+import { registerTasks } from './tasks.ts';
 import { registerToken } from './token.ts';
 import { registerWrap } from './wrap.ts';
 
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerPolicy(program);
   registerDoctor(program);
   registerWrap(program);
+  registerTasks(program);
   registerAudit(program);
   return program;
 }

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { TesseraError } from '../errors.ts';
 import type { TaskInfo } from '../mesos/types.ts';
@@ -48,16 +49,38 @@ export function commandToRun(task: TaskInfo, command?: readonly string[]): Comma
   return argv0 === undefined ? { file: info.value, args } : { file: info.value, args, argv0 };
 }
 
+/** Where the child's stdout and stderr go: inherited, or piped into these streams. */
+export interface ChildOutput {
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+}
+
+/** Options of `runChild` and `startChild`. */
+export interface ChildOptions extends ChildOutput {
+  env: Record<string, string>;
+  cwd: string;
+}
+
+/** A started child and the promise of how it ended, after its output is passed on. */
+export interface StartedChild {
+  child: ChildProcess;
+  ended: Promise<ExecResult>;
+}
+
+// A grandchild that keeps the pipes open must not stall the exit, so the wait for the
+// rest of the output after the child exits is bounded.
+const OUTPUT_DRAIN_MS = 2000;
+
 /**
- * Starts the program with inherited stdio and resolves with how it ended. The relay
- * passes signals to it while it runs. Throws DELIVERY_FAILED, naming the program, when it
- * cannot be started.
+ * Starts the program, with stdin inherited and stdout and stderr inherited or piped into
+ * the given streams, which are not ended. The relay passes signals to it while it runs.
+ * Throws DELIVERY_FAILED, naming the program, when it cannot be started.
  */
-export function runChild(
+export function startChild(
   spec: CommandSpec,
-  options: { env: Record<string, string>; cwd: string },
+  options: ChildOptions,
   relay: SignalRelay,
-): Promise<ExecResult> {
+): Promise<StartedChild> {
   return new Promise((resolve, reject) => {
     let child: ChildProcess;
     try {
@@ -65,7 +88,11 @@ export function runChild(
         argv0: spec.argv0,
         env: options.env,
         cwd: options.cwd,
-        stdio: 'inherit',
+        stdio: [
+          'inherit',
+          options.stdout ? 'pipe' : 'inherit',
+          options.stderr ? 'pipe' : 'inherit',
+        ],
       });
     } catch (error) {
       // The message of a synchronous spawn error can quote the environment, so only the
@@ -75,12 +102,50 @@ export function runChild(
     }
 
     relay.attach(child);
-    child.on('error', (error) => {
-      if (child.pid === undefined) {
-        reject(startError(spec, options.cwd, error));
-      }
+    const drained = [
+      pipeOutput(child.stdout, options.stdout),
+      pipeOutput(child.stderr, options.stderr),
+    ];
+    const ended = new Promise<ExecResult>((done) => {
+      child.once('exit', async (code, signal) => {
+        await Promise.race([
+          Promise.all(drained),
+          sleep(OUTPUT_DRAIN_MS, undefined, { ref: false }),
+        ]);
+        done({ code, signal });
+      });
     });
-    child.once('exit', (code, signal) => resolve({ code, signal }));
+    child.on('error', (error) => {
+      if (child.pid === undefined) reject(startError(spec, options.cwd, error));
+    });
+    child.once('spawn', () => {
+      resolve({ child, ended });
+    });
+  });
+}
+
+/**
+ * Starts the program and resolves with how it ended; see `startChild`. Throws
+ * DELIVERY_FAILED, naming the program, when it cannot be started.
+ */
+export async function runChild(
+  spec: CommandSpec,
+  options: ChildOptions,
+  relay: SignalRelay,
+): Promise<ExecResult> {
+  const { ended } = await startChild(spec, options, relay);
+  return ended;
+}
+
+function pipeOutput(
+  from: NodeJS.ReadableStream | null,
+  to: NodeJS.WritableStream | undefined,
+): Promise<void> {
+  if (from === null || to === undefined) return Promise.resolve();
+  from.pipe(to, { end: false });
+  return new Promise((done) => {
+    from.once('end', done);
+    from.once('error', () => done());
   });
 }
 

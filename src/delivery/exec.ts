@@ -3,12 +3,15 @@ import { isAbsolute } from 'node:path';
 import { isTesseraError } from '../errors.ts';
 import { executorSecretNames } from '../mesos/secrets.ts';
 import type { TaskInfo } from '../mesos/types.ts';
-import { type CommandSpec, commandToRun, type ExecResult, runChild } from './command.ts';
+import { type CommandSpec, commandToRun, type ExecResult } from './command.ts';
 import { buildChildEnvironment, type EnvironmentSecret } from './environment.ts';
 import { checkExecveSize, execveTooLargeError, measureExecve, readArgMax } from './execve-size.ts';
 import { type FileSecret, PlacedFiles, resolveContainerPath } from './files.ts';
 import { type DeliveryPlan, planDelivery, type ResolveSecrets, resolvePlan } from './plan.ts';
+import { retryTransient } from './retry.ts';
+import { type FollowOptions, type MaskOptions, runSession, type SessionInput } from './session.ts';
 import { SignalRelay } from './signals.ts';
+import { markOwner, sweepStaleDirs } from './sweep.ts';
 import { defaultTmpfsCandidates, findTmpfsDir, isMemoryFilesystem } from './tmpfs.ts';
 
 export type { ExecResult } from './command.ts';
@@ -29,6 +32,12 @@ export interface ExecOptions {
   tmpfsDir?: string;
   /** Receives one-line diagnostics, which never contain secret bytes. */
   log: (line: string) => void;
+  /** How long the first resolution retries transient failures; 0 tries once. */
+  startTimeoutMs?: number;
+  /** Masks the secrets in the command's stdout and stderr when given. */
+  mask?: MaskOptions;
+  /** Follows rotations of the task's secrets when given. */
+  follow?: FollowOptions;
 }
 
 interface Deliveries {
@@ -40,6 +49,8 @@ interface Prepared {
   env: Record<string, string>;
   deliveries: Deliveries;
   tmpfsDir: string | undefined;
+  plan: DeliveryPlan;
+  values: Buffer[];
 }
 
 /**
@@ -59,14 +70,19 @@ export async function execTask(options: ExecOptions): Promise<ExecResult> {
   const hasFiles = plan.uses.some((use) => use.kind === 'file');
   const tmpfsDir = hasFiles ? await chooseTmpfsDir(options) : undefined;
 
-  const deliveries = splitDeliveries(plan, await resolvePlan(plan, options.resolve));
+  const values = await retryTransient(() => resolvePlan(plan, options.resolve), {
+    deadlineMs: options.startTimeoutMs ?? 0,
+    what: `resolving ${plan.secrets.length} secret(s)`,
+    log: options.log,
+  });
+  const deliveries = splitDeliveries(plan, values);
   const env = buildChildEnvironment(options.env, options.task, deliveries.env);
   await checkExecveSize(spec, env, secretNames(deliveries));
 
   const relay = new SignalRelay();
   relay.start();
   try {
-    return await placeAndRun(options, spec, { env, deliveries, tmpfsDir }, relay);
+    return await placeAndRun(options, spec, { env, deliveries, tmpfsDir, plan, values }, relay);
   } finally {
     relay.stop();
   }
@@ -80,9 +96,11 @@ async function placeAndRun(
 ): Promise<ExecResult> {
   const { env, deliveries, tmpfsDir } = prepared;
   const files = deliveries.files;
+  if (tmpfsDir !== undefined) await sweepStaleDirs(tmpfsDir, options.log);
   const placed =
     tmpfsDir === undefined ? undefined : await PlacedFiles.create(tmpfsDir, options.log);
   try {
+    if (placed !== undefined) await markOwner(placed.privateDir);
     const sandboxDir = options.env.MESOS_SANDBOX || options.cwd;
     for (const [index, file] of files.entries()) {
       const linkPath = resolveContainerPath(file.containerPath, sandboxDir);
@@ -95,7 +113,21 @@ async function placeAndRun(
       options.log(`received ${relay.pending} before the command started; not starting it`);
       return { code: null, signal: relay.pending };
     }
-    return await runCommand(spec, { env, cwd: options.cwd }, deliveries, relay);
+    const session: SessionInput = {
+      spec,
+      task: options.task,
+      baseEnv: options.env,
+      env,
+      cwd: options.cwd,
+      plan: prepared.plan,
+      values: prepared.values,
+      resolve: options.resolve,
+      privateDir: placed?.privateDir,
+      mask: options.mask,
+      follow: options.follow,
+      log: options.log,
+    };
+    return await runCommand(session, deliveries, relay);
   } finally {
     await placed?.remove();
   }
@@ -104,16 +136,16 @@ async function placeAndRun(
 // The check before launch estimates the kernel's accounting, and the real limit also
 // depends on the stack size limit, so an E2BIG from spawn gets the same explanation.
 async function runCommand(
-  spec: CommandSpec,
-  options: { env: Record<string, string>; cwd: string },
+  session: SessionInput,
   deliveries: Deliveries,
   relay: SignalRelay,
 ): Promise<ExecResult> {
+  const { spec } = session;
   try {
-    return await runChild(spec, options, relay);
+    return await runSession(session, relay);
   } catch (error) {
     if (isTesseraError(error, 'DELIVERY_FAILED') && error.details?.code === 'E2BIG') {
-      const size = measureExecve(spec, options.env, secretNames(deliveries));
+      const size = measureExecve(spec, session.env, secretNames(deliveries));
       throw execveTooLargeError(spec, size, await readArgMax());
     }
     throw error;

@@ -21,7 +21,9 @@ import { registerAuthRoutes } from './routes/auth.ts';
 import { registerKvRoutes } from './routes/kv.ts';
 import { registerPolicyRoutes } from './routes/policies.ts';
 import { registerSysRoutes } from './routes/sys.ts';
+import { registerTaskRoutes } from './routes/tasks.ts';
 import { registerTesseraRoutes } from './routes/tessera.ts';
+import { registerWatchRoutes } from './routes/watch.ts';
 
 /** Dependencies of the HTTP layer, built once at start-up by `startServer`. */
 export interface AppContext {
@@ -98,6 +100,8 @@ export function buildApp(context: AppContext): FastifyInstance {
   registerTesseraRoutes(app, context);
   registerAuthRoutes(app, context);
   registerPolicyRoutes(app, context);
+  registerWatchRoutes(app, context);
+  registerTaskRoutes(app, context);
   return app;
 }
 

@@ -19,6 +19,19 @@ export interface SecretRead {
   fields: Record<string, Buffer>;
 }
 
+/** What happened to a version; `deleted` and `destroyed` of a whole secret name its current version. */
+export type SecretChangeKind = 'written' | 'deleted' | 'destroyed' | 'undeleted';
+
+/** A change of a secret's versions, sent to listeners after it is stored. Never a value. */
+export interface SecretChange {
+  path: string;
+  version: number;
+  kind: SecretChangeKind;
+}
+
+/** Receives each change after it is stored. */
+export type SecretChangeListener = (change: SecretChange) => void;
+
 /**
  * Secrets as the server uses them: validates paths and input, seals fields before they
  * reach the store and opens them after, and turns a missing secret into NOT_FOUND.
@@ -27,10 +40,21 @@ export interface SecretRead {
 export class Secrets {
   readonly #store: Store;
   readonly #keyring: Keyring;
+  readonly #listeners = new Set<SecretChangeListener>();
 
   constructor(store: Store, keyring: Keyring) {
     this.#store = store;
     this.#keyring = keyring;
+  }
+
+  /**
+   * Adds a listener for changes of any secret and returns the function that removes it.
+   * Listeners run after the store has committed the change; one that throws does not
+   * undo it or stop the others.
+   */
+  onChange(listener: SecretChangeListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** Writes a new version of one secret; see `putMany` for the rules. */
@@ -56,7 +80,12 @@ export class Secrets {
       throw new TesseraError('INVALID_ARGUMENT', 'author must be a non-empty token accessor');
     }
     const requests = writes.map((write, index) => this.#putRequest(write, index, author));
-    return this.#store.putVersions(requests);
+    const infos = await this.#store.putVersions(requests);
+    for (const [index, info] of infos.entries()) {
+      const path = requests[index]?.path;
+      if (path !== undefined) this.#emit({ path, version: info.version, kind: 'written' });
+    }
+    return infos;
   }
 
   /**
@@ -136,25 +165,26 @@ export class Secrets {
       throw secretNotFound(path);
     }
     await this.#store.deleteVersions(path, [metadata.currentVersion]);
+    this.#emit({ path, version: metadata.currentVersion, kind: 'deleted' });
   }
 
   /** Soft-deletes versions; versions that do not exist are skipped. Throws NOT_FOUND. */
   async deleteVersions(rawPath: string, versions: number[]): Promise<void> {
-    await this.#changeVersions(rawPath, versions, (path, list) =>
+    await this.#changeVersions(rawPath, versions, 'deleted', (path, list) =>
       this.#store.deleteVersions(path, list),
     );
   }
 
   /** Restores soft-deleted versions that are not destroyed. Throws NOT_FOUND. */
   async undeleteVersions(rawPath: string, versions: number[]): Promise<void> {
-    await this.#changeVersions(rawPath, versions, (path, list) =>
+    await this.#changeVersions(rawPath, versions, 'undeleted', (path, list) =>
       this.#store.undeleteVersions(path, list),
     );
   }
 
   /** Erases the ciphertext of versions for good. Throws NOT_FOUND. */
   async destroyVersions(rawPath: string, versions: number[]): Promise<void> {
-    await this.#changeVersions(rawPath, versions, (path, list) =>
+    await this.#changeVersions(rawPath, versions, 'destroyed', (path, list) =>
       this.#store.destroyVersions(path, list),
     );
   }
@@ -162,8 +192,20 @@ export class Secrets {
   /** Removes a secret's metadata and all its versions. Throws NOT_FOUND. */
   async deleteAll(rawPath: string): Promise<void> {
     const path = parseSecretPath(rawPath);
+    const metadata = await this.#store.readMetadata(path);
     if (!(await this.#store.deleteSecret(path))) {
       throw secretNotFound(path);
+    }
+    this.#emit({ path, version: metadata?.currentVersion ?? 0, kind: 'destroyed' });
+  }
+
+  #emit(change: SecretChange): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(change);
+      } catch {
+        // A listener's failure must not turn a stored change into a failed request.
+      }
     }
   }
 
@@ -186,6 +228,7 @@ export class Secrets {
   async #changeVersions(
     rawPath: string,
     versions: number[],
+    kind: SecretChangeKind,
     change: (path: string, versions: number[]) => Promise<boolean>,
   ): Promise<void> {
     const path = parseSecretPath(rawPath);
@@ -200,6 +243,7 @@ export class Secrets {
     if (!(await change(path, versions))) {
       throw secretNotFound(path);
     }
+    for (const version of new Set(versions)) this.#emit({ path, version, kind });
   }
 
   async #versionNotFound(path: string, version: number | undefined): Promise<TesseraError> {

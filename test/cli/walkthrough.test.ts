@@ -67,10 +67,14 @@ describe('README walk-through, run as a user would', () => {
     const sandbox = await mkdtemp(join(home, 'sandbox-'));
     const script =
       'printf "%s|" "$DB_USER" "$DB_PASSWORD" "$STRIPE_API_KEY"; cat secrets/db-password; readlink secrets/db-password';
-    const ran = await runTessera(['exec', '--task', SAMPLE, '--', 'sh', '-c', script], {
-      env: { ...env, MESOS_SANDBOX: sandbox },
-      cwd: sandbox,
-    });
+    // --no-mask, so that the values themselves can be compared byte for byte.
+    const ran = await runTessera(
+      ['exec', '--no-mask', '--task', SAMPLE, '--', 'sh', '-c', script],
+      {
+        env: { ...env, MESOS_SANDBOX: sandbox },
+        cwd: sandbox,
+      },
+    );
     assert.equal(ran.code, 0, ran.stderr);
 
     const expected = Buffer.concat([
@@ -87,6 +91,14 @@ describe('README walk-through, run as a user would', () => {
 
     assert.equal(existsSync(link), false, 'the tmpfs file is removed after the command');
     assert.deepEqual(await readdir(sandbox), [], 'the link and its folder are removed');
+
+    const masked = await runTessera(['exec', '--task', SAMPLE, '--', 'sh', '-c', script], {
+      env: { ...env, MESOS_SANDBOX: sandbox },
+      cwd: sandbox,
+    });
+    assert.equal(masked.code, 0, masked.stderr);
+    assert.equal(masked.stdout.includes(PASSWORD.subarray(0, -1)), false, 'masked by default');
+    assert.match(masked.stdout.toString(), /^billing\|\*\*\*\*/);
   });
 
   test('exec writes a file secret with non-UTF-8 bytes byte-exact', async () => {
@@ -112,7 +124,7 @@ describe('README walk-through, run as a user would', () => {
       },
     };
     const dir = await mkdtemp(join(home, 'keytab-'));
-    const ran = await runTessera(['exec', '--task', '-'], {
+    const ran = await runTessera(['exec', '--no-mask', '--task', '-'], {
       env,
       cwd: dir,
       input: JSON.stringify(task),

@@ -1,0 +1,87 @@
+import type { ServerResponse } from 'node:http';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+
+import { TesseraError } from '../../errors.ts';
+import { parseSecretPath } from '../../store/path.ts';
+import type { AppContext } from '../app.ts';
+import { requireCapability } from '../authorize.ts';
+import { type ChangeEvent, ChangeHub } from '../events.ts';
+
+/** Time between comment lines that keep an idle stream open through proxies. */
+export const HEARTBEAT_MS = 15_000;
+
+/** Most paths one stream may watch. */
+export const MAX_WATCH_PATHS = 256;
+
+/**
+ * Registers `GET /v1/tessera/watch?path=P&path=Q`: server-sent events of version changes
+ * of the given secrets, never their values. Each path needs the `read` capability, so the
+ * audit log records the subscription. A client that reconnects with `Last-Event-ID` gets
+ * the changes it missed, or a `reset` event when they are no longer known.
+ */
+export function registerWatchRoutes(app: FastifyInstance, context: AppContext): void {
+  const hub = new ChangeHub(context.secrets);
+  const open = new Set<ServerResponse>();
+  // Open streams would keep `close()` waiting for ever, so they are ended first.
+  app.addHook('preClose', async () => {
+    for (const response of open) response.end();
+  });
+
+  app.get('/v1/tessera/watch', async (request, reply) => {
+    const paths = watchedPaths(request);
+    for (const path of paths) await requireCapability(request, context, 'read', path);
+
+    reply.hijack();
+    const response = reply.raw;
+    response.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+    });
+    open.add(response);
+
+    const wanted = new Set(paths);
+    const send = (event: ChangeEvent): void => {
+      if (!wanted.has(event.path)) return;
+      const data = { path: event.path, version: event.version, kind: event.kind };
+      response.write(`id: ${event.id}\nevent: change\ndata: ${JSON.stringify(data)}\n\n`);
+    };
+    // Replay and subscription happen in one synchronous step, so no change falls between.
+    const lastEventId = request.headers['last-event-id'];
+    const replay =
+      typeof lastEventId === 'string' ? hub.replaySince(lastEventId) : { kind: 'fresh' as const };
+    const unsubscribe = hub.subscribe(send);
+    if (replay.kind === 'events') {
+      for (const event of replay.events) send(event);
+    }
+    const opening = replay.kind === 'reset' ? 'reset' : 'ready';
+    response.write(`id: ${hub.lastId}\nevent: ${opening}\ndata: {}\n\n`);
+
+    const heartbeat = setInterval(() => response.write(': heartbeat\n\n'), HEARTBEAT_MS);
+    heartbeat.unref();
+    response.on('close', () => {
+      clearInterval(heartbeat);
+      unsubscribe();
+      open.delete(response);
+    });
+  });
+}
+
+function watchedPaths(request: FastifyRequest): string[] {
+  const raw = (request.query as { path?: string | string[] }).path;
+  const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+  if (list.length === 0) {
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      'give at least one secret to watch, as ?path=P (repeat it for more)',
+    );
+  }
+  if (list.length > MAX_WATCH_PATHS) {
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      `a watch may name at most ${MAX_WATCH_PATHS} paths, not ${list.length}; split it`,
+      { count: list.length },
+    );
+  }
+  return [...new Set(list.map((path) => parseSecretPath(path)))];
+}

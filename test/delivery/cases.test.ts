@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+
+import { request, startTestServer, type TestServer } from '../helpers/server.ts';
+import { envSecret, execEnv, shellTask, startExecCli, writeTaskDir } from './exec-cli-harness.ts';
+
+interface Entry {
+  reference: { name: string };
+  value: { data: string };
+}
+
+function readCase<T>(name: string): T {
+  return JSON.parse(readFileSync(new URL(`../fixtures/cases/${name}`, import.meta.url), 'utf8'));
+}
+
+const rotation = readCase<{ fileBackendBefore: Entry[]; fileBackendAfter: Entry[] }>(
+  '28-secret-rotation-relaunch.json',
+);
+const oversize = readCase<Entry[]>('34-oversize-secret-1mib.json');
+
+function sha(base64: string): string {
+  return createHash('sha256').update(Buffer.from(base64, 'base64')).digest('hex');
+}
+
+async function store(server: TestServer, entry: Entry): Promise<void> {
+  const path = entry.reference.name.replace(/^\//, '');
+  const response = await request(server, 'POST', `/v1/tessera/data/${path}`, {
+    fields: { value: entry.value.data },
+  });
+  assert.equal(response.status, 200, JSON.stringify(response.body));
+}
+
+async function execOnce(server: TestServer, task: unknown) {
+  const dir = await writeTaskDir(task);
+  try {
+    const run = startExecCli(
+      ['--task', dir.taskFile],
+      execEnv(server.address, server.rootToken),
+      dir.dir,
+    );
+    const result = await run.ended(30_000);
+    return { result, stdout: run.stdout(), stderr: run.stderr() };
+  } finally {
+    await dir.cleanup();
+  }
+}
+
+describe('rotation between launches', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(() => server.close());
+
+  it('injects the new value on restart', { timeout: 30_000 }, async () => {
+    const [before, after] = [rotation.fileBackendBefore[0]!, rotation.fileBackendAfter[0]!];
+    const task = shellTask('printf %s "$DB_PASSWORD" | sha256sum', [
+      envSecret('DB_PASSWORD', before.reference.name),
+    ]);
+    await store(server, before);
+    const first = await execOnce(server, task);
+    assert.ok(first.stdout.includes(sha(before.value.data)));
+    assert.match(first.stderr, /received example-team\/db version 1/);
+
+    await store(server, after);
+    const second = await execOnce(server, task);
+    assert.ok(second.stdout.includes(sha(after.value.data)));
+    assert.match(second.stderr, /received example-team\/db version 2/);
+    for (const value of ['PLACEHOLDER-old-28', 'PLACEHOLDER-new-28']) {
+      assert.ok(!second.stderr.includes(value));
+    }
+  });
+});
+
+describe('oversize environment secrets', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({
+      limits: { maxSecretBytes: 2 * 1024 * 1024, requestTimeoutMs: 10_000 },
+    });
+    for (const entry of oversize) await store(server, entry);
+  });
+  after(() => server.close());
+
+  it('starts with a value at the limit', { timeout: 30_000 }, async () => {
+    const task = shellTask('printf %s "$BIG_ENV" | wc -c', [
+      envSecret('BIG_ENV', '/example-team/env-at-limit'),
+    ]);
+    const out = await execOnce(server, task);
+    assert.equal(out.result.code, 0, out.stderr);
+    assert.equal(out.stdout.trim(), '131063');
+  });
+
+  it('rejects one byte over before launch', { timeout: 30_000 }, async () => {
+    const task = shellTask('echo started', [envSecret('BIG_ENV', '/example-team/env-over-limit')]);
+    const out = await execOnce(server, task);
+    assert.notEqual(out.result.code, 0);
+    assert.equal(out.stdout, '');
+    assert.match(out.stderr, /BIG_ENV/);
+    assert.match(out.stderr, /131072/);
+  });
+
+  it('rejects a total over the system limit', { timeout: 30_000 }, async () => {
+    // Enough variables at the single-string limit to pass this system's ARG_MAX.
+    const argMax = Number(execFileSync('getconf', ['ARG_MAX']).toString().trim());
+    const count = Math.ceil(argMax / 131072) + 2;
+    const variables = Array.from({ length: count }, (_, i) =>
+      envSecret(`BIG_${i}`, '/example-team/env-at-limit'),
+    );
+    const out = await execOnce(server, shellTask('echo started', variables));
+    assert.notEqual(out.result.code, 0);
+    assert.equal(out.stdout, '');
+    assert.match(out.stderr, /BIG_\d+/);
+    assert.match(out.stderr, /execve accepts at most/);
+  });
+});

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import { buildMaskPatterns, MaskStream } from '../../src/delivery/mask.ts';
+import { request, startTestServer, type TestServer } from '../helpers/server.ts';
+import { envSecret, execEnv, shellTask, startExecCli, writeTaskDir } from './exec-cli-harness.ts';
+
+const SECRET = 'Tr0ub4dor&3 "x" é/z';
+
+async function maskAll(values: string[], chunks: Buffer[], minBytes = 6): Promise<Buffer> {
+  const { patterns } = buildMaskPatterns(
+    values.map((value) => Buffer.from(value)),
+    minBytes,
+  );
+  const stream = new MaskStream(patterns);
+  const out: Buffer[] = [];
+  stream.on('data', (chunk: Buffer) => out.push(chunk));
+  const ended = new Promise((resolve) => stream.once('end', resolve));
+  for (const chunk of chunks) stream.write(chunk);
+  stream.end();
+  await ended;
+  return Buffer.concat(out);
+}
+
+const ENCODINGS: [string, (value: string) => string][] = [
+  ['raw', (value) => value],
+  ['base64', (value) => Buffer.from(value).toString('base64')],
+  ['base64url', (value) => Buffer.from(value).toString('base64url')],
+  ['percent-encoded', (value) => encodeURIComponent(value)],
+  ['JSON-escaped', (value) => JSON.stringify(value).slice(1, -1)],
+];
+
+describe('MaskStream', () => {
+  for (const [name, encode] of ENCODINGS) {
+    it(`masks the ${name} form`, async () => {
+      const out = await maskAll([SECRET], [Buffer.from(`before ${encode(SECRET)} after\n`)]);
+      assert.equal(out.toString('utf8').replace(/=+ after/, ' after'), 'before **** after\n');
+    });
+  }
+
+  it('masks a value split at every byte', async () => {
+    const text = Buffer.from(`a ${SECRET} b`);
+    for (let split = 1; split < text.length; split++) {
+      const out = await maskAll([SECRET], [text.subarray(0, split), text.subarray(split)]);
+      assert.equal(out.toString('utf8'), 'a **** b', `split at ${split}`);
+    }
+  });
+
+  it('masks a value sent one byte at a time', async () => {
+    const text = Buffer.from(`x${SECRET}${SECRET}y`);
+    const chunks = [...text].map((byte) => Buffer.from([byte]));
+    assert.equal((await maskAll([SECRET], chunks)).toString('utf8'), 'x********y');
+  });
+
+  it('passes binary output through unchanged', async () => {
+    const binary = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256));
+    const out = await maskAll(
+      ['not-in-there-123'],
+      [binary.subarray(0, 1000), binary.subarray(1000)],
+    );
+    assert.ok(out.equals(binary));
+  });
+
+  it('leaves values under the minimum', async () => {
+    const { skippedShort } = buildMaskPatterns([Buffer.from('abc')], 6);
+    assert.equal(skippedShort, 1);
+    assert.equal((await maskAll(['abc'], [Buffer.from('abc abc')])).toString(), 'abc abc');
+  });
+
+  it('masks overlapping values as one', async () => {
+    const out = await maskAll(['abcdefgh', 'efghijkl'], [Buffer.from('-abcdefghijkl-')]);
+    assert.equal(out.toString(), '-****-');
+  });
+
+  it('flushes a held prefix at the end', async () => {
+    const out = await maskAll([SECRET], [Buffer.from(`tail ${SECRET.slice(0, 5)}`)]);
+    assert.equal(out.toString(), `tail ${SECRET.slice(0, 5)}`);
+  });
+});
+
+describe('tessera exec masking', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+    const value = Buffer.from(SECRET).toString('base64');
+    await request(server, 'POST', '/v1/tessera/data/mask/db', { fields: { value } });
+    await request(server, 'POST', '/v1/tessera/data/mask/short', {
+      fields: { value: Buffer.from('abc').toString('base64') },
+    });
+  });
+  after(() => server.close());
+
+  it('masks every form in stdout and stderr', { timeout: 30_000 }, async () => {
+    // The value is written in two parts with a pause between, so it reaches the masker
+    // in two reads; then each encoding on stdout, and the raw value on stderr.
+    const script = [
+      'half=$(printf %s "$PW" | cut -c1-5); rest=$(printf %s "$PW" | cut -c6-)',
+      'printf "split:%s" "$half"; sleep 0.3; printf "%s\\n" "$rest"',
+      'printf "b64:%s\\n" "$(printf %s "$PW" | base64 -w0)"',
+      'printf "b64url:%s\\n" "$(printf %s "$PW" | base64 -w0 | tr +/ -_ | tr -d =)"',
+      'printf "json:%s\\n" "$(printf %s "$PW" | sed \'s/"/\\\\"/g\')"',
+      'printf "err:%s\\n" "$PW" >&2',
+      'printf "short:%s\\n" "$SHORT"',
+    ].join('; ');
+    const task = shellTask(script, [
+      envSecret('PW', '/mask/db'),
+      envSecret('SHORT', '/mask/short'),
+    ]);
+    const dir = await writeTaskDir(task);
+    try {
+      const run = startExecCli(
+        ['--task', dir.taskFile],
+        execEnv(server.address, server.rootToken),
+        dir.dir,
+      );
+      const result = await run.ended();
+      assert.equal(result.code, 0, run.stderr());
+      const lines = run.stdout().trim().split('\n');
+      assert.deepEqual(
+        lines.slice(0, 4).map((line) => line.replace(/=+$/, '')),
+        ['split:****', 'b64:****', 'b64url:****', 'json:****'],
+      );
+      assert.equal(lines[4], 'short:abc');
+      assert.ok(run.stderr().includes('err:****'));
+      assert.ok(!run.stdout().includes(SECRET));
+      assert.ok(!run.stderr().includes(SECRET));
+      assert.match(run.stderr(), /1 secret value\(s\) shorter than 6 bytes are not masked/);
+    } finally {
+      await dir.cleanup();
+    }
+  });
+});
