@@ -43,7 +43,7 @@ export function registerRead(program: Command) {
         });
       }
       process.stdout.write(
-        `${secret.path}  version ${secret.metadata.version}  created ${secret.metadata.created_time}\n`,
+        `${secret.path}  version ${secret.metadata.version}${createdNote(secret.metadata.created_time)}\n`,
       );
       printTable(
         Object.entries(secret.fields).map(([name, bytes]) => [name, display(name, bytes)]),
@@ -150,4 +150,9 @@ function textFields(path: string, fields: Record<string, Buffer>): Record<string
     }
   }
   return data;
+}
+
+// Backends such as a secrets file have no creation time.
+function createdNote(createdTime: string): string {
+  return createdTime ? `  created ${createdTime}` : '';
 }
