@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import { TesseraError } from '../errors.ts';
 import { DEFAULT_MAX_VERSIONS } from '../store/store.ts';
+import { textFields } from '../text.ts';
 import {
   addressOption,
   clientFor,
@@ -39,7 +40,7 @@ export function registerRead(program: Command) {
         return printJson({
           path: secret.path,
           ...secret.metadata,
-          data: textFields(path, secret.fields),
+          data: jsonFields(path, secret.fields),
         });
       }
       process.stdout.write(
@@ -137,19 +138,15 @@ function display(name: string, bytes: Buffer): string {
   }
 }
 
-function textFields(path: string, fields: Record<string, Buffer>): Record<string, string> {
-  const data: Record<string, string> = {};
-  for (const [name, bytes] of Object.entries(fields)) {
-    try {
-      data[name] = utf8.decode(bytes);
-    } catch {
-      throw new TesseraError(
+function jsonFields(path: string, fields: Record<string, Buffer>): Record<string, string> {
+  return textFields(
+    fields,
+    (name) =>
+      new TesseraError(
         'NOT_UTF8',
         `field '${name}' of '${path}' is not UTF-8 text, so JSON output cannot hold it; use --field ${name}`,
-      );
-    }
-  }
-  return data;
+      ),
+  );
 }
 
 // Backends such as a secrets file have no creation time.

@@ -1,5 +1,6 @@
 import { TesseraError } from '../errors.ts';
 import type { SecretMetadata, VersionInfo } from '../store/store.ts';
+import { textFields } from '../text.ts';
 
 // Response shapes of HashiCorp Vault's KV version 2 secrets engine, so that Vault clients
 // can read Tessera's responses unchanged. Field names follow Vault's API documentation.
@@ -83,23 +84,17 @@ export function fieldsFromStrings(data: unknown, where: string): Record<string, 
   return fields;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 /** Turns field bytes into JSON strings, rejecting a field that is not UTF-8 text. */
 export function fieldsToStrings(path: string, fields: Record<string, Buffer>) {
-  const data: Record<string, string> = {};
-  for (const [name, bytes] of Object.entries(fields)) {
-    try {
-      data[name] = utf8.decode(bytes);
-    } catch {
-      throw new TesseraError(
+  return textFields(
+    fields,
+    (name) =>
+      new TesseraError(
         'NOT_UTF8',
         `field '${name}' of secret '${path}' is not UTF-8 text, so the KV API cannot return it; read it with 'tessera get ${path} --field ${name}' or POST /v1/tessera/resolve, which carry bytes`,
         { path, field: name },
-      );
-    }
-  }
-  return data;
+      ),
+  );
 }
 
 /** Reads Vault's `{"versions": [1, 2]}` body of delete, undelete and destroy. */
