@@ -68,6 +68,22 @@ export async function requireCapability(
   return caller;
 }
 
+/**
+ * Records, before it happens, an operation a token may do on itself without any
+ * capability: creating a child token, and looking up, renewing or revoking itself.
+ * Like every authorised request, it fails closed when the audit log cannot be written.
+ */
+export async function auditOwnTokenOperation(
+  request: FastifyRequest,
+  context: AppContext,
+  operation: string,
+): Promise<Caller> {
+  const caller = await authenticatedCaller(request, context);
+  const target = { operation, path: `sys/tokens/${caller.accessor}`, version: null };
+  await audit(request, context, target, 'allowed', 'a token may do this on itself');
+  return caller;
+}
+
 async function audit(
   request: FastifyRequest,
   context: AppContext,

@@ -50,6 +50,23 @@ describe('audit log in the server', () => {
     assert.equal((await verifyAuditFile(file)).ok, true);
   });
 
+  test('creating a token is audited, and the new token appears nowhere', async () => {
+    const created = await request(server, 'POST', '/v1/auth/token/create', { policies: ['root'] });
+    assert.equal(created.status, 200);
+    const token: string = created.body.auth.client_token;
+
+    const text = await readFile(file, 'utf8');
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    const entry = lines.find((line) => line.operation === 'token.create');
+    assert.equal(entry.outcome, 'allowed');
+    assert.match(entry.path, /^sys\/tokens\//);
+    assert.equal(text.includes(token), false);
+    assert.equal(server.log().includes(token), false);
+  });
+
   test('the server log holds no token or value either', () => {
     assert.equal(server.log().includes(server.rootToken), false);
     assert.equal(server.log().includes(CANARY), false);

@@ -11,7 +11,7 @@ import {
 } from '../../access/tokens.ts';
 import { isTesseraError } from '../../errors.ts';
 import type { AppContext } from '../app.ts';
-import { authenticatedCaller, requireCapability } from '../authorize.ts';
+import { auditOwnTokenOperation, requireCapability } from '../authorize.ts';
 import { inputError } from '../input.ts';
 import { vaultResponse } from '../vault-format.ts';
 
@@ -46,7 +46,7 @@ export function registerAuthRoutes(app: FastifyInstance, context: AppContext) {
   const { store } = context;
 
   app.post(`${MOUNT}/create`, async (request) => {
-    const caller = await authenticatedCaller(request, context);
+    const caller = await auditOwnTokenOperation(request, context, 'token.create');
     const body = parseBody(createBody, request);
     const created = await createToken(store, {
       policies: body.policies ?? caller.policies,
@@ -68,7 +68,7 @@ export function registerAuthRoutes(app: FastifyInstance, context: AppContext) {
   });
 
   app.get(`${MOUNT}/lookup-self`, async (request) => {
-    const caller = await authenticatedCaller(request, context);
+    const caller = await auditOwnTokenOperation(request, context, 'token.lookup-self');
     // The caller's own view: a token on its last use is already gone from the store.
     return vaultResponse(request.id, lookupData(caller.info));
   });
@@ -79,7 +79,7 @@ export function registerAuthRoutes(app: FastifyInstance, context: AppContext) {
   });
 
   app.post(`${MOUNT}/renew-self`, async (request) => {
-    const caller = await authenticatedCaller(request, context);
+    const caller = await auditOwnTokenOperation(request, context, 'token.renew-self');
     const body = parseBody(renewBody, request);
     const increment = optionalDuration(body.increment, 'increment');
     const renewal = await renew(store, caller.accessor, increment);
@@ -87,7 +87,7 @@ export function registerAuthRoutes(app: FastifyInstance, context: AppContext) {
   });
 
   app.post(`${MOUNT}/revoke-self`, async (request, reply) => {
-    const caller = await authenticatedCaller(request, context);
+    const caller = await auditOwnTokenOperation(request, context, 'token.revoke-self');
     try {
       await revokeLogged(request, caller.accessor);
     } catch (error) {
