@@ -9,6 +9,7 @@ import { registerImport } from './import.ts';
 import { registerPolicy } from './policy.ts';
 import { registerPut } from './put.ts';
 import { registerRead } from './read.ts';
+import { registerRotation } from './rotate.ts';
 import { registerServer } from './server.ts';
 import { registerTasks } from './tasks.ts';
 import { registerToken } from './token.ts';
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   registerWrap(program);
   registerTasks(program);
   registerAudit(program);
+  registerRotation(program);
   return program;
 }
 

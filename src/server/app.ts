@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { Access } from '../access/access.ts';
 import type { Mounts } from '../backends/mounts.ts';
 import { TesseraError } from '../errors.ts';
+import type { Rotator } from '../rotation/rotator.ts';
 import type { Secrets } from '../store/secrets.ts';
 import type { Store } from '../store/store.ts';
 import type { AuditSink } from './authorize.ts';
@@ -20,6 +21,7 @@ import { registerMetrics, type ServerMetrics } from './metrics.ts';
 import { registerAuthRoutes } from './routes/auth.ts';
 import { registerKvRoutes } from './routes/kv.ts';
 import { registerPolicyRoutes } from './routes/policies.ts';
+import { registerRotationRoutes } from './routes/rotation.ts';
 import { registerSysRoutes } from './routes/sys.ts';
 import { registerTaskRoutes } from './routes/tasks.ts';
 import { registerTesseraRoutes } from './routes/tessera.ts';
@@ -39,6 +41,8 @@ export interface AppContext {
   https?: HttpsServerOptions;
   /** Read-only backends by path prefix; paths under none of them are in the store. */
   mounts?: Mounts;
+  /** Runs rotations; without it the rotation policy routes reject every request. */
+  rotator?: Rotator;
   /** Set by `buildApp`: the metrics that routes update. */
   metrics?: ServerMetrics;
 }
@@ -102,6 +106,7 @@ export function buildApp(context: AppContext): FastifyInstance {
   registerPolicyRoutes(app, context);
   registerWatchRoutes(app, context);
   registerTaskRoutes(app, context);
+  registerRotationRoutes(app, context);
   return app;
 }
 

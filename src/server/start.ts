@@ -9,6 +9,8 @@ import { AuditLog } from '../audit/writer.ts';
 import { type MountSpec, openMounts } from '../backends/spec.ts';
 import { createKeyringFile, Keyring, loadKeyringFile } from '../crypto/keyring.ts';
 import { TesseraError } from '../errors.ts';
+import { Rotator } from '../rotation/rotator.ts';
+import { RotationScheduler, recoverRotations } from '../rotation/scheduler.ts';
 import { Secrets } from '../store/secrets.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import type { Store } from '../store/store.ts';
@@ -35,6 +37,8 @@ export interface ServerConfig {
   devTokenFile?: string;
   /** Read-only backends, each served at its path prefix. */
   mounts?: MountSpec[];
+  /** How often the rotation scheduler looks for due rotations, in milliseconds. */
+  rotationTickMs?: number;
 }
 
 /** The server's defaults, one place for each limit and its unit. */
@@ -81,9 +85,18 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
 
   // base64 makes a body about 4/3 of the secret it carries.
   const bodyLimitBytes = Math.ceil((config.limits.maxSecretBytes * 4) / 3) + BODY_OVERHEAD_BYTES;
+  const secrets = new Secrets(store, keyring);
+  const rotator = new Rotator(store, secrets, logger);
+  const scheduler = new RotationScheduler({
+    store,
+    rotator,
+    logger,
+    tickMs: config.rotationTickMs,
+  });
   const app = buildApp({
     store,
-    secrets: new Secrets(store, keyring),
+    secrets,
+    rotator,
     access: new Access(store),
     audit,
     logger,
@@ -93,6 +106,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     mounts,
   });
   const close = async () => {
+    await scheduler.stop();
     await app.close();
     await mounts.close();
     await store.close();
@@ -121,6 +135,13 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     { address, dev: config.dev, tls: Boolean(https), audit: Boolean(audit) },
     'server started',
   );
+  rotator.address = address;
+  // A rotation that cannot be recovered is logged and left for the operator; the server
+  // still serves reads.
+  await recoverRotations(store, secrets, rotator, logger).catch((error: unknown) => {
+    logger.error({ error: (error as Error).name }, 'rotation recovery failed');
+  });
+  scheduler.start();
   return { app, address, rootToken, close };
 }
 

@@ -75,6 +75,26 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 3,
+    name: 'stage labels and rotation records',
+    // Secrets written before this migration keep reading their newest version: it becomes
+    // the current stage.
+    sql: `
+      ALTER TABLE secrets ADD COLUMN current_stage INTEGER;
+      ALTER TABLE secrets ADD COLUMN previous_stage INTEGER;
+      ALTER TABLE secrets ADD COLUMN pending_stage INTEGER;
+      UPDATE secrets SET current_stage = current_version WHERE current_version > 0;
+
+      CREATE TABLE rotations (
+        path TEXT PRIMARY KEY REFERENCES secrets (path) ON DELETE CASCADE,
+        policy TEXT NOT NULL,
+        state TEXT NOT NULL,
+        next_run_time TEXT,
+        updated_time TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 /**

@@ -3,7 +3,14 @@ import type { Keyring } from '../crypto/keyring.ts';
 import { TesseraError } from '../errors.ts';
 import { parseListPrefix, parseSecretPath } from './path.ts';
 import { checkFields, checkPatch, checkVersion } from './secrets-input.ts';
-import type { MetadataPatch, PutRequest, SecretMetadata, Store, VersionInfo } from './store.ts';
+import type {
+  MetadataPatch,
+  PutRequest,
+  SecretMetadata,
+  StageLabels,
+  Store,
+  VersionInfo,
+} from './store.ts';
 
 /** One write of a batch given to `Secrets.putMany`. */
 export interface SecretWrite {
@@ -19,8 +26,19 @@ export interface SecretRead {
   fields: Record<string, Buffer>;
 }
 
-/** What happened to a version; `deleted` and `destroyed` of a whole secret name its current version. */
-export type SecretChangeKind = 'written' | 'deleted' | 'destroyed' | 'undeleted';
+/**
+ * What happened to a version; `deleted` and `destroyed` of a whole secret name its current
+ * version. `staged` is a pending version that reads do not serve yet; `promoted` and
+ * `rolled-back` moved the current label, so reads now serve `version`.
+ */
+export type SecretChangeKind =
+  | 'written'
+  | 'deleted'
+  | 'destroyed'
+  | 'undeleted'
+  | 'staged'
+  | 'promoted'
+  | 'rolled-back';
 
 /** A change of a secret's versions, sent to listeners after it is stored. Never a value. */
 export interface SecretChange {
@@ -71,6 +89,61 @@ export class Secrets {
   }
 
   /**
+   * Writes a version at the `pending` stage, which reads without a version number do not
+   * return until `promote` moves `current` to it. Emits `staged`.
+   */
+  async putPending(
+    rawPath: string,
+    fields: Record<string, Buffer>,
+    author: string,
+  ): Promise<VersionInfo> {
+    const request = { ...this.#putRequest({ path: rawPath, fields }, 0, author), stage: 'pending' };
+    const [info] = await this.#store.putVersions([request as PutRequest]);
+    if (info === undefined) {
+      throw new TesseraError('INTERNAL', `store returned no version for secret ${request.path}`);
+    }
+    this.#emit({ path: request.path, version: info.version, kind: 'staged' });
+    return info;
+  }
+
+  /**
+   * Moves `current` to `version` (the pending version when omitted); the old current
+   * becomes `previous`. Emits `promoted`. Throws NOT_FOUND when the secret, the version,
+   * or (without a version) a pending version does not exist.
+   */
+  async promote(rawPath: string, version?: number): Promise<StageLabels> {
+    const path = parseSecretPath(rawPath);
+    const metadata = await this.metadata(path);
+    const target = version ?? metadata.stages.pending;
+    if (target === null) {
+      throw new TesseraError(
+        'NOT_FOUND',
+        `secret ${path} has no pending version to promote; give --version N or rotate it first`,
+        { path },
+      );
+    }
+    return this.#moveCurrent(path, target, 'promoted');
+  }
+
+  /**
+   * Makes a kept version current again; the old current becomes `previous`. Emits
+   * `rolled-back`. Throws NOT_FOUND, VERSION_DELETED or VERSION_DESTROYED.
+   */
+  async rollback(rawPath: string, version: number): Promise<StageLabels> {
+    const path = parseSecretPath(rawPath);
+    checkVersion(version, 'version');
+    return this.#moveCurrent(path, version, 'rolled-back');
+  }
+
+  /** Clears the pending label without touching the version it pointed at. Throws NOT_FOUND. */
+  async clearPending(rawPath: string): Promise<StageLabels> {
+    const path = parseSecretPath(rawPath);
+    const labels = await this.#store.setPending(path, null);
+    if (labels === undefined) throw secretNotFound(path);
+    return labels;
+  }
+
+  /**
    * Writes one new version per entry, all or nothing. Each version gets its own data key.
    * Throws INVALID_PATH or INVALID_ARGUMENT before anything is written, and CAS_MISMATCH
    * (writing nothing) when a check-and-set fails.
@@ -89,8 +162,8 @@ export class Secrets {
   }
 
   /**
-   * Reads and opens a version, the current one when `version` is omitted or 0 (as in
-   * Vault). Throws NOT_FOUND when the secret or version does not exist, and
+   * Reads and opens a version, the one labelled `current` when `version` is omitted or 0
+   * (as in Vault). Throws NOT_FOUND when the secret or version does not exist, and
    * VERSION_DELETED or VERSION_DESTROYED with details `{path, version, info}`.
    */
   async read(rawPath: string, version?: number): Promise<SecretRead> {
@@ -157,15 +230,16 @@ export class Secrets {
     return keys;
   }
 
-  /** Soft-deletes the current version; throws NOT_FOUND when the secret has no version. */
+  /** Soft-deletes the version labelled current; throws NOT_FOUND when there is none. */
   async deleteLatest(rawPath: string): Promise<void> {
     const path = parseSecretPath(rawPath);
     const metadata = await this.#store.readMetadata(path);
-    if (metadata === undefined || metadata.currentVersion === 0) {
+    const current = metadata?.stages.current ?? null;
+    if (current === null) {
       throw secretNotFound(path);
     }
-    await this.#store.deleteVersions(path, [metadata.currentVersion]);
-    this.#emit({ path, version: metadata.currentVersion, kind: 'deleted' });
+    await this.#store.deleteVersions(path, [current]);
+    this.#emit({ path, version: current, kind: 'deleted' });
   }
 
   /** Soft-deletes versions; versions that do not exist are skipped. Throws NOT_FOUND. */
@@ -197,6 +271,16 @@ export class Secrets {
       throw secretNotFound(path);
     }
     this.#emit({ path, version: metadata?.currentVersion ?? 0, kind: 'destroyed' });
+  }
+
+  // Reading the version first rejects a deleted or destroyed one with its usual error.
+  async #moveCurrent(path: string, version: number, kind: SecretChangeKind): Promise<StageLabels> {
+    checkVersion(version, 'version');
+    await this.read(path, version);
+    const labels = await this.#store.promoteVersion(path, version);
+    if (labels === undefined) throw await this.#versionNotFound(path, version);
+    this.#emit({ path, version, kind });
+    return labels;
   }
 
   #emit(change: SecretChange): void {

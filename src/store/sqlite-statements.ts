@@ -1,5 +1,12 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import type { SecretMetadata, StoredVersion, TokenRecord, VersionInfo } from './store.ts';
+import type {
+  RotationRecord,
+  SecretMetadata,
+  StageLabels,
+  StoredVersion,
+  TokenRecord,
+  VersionInfo,
+} from './store.ts';
 
 /** A row of the `secrets` table, as node:sqlite returns it. */
 export interface SecretRow {
@@ -11,6 +18,18 @@ export interface SecretRow {
   max_versions: number;
   cas_required: number;
   custom_metadata: string;
+  current_stage: number | null;
+  previous_stage: number | null;
+  pending_stage: number | null;
+}
+
+/** A row of the `rotations` table, as node:sqlite returns it. */
+export interface RotationRow {
+  path: string;
+  policy: string;
+  state: string;
+  next_run_time: string | null;
+  updated_time: string;
 }
 
 /** A row of the `versions` table, as node:sqlite returns it. */
@@ -70,7 +89,22 @@ const SQL = {
   insertVersion: `INSERT INTO versions
     (path, version, created_time, author, kek_id, wrapped_key, ciphertext)
     VALUES (?, ?, ?, ?, ?, ?, ?)`,
-  trimVersions: 'DELETE FROM versions WHERE path = ? AND version < ?',
+  // Versions that a stage label points at are kept whatever their age.
+  trimVersions: `DELETE FROM versions WHERE path = ?1 AND version < ?2 AND version NOT IN
+    (SELECT coalesce(s, 0) FROM (SELECT current_stage AS s FROM secrets WHERE path = ?1
+    UNION ALL SELECT previous_stage FROM secrets WHERE path = ?1
+    UNION ALL SELECT pending_stage FROM secrets WHERE path = ?1))`,
+  oldestVersion: 'SELECT min(version) AS version FROM versions WHERE path = ?',
+  setStages: `UPDATE secrets SET current_stage = ?, previous_stage = ?, pending_stage = ?,
+    updated_time = ? WHERE path = ?`,
+  versionExists: 'SELECT 1 AS found FROM versions WHERE path = ? AND version = ?',
+  saveRotation: `INSERT INTO rotations (path, policy, state, next_run_time, updated_time)
+    VALUES (?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET policy = excluded.policy,
+    state = excluded.state, next_run_time = excluded.next_run_time,
+    updated_time = excluded.updated_time`,
+  readRotation: 'SELECT * FROM rotations WHERE path = ?',
+  listRotations: 'SELECT * FROM rotations ORDER BY path',
+  deleteRotation: 'DELETE FROM rotations WHERE path = ?',
   softDelete: `UPDATE versions SET deletion_time = ?
     WHERE path = ? AND ${IN_VERSIONS} AND deletion_time IS NULL AND destroyed = 0`,
   undelete: `UPDATE versions SET deletion_time = NULL
@@ -156,6 +190,27 @@ export function toMetadata(row: SecretRow, versions: VersionInfoRow[]): SecretMe
     casRequired: row.cas_required === 1,
     customMetadata: JSON.parse(row.custom_metadata) as Record<string, string>,
     versions: versions.map(toVersionInfo),
+    stages: toStages(row),
+  };
+}
+
+/** Reads the stage labels of a `secrets` row. */
+export function toStages(row: SecretRow): StageLabels {
+  return {
+    current: row.current_stage,
+    previous: row.previous_stage,
+    pending: row.pending_stage,
+  };
+}
+
+/** Converts a `rotations` row to a RotationRecord. */
+export function toRotationRecord(row: RotationRow): RotationRecord {
+  return {
+    path: row.path,
+    policy: row.policy,
+    state: row.state,
+    nextRunTime: row.next_run_time,
+    updatedTime: row.updated_time,
   };
 }
 

@@ -1,6 +1,14 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { TesseraError } from '../errors.ts';
 import {
+  labelNewVersion,
+  promoteRow,
+  rotationRow,
+  rotationRows,
+  saveRotationRow,
+  setPendingRow,
+} from './sqlite-stages.ts';
+import {
   prepareStatements,
   type SecretRow,
   type Statements,
@@ -21,7 +29,9 @@ import {
   DEFAULT_MAX_VERSIONS,
   type MetadataPatch,
   type PutRequest,
+  type RotationRecord,
   type SecretMetadata,
+  type StageLabels,
   type Store,
   type StoredVersion,
   type TokenPatch,
@@ -63,13 +73,37 @@ export class SqliteStore implements Store {
   readVersion(path: string, version?: number): Promise<StoredVersion | undefined> {
     return this.#read(() => {
       const secret = this.#secret(path);
-      const number = version ?? secret?.current_version ?? 0;
+      const number = version ?? secret?.current_stage ?? 0;
       if (secret === undefined || number < 1) {
         return undefined;
       }
       const row = this.#sql.selectVersion.get(path, number) as VersionRow | undefined;
       return row === undefined ? undefined : toStoredVersion(row);
     });
+  }
+
+  promoteVersion(path: string, version: number): Promise<StageLabels | undefined> {
+    return this.#write(() => promoteRow(this.#sql, path, version, now()));
+  }
+
+  setPending(path: string, version: number | null): Promise<StageLabels | undefined> {
+    return this.#write(() => setPendingRow(this.#sql, path, version, now()));
+  }
+
+  saveRotation(record: RotationRecord): Promise<void> {
+    return this.#write(() => saveRotationRow(this.#sql, record, now()));
+  }
+
+  readRotation(path: string): Promise<RotationRecord | undefined> {
+    return this.#read(() => rotationRow(this.#sql, path));
+  }
+
+  listRotations(): Promise<RotationRecord[]> {
+    return this.#read(() => rotationRows(this.#sql));
+  }
+
+  deleteRotation(path: string): Promise<boolean> {
+    return this.#write(() => Number(this.#sql.deleteRotation.run(path).changes) > 0);
   }
 
   readMetadata(path: string): Promise<SecretMetadata | undefined> {
@@ -222,12 +256,13 @@ export class SqliteStore implements Store {
       sealed.wrappedKey,
       sealed.ciphertext,
     );
+    labelNewVersion(this.#sql, secret, write.path, version, write.stage ?? 'current', time);
 
     const max = secret?.max_versions || DEFAULT_MAX_VERSIONS;
     if (version - oldest + 1 > max) {
-      const keepFrom = version - max + 1;
-      this.#sql.trimVersions.run(write.path, keepFrom);
-      this.#sql.recordWrite.run(version, keepFrom, time, write.path);
+      this.#sql.trimVersions.run(write.path, version - max + 1);
+      const kept = this.#sql.oldestVersion.get(write.path)?.version;
+      this.#sql.recordWrite.run(version, Number(kept ?? version), time, write.path);
     }
     return {
       version,

@@ -23,7 +23,11 @@ export interface SecretMetadata {
   path: string;
   createdTime: string;
   updatedTime: string;
-  /** The newest version, or 0 when only metadata was written. */
+  /**
+   * The newest version, or 0 when only metadata was written. This is Vault's
+   * `current_version`, which check-and-set compares with; the `current` stage label may
+   * point at an older version after a rollback or while a rotation is pending.
+   */
   currentVersion: number;
   /** The oldest version still kept, or 0 when there is none. */
   oldestVersion: number;
@@ -34,6 +38,34 @@ export interface SecretMetadata {
   /** Free-form labels; not secret, and never encrypted. */
   customMetadata: Record<string, string>;
   versions: VersionInfo[];
+  /** The versions that the stage labels point at. */
+  stages: StageLabels;
+}
+
+/** The stage labels of a secret; each is a version number, or null when unset. */
+export interface StageLabels {
+  /** The version that reads without a version number return. */
+  current: number | null;
+  /** The version that was current before the last promotion or rollback. */
+  previous: number | null;
+  /** A version written by a rotation and not yet promoted. */
+  pending: number | null;
+}
+
+/** The stage a new version is written at: `current` for plain writes, `pending` for rotations. */
+export type WriteStage = 'current' | 'pending';
+
+/**
+ * A secret's rotation policy and state as stored. Both are JSON documents validated above
+ * the store, which keeps them as text.
+ */
+export interface RotationRecord {
+  path: string;
+  policy: string;
+  state: string;
+  /** When the scheduler runs the rotation next, or null when it is not scheduled. */
+  nextRunTime: string | null;
+  updatedTime: string;
 }
 
 /** A version as stored: its metadata and its sealed fields. */
@@ -53,6 +85,8 @@ export interface PutRequest {
    */
   cas?: number;
   author: string;
+  /** `current` when omitted: the new version becomes current and the old current previous. */
+  stage?: WriteStage;
   /** Seals the fields for the version number the store assigns. */
   seal: (version: number) => SealedValue;
 }
@@ -106,17 +140,47 @@ export interface Store {
    * Writes one new version per request, all or nothing in one transaction. Requests run
    * in order, so two requests for one path write two versions. Rejects the whole batch
    * with CAS_MISMATCH when a `cas` does not match, or is missing for a secret with
-   * `casRequired`. After each insert, versions beyond the secret's `maxVersions` are
-   * removed oldest first. Returns the new versions in request order.
+   * `casRequired`. A version written at stage `current` becomes current, the old current
+   * becoming previous; one written at `pending` moves only the pending label. After each
+   * insert, versions beyond the secret's `maxVersions` are removed oldest first, except
+   * those a stage label points at. Returns the new versions in request order.
    */
   putVersions(writes: PutRequest[]): Promise<VersionInfo[]>;
 
   /**
-   * Reads one version, the current one when `version` is omitted. Returns undefined when
-   * the secret, or that version, does not exist (including versions already removed by
-   * `maxVersions`). Soft-deleted and destroyed versions are returned; check `info`.
+   * Reads one version, the one labelled `current` when `version` is omitted. Returns
+   * undefined when the secret, or that version, does not exist (including versions already
+   * removed by `maxVersions`). Soft-deleted and destroyed versions are returned; check `info`.
    */
   readVersion(path: string, version?: number): Promise<StoredVersion | undefined>;
+
+  /**
+   * Points `current` at `version`, which must exist; the old current becomes `previous`
+   * (unless it is the same version), and `pending` is cleared when it pointed at `version`.
+   * Returns the new labels, or undefined when the secret or the version does not exist.
+   */
+  promoteVersion(path: string, version: number): Promise<StageLabels | undefined>;
+
+  /**
+   * Points `pending` at `version`, or clears it for null. Returns the new labels, or
+   * undefined when the secret, or a non-null version, does not exist.
+   */
+  setPending(path: string, version: number | null): Promise<StageLabels | undefined>;
+
+  /**
+   * Inserts or replaces the rotation record of a secret, creating the secret's metadata
+   * with no version when it does not exist, as `writeMetadata` does.
+   */
+  saveRotation(record: RotationRecord): Promise<void>;
+
+  /** Reads a secret's rotation record; undefined when it has none. */
+  readRotation(path: string): Promise<RotationRecord | undefined>;
+
+  /** Lists every rotation record, sorted by path. */
+  listRotations(): Promise<RotationRecord[]>;
+
+  /** Removes a secret's rotation record; false when it had none. */
+  deleteRotation(path: string): Promise<boolean>;
 
   /** Reads a secret's metadata and version list; undefined when the secret does not exist. */
   readMetadata(path: string): Promise<SecretMetadata | undefined>;

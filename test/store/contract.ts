@@ -503,6 +503,100 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       });
     });
 
+    describe('stage labels', () => {
+      it('moves current on plain writes', async () => {
+        await putTimes(store, 'a', 2);
+        const metadata = await store.readMetadata('a');
+        assert.deepEqual(metadata?.stages, { current: 2, previous: 1, pending: null });
+      });
+
+      it('keeps reads on current while pending', async () => {
+        await putTimes(store, 'a', 1);
+        const [pending] = await store.putVersions([{ ...write('a'), stage: 'pending' }]);
+        assert.equal(pending?.version, 2);
+        assert.equal((await store.readVersion('a'))?.info.version, 1);
+        const metadata = await store.readMetadata('a');
+        assert.deepEqual(metadata?.stages, { current: 1, previous: null, pending: 2 });
+        assert.equal(metadata?.currentVersion, 2);
+      });
+
+      it('promotes pending to current', async () => {
+        await putTimes(store, 'a', 1);
+        await store.putVersions([{ ...write('a'), stage: 'pending' }]);
+        const labels = await store.promoteVersion('a', 2);
+        assert.deepEqual(labels, { current: 2, previous: 1, pending: null });
+        assert.equal((await store.readVersion('a'))?.info.version, 2);
+      });
+
+      it('rejects promoting a missing version', async () => {
+        await putTimes(store, 'a', 1);
+        assert.equal(await store.promoteVersion('a', 5), undefined);
+        assert.equal(await store.promoteVersion('missing', 1), undefined);
+      });
+
+      it('clears and sets pending', async () => {
+        await putTimes(store, 'a', 2);
+        assert.deepEqual(await store.setPending('a', 1), { current: 2, previous: 1, pending: 1 });
+        assert.deepEqual(await store.setPending('a', null), {
+          current: 2,
+          previous: 1,
+          pending: null,
+        });
+        assert.equal(await store.setPending('a', 9), undefined);
+      });
+
+      it('keeps labelled versions past max versions', async () => {
+        await store.writeMetadata('a', { maxVersions: 2 });
+        await putTimes(store, 'a', 1);
+        await putTimes(store, 'a', 1);
+        await store.promoteVersion('a', 1);
+        await putTimes(store, 'a', 2);
+        const metadata = await store.readMetadata('a');
+        const kept = metadata?.versions.map((info) => info.version);
+        assert.deepEqual(kept, [3, 4]);
+        await store.promoteVersion('a', 3);
+        await store.putVersions([{ ...write('a'), stage: 'pending' }]);
+        const after = await store.readMetadata('a');
+        assert.deepEqual(after?.stages, { current: 3, previous: 4, pending: 5 });
+        assert.deepEqual(
+          after?.versions.map((info) => info.version),
+          [3, 4, 5],
+        );
+        assert.equal(after?.oldestVersion, 3);
+      });
+    });
+
+    describe('rotation records', () => {
+      const record = (path: string, state = '{}') => ({
+        path,
+        policy: '{"schedule":{"interval":"1h"}}',
+        state,
+        nextRunTime: '2024-01-01T00:00:00.000Z',
+        updatedTime: '2024-01-01T00:00:00.000Z',
+      });
+
+      it('saves, replaces and lists records', async () => {
+        await store.saveRotation(record('b'));
+        await store.saveRotation(record('a'));
+        await store.saveRotation(record('a', '{"step":"set"}'));
+        assert.equal((await store.readRotation('a'))?.state, '{"step":"set"}');
+        assert.deepEqual(
+          (await store.listRotations()).map((entry) => entry.path),
+          ['a', 'b'],
+        );
+        assert.notEqual(await store.readMetadata('b'), undefined);
+      });
+
+      it('deletes records, also with their secret', async () => {
+        await store.saveRotation(record('a'));
+        await store.saveRotation(record('b'));
+        assert.equal(await store.deleteRotation('a'), true);
+        assert.equal(await store.deleteRotation('a'), false);
+        await store.deleteSecret('b');
+        assert.equal(await store.readRotation('b'), undefined);
+      });
+    });
+
     describe('close', () => {
       it('rejects calls after close', async () => {
         await store.close();

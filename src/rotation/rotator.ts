@@ -1,0 +1,232 @@
+import type { Logger } from 'pino';
+import { TesseraError } from '../errors.ts';
+import { parseSecretPath } from '../store/path.ts';
+import type { Secrets } from '../store/secrets.ts';
+import type { Store } from '../store/store.ts';
+import { generate } from './generators.ts';
+import { runHook } from './hook.ts';
+import { createHookToken, type HookToken, revokeHookToken } from './hook-token.ts';
+import {
+  IDLE_STATE,
+  parseRotationPolicy,
+  parseRotationState,
+  ROTATION_STEPS,
+  type RotationEvent,
+  type RotationPolicy,
+  type RotationState,
+  type RotationStep,
+  scheduleOf,
+  withEvent,
+} from './policy.ts';
+import { nextRun } from './schedule.ts';
+
+/** The author recorded on versions that a rotation writes. */
+export const ROTATION_AUTHOR = 'rotation';
+
+/** A secret's rotation as the API shows it. */
+export interface RotationView {
+  path: string;
+  policy: RotationPolicy;
+  state: RotationState;
+  nextRunTime: string | null;
+}
+
+/** Where a run starts: a new rotation, or one resumed at a step with its pending version. */
+type Start = { step: RotationStep; pendingVersion: number | null };
+
+/**
+ * Runs rotations: creates a pending version, runs the hook's set, test and finish steps,
+ * then promotes it. Each step is recorded in the store before it runs, so `recover` can
+ * resume or roll back a rotation that a crash interrupted. One rotation per path runs at
+ * a time; a second request for the same path joins the running one.
+ */
+export class Rotator {
+  /** The server's address that hooks call back on; set once the server listens. */
+  address = '';
+  readonly #store: Store;
+  readonly #secrets: Secrets;
+  readonly #logger: Logger;
+  readonly #running = new Map<string, Promise<RotationEvent>>();
+
+  constructor(store: Store, secrets: Secrets, logger: Logger) {
+    this.#store = store;
+    this.#secrets = secrets;
+    this.#logger = logger;
+  }
+
+  /** Sets a secret's policy and schedules its first run. Throws INVALID_ARGUMENT. */
+  async setPolicy(rawPath: string, input: unknown): Promise<RotationView> {
+    const path = parseSecretPath(rawPath);
+    const policy = parseRotationPolicy(input);
+    const existing = await this.#store.readRotation(path);
+    const state = existing ? parseRotationState(existing.state) : IDLE_STATE;
+    const nextRunTime = nextRun(scheduleOf(policy), new Date())?.toISOString() ?? null;
+    await this.#save(path, policy, state, nextRunTime);
+    return { path, policy, state, nextRunTime };
+  }
+
+  /** Reads a secret's rotation; undefined when it has no policy. */
+  async view(rawPath: string): Promise<RotationView | undefined> {
+    const path = parseSecretPath(rawPath);
+    const record = await this.#store.readRotation(path);
+    if (record === undefined) return undefined;
+    return {
+      path,
+      policy: parseRotationPolicy(JSON.parse(record.policy)),
+      state: parseRotationState(record.state),
+      nextRunTime: record.nextRunTime,
+    };
+  }
+
+  /** Removes a secret's policy; false when it had none. Throws while a rotation runs. */
+  async deletePolicy(rawPath: string): Promise<boolean> {
+    const path = parseSecretPath(rawPath);
+    this.#checkIdle(path);
+    return this.#store.deleteRotation(path);
+  }
+
+  /**
+   * Rotates a secret now and returns the outcome; a failure is an outcome, not an error.
+   * Throws NOT_FOUND when the secret has no rotation policy.
+   */
+  rotate(rawPath: string): Promise<RotationEvent> {
+    const path = parseSecretPath(rawPath);
+    return this.#single(path, { step: 'create', pendingVersion: null });
+  }
+
+  /** Whether a rotation of `path` is running in this process. */
+  isRunning(path: string): boolean {
+    return this.#running.has(path);
+  }
+
+  /** Waits for every running rotation to end. */
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.#running.values()]);
+  }
+
+  /** Starts (or joins) one run per path; see `recover` for resumed starts. */
+  resume(path: string, start: Start): Promise<RotationEvent> {
+    return this.#single(path, start);
+  }
+
+  #single(path: string, start: Start): Promise<RotationEvent> {
+    const running = this.#running.get(path);
+    if (running) return running;
+    const run = this.#run(path, start).finally(() => this.#running.delete(path));
+    this.#running.set(path, run);
+    return run;
+  }
+
+  async #run(path: string, start: Start): Promise<RotationEvent> {
+    const view = await this.view(path);
+    if (view === undefined) {
+      throw new TesseraError(
+        'NOT_FOUND',
+        `secret ${path} has no rotation policy; set one with tessera rotation set ${path}`,
+        { path },
+      );
+    }
+    const { policy } = view;
+    const started = new Date().toISOString();
+    let state: RotationState = { ...view.state, startedTime: started, tokenAccessor: null };
+    state.pendingVersion = start.pendingVersion;
+    let token: HookToken | null = null;
+    let step: RotationStep = start.step;
+    try {
+      for (step of ROTATION_STEPS.slice(ROTATION_STEPS.indexOf(start.step))) {
+        state = { ...state, step };
+        await this.#save(path, policy, state, view.nextRunTime);
+        if (step === 'create' && start.step === 'create') {
+          state.pendingVersion = await this.#createPending(path, policy);
+        }
+        if (policy.hook === undefined) continue;
+        if (token === null) {
+          token = await createHookToken(this.#store, path, policy.hook.timeout_seconds * 5 + 60);
+          state = { ...state, tokenAccessor: token.accessor };
+          await this.#save(path, policy, state, view.nextRunTime);
+        }
+        await this.#hookStep(path, policy, state, step, token.token);
+      }
+      await this.#secrets.promote(path, state.pendingVersion as number);
+      return await this.#end(path, policy, state, {
+        outcome: 'succeeded',
+        step: null,
+        message: `version ${state.pendingVersion} is current`,
+      });
+    } catch (error) {
+      const message = error instanceof TesseraError ? error.message : 'unexpected error';
+      this.#logger.error({ path, step, code: codeOf(error) }, 'rotation failed');
+      return await this.#end(path, policy, state, { outcome: 'failed', step, message });
+    }
+  }
+
+  async #createPending(path: string, policy: RotationPolicy): Promise<number> {
+    const fields = await generate(policy.generator);
+    const info = await this.#secrets.putPending(path, fields, ROTATION_AUTHOR);
+    return info.version;
+  }
+
+  async #hookStep(
+    path: string,
+    policy: RotationPolicy,
+    state: RotationState,
+    step: RotationStep,
+    token: string,
+  ): Promise<void> {
+    const hook = policy.hook as NonNullable<RotationPolicy['hook']>;
+    const metadata = await this.#secrets.metadata(path);
+    const input = {
+      path,
+      step,
+      pending_version: state.pendingVersion,
+      current_version: metadata.stages.current,
+      address: this.address,
+      token,
+    };
+    const result = await runHook(hook.command, input, hook.timeout_seconds * 1000);
+    const lines = { stdoutLines: result.stdoutLines, stderrLines: result.stderrLines };
+    this.#logger.info({ path, step, ok: result.ok, ...lines }, 'rotation hook step ended');
+    if (!result.ok) throw new TesseraError('INTERNAL', result.reason, { path, step });
+  }
+
+  async #end(
+    path: string,
+    policy: RotationPolicy,
+    state: RotationState,
+    result: Pick<RotationEvent, 'outcome' | 'step' | 'message'>,
+  ): Promise<RotationEvent> {
+    await revokeHookToken(this.#store, state.tokenAccessor);
+    const event = { time: new Date().toISOString(), version: state.pendingVersion, ...result };
+    const idle: RotationState = {
+      ...IDLE_STATE,
+      events: withEvent(state, event),
+    };
+    const next = nextRun(scheduleOf(policy), new Date())?.toISOString() ?? null;
+    await this.#save(path, policy, idle, next);
+    this.#logger.info({ path, outcome: event.outcome, version: event.version }, 'rotation ended');
+    return event;
+  }
+
+  #save(path: string, policy: RotationPolicy, state: RotationState, nextRunTime: string | null) {
+    return this.#store.saveRotation({
+      path,
+      policy: JSON.stringify(policy),
+      state: JSON.stringify(state),
+      nextRunTime,
+      updatedTime: new Date().toISOString(),
+    });
+  }
+
+  #checkIdle(path: string): void {
+    if (!this.#running.has(path)) return;
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      `secret ${path} is rotating now; retry once the rotation has ended`,
+      { path },
+    );
+  }
+}
+
+function codeOf(error: unknown): string {
+  return error instanceof TesseraError ? error.code : 'unexpected';
+}

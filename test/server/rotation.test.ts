@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import { request, startTestServer, type TestServer } from '../helpers/server.ts';
+
+const value = (text: string) => ({ fields: { value: Buffer.from(text).toString('base64') } });
+
+async function readValue(server: TestServer, path: string): Promise<string> {
+  const read = await request(server, 'GET', `/v1/tessera/data/${path}`);
+  return Buffer.from(read.body.data.fields.value, 'base64').toString();
+}
+
+describe('rotation routes', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(() => server.close());
+
+  it('rolls back and promotes with history', async () => {
+    await request(server, 'POST', '/v1/tessera/data/stage/a', value('one'));
+    await request(server, 'POST', '/v1/tessera/data/stage/a', value('two'));
+    const back = await request(server, 'POST', '/v1/tessera/rollback/stage/a', { version: 1 });
+    assert.equal(back.status, 200);
+    assert.deepEqual(back.body.data.stages, { current: 1, previous: 2, pending: null });
+    assert.equal(await readValue(server, 'stage/a'), 'one');
+    const kv = await request(server, 'GET', '/v1/secret/data/stage/a');
+    assert.equal(kv.body.data.data.value, 'one');
+
+    const forward = await request(server, 'POST', '/v1/tessera/promote/stage/a', { version: 2 });
+    assert.deepEqual(forward.body.data.stages, { current: 2, previous: 1, pending: null });
+    const history = await request(server, 'GET', '/v1/tessera/history/stage/a');
+    assert.deepEqual(
+      history.body.data.versions.map((v: { stages: string[] }) => v.stages),
+      [['previous'], ['current']],
+    );
+  });
+
+  it('rotates without a hook and serves the new value', async () => {
+    await request(server, 'POST', '/v1/tessera/data/stage/b', value('before'));
+    const policy = {
+      schedule: { cron: '0 3 * * *' },
+      generator: { type: 'bytes', encoding: 'hex' },
+    };
+    const set = await request(server, 'PUT', '/v1/tessera/rotation/stage/b', policy);
+    assert.equal(set.status, 200);
+    assert.match(set.body.data.next_run_time, /T03:00:00.000Z$/);
+    const rotated = await request(server, 'POST', '/v1/tessera/rotate/stage/b', {});
+    assert.equal(rotated.body.data.outcome, 'succeeded');
+    assert.match(await readValue(server, 'stage/b'), /^[0-9a-f]{64}$/);
+  });
+
+  it('keeps current when a hook step fails', async () => {
+    await request(server, 'POST', '/v1/tessera/data/stage/c', value('kept'));
+    const policy = {
+      schedule: { interval: '1h' },
+      generator: { type: 'password' },
+      hook: { command: ['sh', '-c', 'exit 7'], timeout_seconds: 5 },
+    };
+    await request(server, 'PUT', '/v1/tessera/rotation/stage/c', policy);
+    const rotated = await request(server, 'POST', '/v1/tessera/rotate/stage/c', {});
+    assert.equal(rotated.body.data.outcome, 'failed');
+    assert.equal(rotated.body.data.step, 'create');
+    assert.equal(await readValue(server, 'stage/c'), 'kept');
+    const history = await request(server, 'GET', '/v1/tessera/history/stage/c');
+    assert.equal(history.body.data.stages.current, 1);
+    assert.equal(history.body.data.rotation.events.at(-1).outcome, 'failed');
+  });
+
+  it('rejects an invalid policy', async () => {
+    const policy = { schedule: { cron: '* * *' }, generator: { type: 'password' } };
+    const set = await request(server, 'PUT', '/v1/tessera/rotation/stage/d', policy);
+    assert.equal(set.status, 400);
+    assert.equal(set.body.code, 'INVALID_ARGUMENT');
+  });
+
+  it('streams promote events to watchers', async () => {
+    await request(server, 'POST', '/v1/tessera/data/stage/e', value('one'));
+    await request(server, 'POST', '/v1/tessera/data/stage/e', value('two'));
+    const controller = new AbortController();
+    const response = await fetch(`${server.address}/v1/tessera/watch?path=stage/e`, {
+      headers: { 'x-vault-token': server.rootToken },
+      signal: controller.signal,
+    });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    let text = '';
+    const readUntil = async (pattern: RegExp) => {
+      const deadline = Date.now() + 5000;
+      while (!pattern.test(text) && Date.now() < deadline) {
+        const chunk = await reader.read();
+        if (chunk.done) break;
+        text += Buffer.from(chunk.value).toString();
+      }
+    };
+    try {
+      await readUntil(/event: ready/);
+      await request(server, 'POST', '/v1/tessera/rollback/stage/e', { version: 1 });
+      await readUntil(/rolled-back/);
+      assert.match(text, /"version":1,"kind":"rolled-back"/);
+    } finally {
+      controller.abort();
+    }
+  });
+});
