@@ -37,10 +37,44 @@ export function clientFor(
   options: { address: string },
   env: NodeJS.ProcessEnv = process.env,
 ): TesseraClient {
-  return new TesseraClient({ address: options.address, token: tokenFrom(env) });
+  return new TesseraClient({ address: options.address, token: tokenFrom(env), tls: tlsFrom(env) });
 }
 
-function tokenFrom(env: NodeJS.ProcessEnv): string | undefined {
+/**
+ * Reads the PEM files named by TESSERA_CACERT, TESSERA_CLIENT_CERT and TESSERA_CLIENT_KEY,
+ * like Vault's VAULT_CACERT, VAULT_CLIENT_CERT and VAULT_CLIENT_KEY.
+ */
+export function tlsFrom(env: NodeJS.ProcessEnv) {
+  const files = {
+    ca: env.TESSERA_CACERT,
+    cert: env.TESSERA_CLIENT_CERT,
+    key: env.TESSERA_CLIENT_KEY,
+  };
+  if (!files.ca && !files.cert && !files.key) return undefined;
+  if (Boolean(files.cert) !== Boolean(files.key)) {
+    throw new TesseraError(
+      'CONFIG_INVALID',
+      'TESSERA_CLIENT_CERT and TESSERA_CLIENT_KEY go together; set both',
+    );
+  }
+  return {
+    ca: files.ca ? readPem(files.ca, 'TESSERA_CACERT') : undefined,
+    cert: files.cert ? readPem(files.cert, 'TESSERA_CLIENT_CERT') : undefined,
+    key: files.key ? readPem(files.key, 'TESSERA_CLIENT_KEY') : undefined,
+  };
+}
+
+function readPem(file: string, variable: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new TesseraError('CONFIG_INVALID', `could not read ${variable} file ${file} (${code})`);
+  }
+}
+
+/** Returns the token from TESSERA_TOKEN, else from the token file, else undefined. */
+export function tokenFrom(env: NodeJS.ProcessEnv): string | undefined {
   if (env.TESSERA_TOKEN) return env.TESSERA_TOKEN.trim();
   const file = defaultTokenFile(env);
   try {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 
 import type { TesseraClient } from '../client/client.ts';
@@ -13,7 +12,7 @@ import { TesseraError } from '../errors.ts';
 import { decodeBase64 } from '../mesos/base64.ts';
 import { referencePath } from '../mesos/secrets.ts';
 import type { Secret, TaskInfo } from '../mesos/types.ts';
-import { defaultTokenFile } from './context.ts';
+import { tlsFrom, tokenFrom } from './context.ts';
 
 /** The options of `tessera exec` that control masking, start retries and rotations. */
 export interface DeliveryFlags {
@@ -126,7 +125,8 @@ function watchPaths(
 ): () => Promise<void> {
   const watch = new ChangeWatch({
     address,
-    token: watchToken(),
+    token: tokenFrom(process.env),
+    tls: tlsFrom(process.env),
     paths,
     log,
     // Every event, a reset and every (re)connect lead to a check, which compares bytes,
@@ -151,16 +151,6 @@ function referencedPaths(task: TaskInfo): string[] {
       paths.add(referencePath(secret.reference).path);
   }
   return [...paths];
-}
-
-// The same sources as the client's token: TESSERA_TOKEN, else the token file.
-function watchToken(): string | undefined {
-  if (process.env.TESSERA_TOKEN) return process.env.TESSERA_TOKEN.trim();
-  try {
-    return readFileSync(defaultTokenFile(process.env), 'utf8').trim() || undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function wholeNumber(min: number): (value: string) => number {

@@ -266,8 +266,18 @@ function checkAddress(address: string): string {
   return address.replace(/\/+$/, '');
 }
 
+// OpenSSL's certificate errors and Node's TLS errors, as undici reports them in `cause.code`.
+const TLS_FAILURE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|EPROTO/;
+
 function unreachable(address: string, error: unknown): TesseraError {
   const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+  if (TLS_FAILURE.test(cause)) {
+    return new TesseraError(
+      'UNREACHABLE',
+      `TLS with the Tessera server at ${address} failed (${cause}); set TESSERA_CACERT to the CA that signed its certificate, and TESSERA_CLIENT_CERT and TESSERA_CLIENT_KEY if it asks for a client certificate`,
+      { address, cause },
+    );
+  }
   return new TesseraError(
     'UNREACHABLE',
     `could not reach the Tessera server at ${address} (${cause}); start one with 'tessera server --dev' or set TESSERA_ADDR`,

@@ -72,6 +72,31 @@ describe('TLS with client certificates', () => {
     assert.equal(read.fields.value?.toString(), 'over tls');
   });
 
+  test('the CLI uses TESSERA_CACERT and the client certificate variables', async () => {
+    const env = {
+      PATH: process.env.PATH,
+      HOME: '/nonexistent',
+      TESSERA_ADDR: server.address,
+      TESSERA_TOKEN: server.rootToken,
+      TESSERA_CACERT: pki.caCert,
+      TESSERA_CLIENT_CERT: pki.clientCert,
+      TESSERA_CLIENT_KEY: pki.clientKey,
+    };
+    const put = await runTessera(['put', 'tls/cli', 'value=-'], { env, input: 'via the CLI' });
+    assert.equal(put.code, 0, put.stderr);
+    const got = await runTessera(['get', 'tls/cli', '--field', 'value'], { env });
+    assert.equal(got.stdout.toString(), 'via the CLI');
+
+    const withoutCert = await runTessera(['get', 'tls/cli'], {
+      env: { ...env, TESSERA_CLIENT_CERT: '', TESSERA_CLIENT_KEY: '' },
+    });
+    assert.equal(withoutCert.code, 2);
+
+    const untrusted = await runTessera(['get', 'tls/cli'], { env: { ...env, TESSERA_CACERT: '' } });
+    assert.equal(untrusted.code, 2);
+    assert.match(untrusted.stderr, /TLS with the Tessera server .* failed .*TESSERA_CACERT/);
+  });
+
   test('a client without a certificate is turned away', async () => {
     const client = new TesseraClient({
       address: server.address,
