@@ -143,4 +143,36 @@ describe('authorisation on canonical paths', () => {
     );
     assert.equal(response.status, 403);
   });
+
+  test('create without update cannot overwrite, even when writes race', async () => {
+    const policy = { rules: [{ path: 'drop/*', capabilities: ['create'] }] };
+    await request(server, 'PUT', '/v1/sys/policies/acl/create-only', {
+      policy: JSON.stringify(policy),
+    });
+    const created = await request(server, 'POST', '/v1/auth/token/create', {
+      policies: ['create-only'],
+    });
+    const createOnly: string = created.body.auth.client_token;
+
+    const writes = Array.from({ length: 10 }, (_, i) =>
+      request(server, 'POST', '/v1/secret/data/drop/box', { data: { v: String(i) } }, createOnly),
+    );
+    const statuses = (await Promise.all(writes)).map((response) => response.status);
+    assert.equal(statuses.filter((status) => status === 200).length, 1, statuses.join(','));
+
+    const metadata = await request(server, 'GET', '/v1/secret/metadata/drop/box');
+    assert.equal(metadata.body.data.current_version, 1);
+  });
+
+  test('a batch may not name one path twice', async () => {
+    const value = Buffer.from('x').toString('base64');
+    const response = await request(server, 'POST', '/v1/tessera/batch', {
+      writes: [
+        { path: 'twice/p', fields: { v: value } },
+        { path: 'twice/p', fields: { v: value } },
+      ],
+    });
+    assert.equal(response.status, 400);
+    assert.match(response.body.message, /writes\[1\] repeats the path 'twice\/p'/);
+  });
 });

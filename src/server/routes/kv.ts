@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Capability } from '../../access/policy.ts';
+import type { Caller } from '../../access/tokens.ts';
 import { isTesseraError, TesseraError } from '../../errors.ts';
 import { parseListPrefix, parseSecretPath } from '../../store/path.ts';
 import type { VersionInfo } from '../../store/store.ts';
@@ -31,13 +32,6 @@ export function registerKvRoutes(app: FastifyInstance, context: AppContext) {
     const caller = await requireCapability(request, context, capability, path, version);
     return { path, caller };
   };
-  const guardWrite = async (request: FastifyRequest) => {
-    const path = parseSecretPath(wildcard(request));
-    await rejectMountedWrite(request, context, path);
-    const capability = await writeCapability(context, path);
-    const caller = await requireCapability(request, context, capability, path);
-    return { path, caller };
-  };
 
   app.get(`${MOUNT}/data/*`, async (request, reply) => {
     const version = versionParam(request.query as Query);
@@ -60,11 +54,13 @@ export function registerKvRoutes(app: FastifyInstance, context: AppContext) {
   });
 
   const write = async (request: FastifyRequest) => {
-    const { path, caller } = await guardWrite(request);
+    const path = parseSecretPath(wildcard(request));
+    await rejectMountedWrite(request, context, path);
     const body = (request.body ?? {}) as { data?: unknown; options?: { cas?: unknown } };
+    const requested = casOption(body.options?.cas);
+    const { caller, cas } = await authorizeWrite(request, context, path, requested);
     const fields = fieldsFromStrings(body.data, 'data');
     checkSecretSize(path, fields, context.limits.maxSecretBytes);
-    const cas = casOption(body.options?.cas);
     const info = await secrets.put(path, fields, { cas, author: caller.accessor });
     return vaultResponse(request.id, versionMetadata(info, null));
   };
@@ -143,6 +139,25 @@ export function registerKvRoutes(app: FastifyInstance, context: AppContext) {
  */
 export async function writeCapability(context: AppContext, path: string): Promise<Capability> {
   return (await context.store.readMetadata(path)) ? 'update' : 'create';
+}
+
+/**
+ * Authorises a write of `path` and returns the caller and the check-and-set version the
+ * write must carry. A caller who may create but not update writes with cas 0, so that a
+ * write racing another create fails instead of overwriting it.
+ */
+export async function authorizeWrite(
+  request: FastifyRequest,
+  context: AppContext,
+  path: string,
+  cas: number | undefined,
+): Promise<{ caller: Caller; cas: number | undefined }> {
+  const capability = await writeCapability(context, path);
+  const caller = await requireCapability(request, context, capability, path);
+  if (capability !== 'create' || cas !== undefined) return { caller, cas };
+
+  const mayUpdate = (await context.access.decide(caller, 'update', path)).allowed;
+  return { caller, cas: mayUpdate ? undefined : 0 };
 }
 
 /** Returns the secret path after the route's prefix, as Fastify decoded it. */

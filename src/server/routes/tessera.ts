@@ -9,7 +9,7 @@ import { inputError } from '../input.ts';
 import { checkSecretSize } from '../limits.ts';
 import { resolveBatch } from '../resolve.ts';
 import { vaultResponse, versionMetadata } from '../vault-format.ts';
-import { readMounted, rejectMountedWrite, versionParam, wildcard, writeCapability } from './kv.ts';
+import { authorizeWrite, readMounted, rejectMountedWrite, versionParam, wildcard } from './kv.ts';
 
 const base64Fields = z.record(z.string(), z.string());
 
@@ -63,15 +63,10 @@ export function registerTesseraRoutes(app: FastifyInstance, context: AppContext)
     const path = parseSecretPath(wildcard(request));
     await rejectMountedWrite(request, context, path);
     const body = parseBody(writeBody, request);
-    const caller = await requireCapability(
-      request,
-      context,
-      await writeCapability(context, path),
-      path,
-    );
+    const { caller, cas } = await authorizeWrite(request, context, path, body.cas);
     const fields = decodeFields(body.fields, 'fields');
     checkSecretSize(path, fields, context.limits.maxSecretBytes);
-    const info = await secrets.put(path, fields, { cas: body.cas, author: caller.accessor });
+    const info = await secrets.put(path, fields, { cas, author: caller.accessor });
     return vaultResponse(request.id, { path, ...versionMetadata(info, null) });
   });
 
@@ -84,12 +79,12 @@ export function registerTesseraRoutes(app: FastifyInstance, context: AppContext)
       checkSecretSize(path, fields, context.limits.maxSecretBytes);
       return { path, cas: write.cas, fields };
     });
+    rejectRepeatedPaths(writes);
     for (const write of writes) {
       await rejectMountedWrite(request, context, write.path);
     }
     for (const write of writes) {
-      const capability = await writeCapability(context, write.path);
-      await requireCapability(request, context, capability, write.path);
+      write.cas = (await authorizeWrite(request, context, write.path, write.cas)).cas;
     }
     const infos = await secrets.putMany(writes, caller.accessor);
     const versions = infos.map((info, index) => ({
@@ -98,6 +93,21 @@ export function registerTesseraRoutes(app: FastifyInstance, context: AppContext)
     }));
     return vaultResponse(request.id, { versions });
   });
+}
+
+// Two writes of one path in a batch would make the second an update that was authorised
+// as a create, so a batch names each path once.
+function rejectRepeatedPaths(writes: { path: string }[]) {
+  const seen = new Set<string>();
+  for (const [index, write] of writes.entries()) {
+    if (seen.has(write.path)) {
+      throw new TesseraError(
+        'INVALID_ARGUMENT',
+        `writes[${index}] repeats the path '${write.path}'; put all its fields in one write`,
+      );
+    }
+    seen.add(write.path);
+  }
 }
 
 function parseBody<T>(schema: z.ZodType<T>, request: FastifyRequest): T {
