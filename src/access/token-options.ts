@@ -92,10 +92,22 @@ export function lifetimeOf(
   return { ttlSeconds: ttl, maxTtlSeconds: max };
 }
 
-/** Returns the expiry time of a token created at `now`, or null when it never expires. */
-export function expiryOf(now: number, ttlSeconds: number, maxTtlSeconds: number): string | null {
+/**
+ * Returns the expiry time of a token created at `now`, or null when it never expires. A
+ * child's TTL is whole seconds rounded down from its parent's remaining time, which can
+ * still end a few milliseconds after the parent, so `notAfter` (the parent's expiry) caps it.
+ */
+export function expiryOf(
+  now: number,
+  ttlSeconds: number,
+  maxTtlSeconds: number,
+  notAfter: string | null = null,
+): string | null {
   const seconds = ttlSeconds || maxTtlSeconds;
-  return seconds ? new Date(now + seconds * 1000).toISOString() : null;
+  if (!seconds) return null;
+  const expiry = now + seconds * 1000;
+  const limit = notAfter ? Date.parse(notAfter) : Number.POSITIVE_INFINITY;
+  return new Date(Math.min(expiry, limit)).toISOString();
 }
 
 /** Returns a new token's meta, with `created_by` and `task_id` set by Tessera. */

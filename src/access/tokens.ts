@@ -98,7 +98,7 @@ export async function createToken(
     hash: hashToken(token),
     policies: [...new Set(options.policies)],
     createdTime: new Date(now).toISOString(),
-    expireTime: expiryOf(now, lifetime.ttlSeconds, lifetime.maxTtlSeconds),
+    expireTime: expiryOf(now, lifetime.ttlSeconds, lifetime.maxTtlSeconds, parent?.expireTime),
     ttlSeconds: lifetime.ttlSeconds,
     maxTtlSeconds: lifetime.maxTtlSeconds,
     usesRemaining: options.numUses ? options.numUses : null,

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { type TimeoutPolicy, TimeoutStrategy, timeout } from 'cockatiel';
 import type { Logger } from 'pino';
 import { isTesseraError, TesseraError } from '../errors.ts';
@@ -130,11 +131,36 @@ export class AuditLog {
     }
   }
 
-  /** Reports whether lines can be written now. */
+  /**
+   * Reopens the file at the configured path, after log rotation by another program moved
+   * or removed it (`tessera server` calls this on SIGHUP). The chain continues: the next
+   * line's `prev` is the hash of the last line written to the old file.
+   */
+  async reopen(): Promise<void> {
+    await this.#enqueue(() => this.#reopen());
+    this.#logger?.info({ file: this.#file }, 'audit log reopened');
+  }
+
+  /** Reports whether lines can be written now, and whether the path still names the file. */
   health(): AuditHealth {
     if (this.#closed) return { ok: false, reason: 'the audit log is closed', failures: 0 };
-    if (!this.#outage) return { ok: true, reason: null, failures: 0 };
-    return { ok: false, reason: this.#outage.reason, failures: this.#outage.failures };
+    if (this.#outage) {
+      return { ok: false, reason: this.#outage.reason, failures: this.#outage.failures };
+    }
+    if (this.#sink.regular && !this.#pathNamesSink()) {
+      const reason = `${this.#file} was moved or removed, so new lines go to a file nobody can read; send the server SIGHUP to reopen it`;
+      return { ok: false, reason, failures: 0 };
+    }
+    return { ok: true, reason: null, failures: 0 };
+  }
+
+  #pathNamesSink(): boolean {
+    try {
+      const stats = statSync(this.#file);
+      return stats.dev === this.#sink.device && stats.ino === this.#sink.inode;
+    } catch {
+      return false;
+    }
   }
 
   /**

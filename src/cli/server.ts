@@ -13,9 +13,9 @@ The server listens on 127.0.0.1 unless --host says otherwise; any other address 
 Examples:
   tessera server --dev                    in memory, fresh key, for trying Tessera out
   tessera server --data-dir /var/lib/tessera --audit-file /var/log/tessera/audit.log
-  tessera server --data-dir /var/lib/tessera --host 0.0.0.0 \
+  tessera server --data-dir /var/lib/tessera --host 0.0.0.0 \\
       --tls-cert server.crt --tls-key server.key
-  tessera server --dev --mount ext/=file:/etc/mesos/secrets.json \
+  tessera server --dev --mount ext/=file:/etc/mesos/secrets.json \\
       --mount vault/=vault:https://vault.example:8200,path=secret/,token_file=/run/vt
 
 Backends are read-only and described in docs/backends.md.
@@ -250,4 +250,10 @@ function stopOnSignal(server: RunningServer) {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  // As for most daemons, SIGHUP reopens the log file that logrotate moved away.
+  process.on('SIGHUP', () => {
+    server.reopenAudit().catch((error: Error) => {
+      process.stderr.write(`tessera: could not reopen the audit file (${error.message})\n`);
+    });
+  });
 }

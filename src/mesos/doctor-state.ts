@@ -22,6 +22,7 @@ interface StateTask {
 
 interface StateExecutor {
   id?: string;
+  executor_id?: { value?: string };
   command?: { environment?: Environment };
   container?: ContainerInfo;
 }
@@ -54,7 +55,9 @@ export function stateFindings(state: MasterState): TaskFinding[] {
       findings.push(...containerFindings(subject, task.container));
     }
     for (const executor of framework.executors ?? []) {
-      const subject = { frameworkId, id: executor.id ?? 'unknown', kind: 'executor' as const };
+      // /state writes ExecutorInfo as protobuf JSON: its id is `executor_id.value`.
+      const id = executor.executor_id?.value ?? executor.id ?? 'unknown';
+      const subject = { frameworkId, id, kind: 'executor' as const };
       findings.push(...containerFindings(subject, executor.container));
       findings.push(...environmentFindings(subject, executor.command?.environment));
     }

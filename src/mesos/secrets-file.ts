@@ -154,7 +154,8 @@ function readData(value: unknown, at: string): Buffer | string {
   }
 }
 
-// Field names are structure, not data, so they may be named.
+// Unknown field names are counted, not quoted: a value pasted where a key belongs would
+// otherwise reach the log and the health endpoint.
 function unknownFields(object: unknown, allowed: string[]): string | undefined {
   if (!isObject(object)) {
     return undefined;
@@ -163,8 +164,8 @@ function unknownFields(object: unknown, allowed: string[]): string | undefined {
   if (unknown.length === 0) {
     return undefined;
   }
-  const names = unknown.map((field) => `'${printable(field)}'`).join(', ');
-  return `unknown field ${names}; only ${allowed.join(' and ')} are allowed`;
+  const count = unknown.length === 1 ? 'an unknown field' : `${unknown.length} unknown fields`;
+  return `${count}; the allowed fields are ${allowed.join(' and ')}`;
 }
 
 function isObject(value: unknown): value is Fields {

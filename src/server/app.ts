@@ -65,6 +65,9 @@ export function buildApp(context: AppContext): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: context.limits.bodyLimitBytes,
     requestTimeout: context.limits.requestTimeoutMs,
+    // Node checks requestTimeout only every 30 s; an idle socket is closed on time. The
+    // watch stream turns this off for its own long-lived responses.
+    connectionTimeout: context.limits.requestTimeoutMs,
     genReqId: () => randomUUID(),
     // Malformed URLs (`%zz`, `%FF`) get the same error body as any other bad request.
     frameworkErrors: (error, request, reply) => handleError(error, request, reply),
@@ -83,7 +86,6 @@ export function buildApp(context: AppContext): FastifyInstance {
   });
   app.addHook('onResponse', async (request, reply) => {
     const line = {
-      reqId: request.id,
       method: request.method,
       route: request.routeOptions.url ?? 'unmatched',
       status: reply.statusCode,
@@ -94,7 +96,11 @@ export function buildApp(context: AppContext): FastifyInstance {
   });
 
   // A client that has failed to authenticate too often is turned away before any work.
+  // Health and metrics need no token, so monitoring keeps working for a blocked address.
   app.addHook('onRequest', async (request) => {
+    if (request.url.startsWith('/v1/sys/health') || request.url.startsWith('/v1/sys/metrics')) {
+      return;
+    }
     checkFailureLimit(context.failures, request.ip);
   });
 

@@ -60,6 +60,8 @@ export interface RunningServer {
   /** The root token, present only when this start created it. */
   rootToken?: string;
   close(): Promise<void>;
+  /** Reopens the audit file after external log rotation; does nothing without one. */
+  reopenAudit(): Promise<void>;
 }
 
 export const KEYRING_FILE = 'keyring.json';
@@ -142,7 +144,10 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     logger.error({ error: (error as Error).name }, 'rotation recovery failed');
   });
   scheduler.start();
-  return { app, address, rootToken, close };
+  const reopenAudit = async () => {
+    await audit?.reopen();
+  };
+  return { app, address, rootToken, close, reopenAudit };
 }
 
 async function openDevStore() {

@@ -147,8 +147,8 @@ test('parseSecretsFile rejects bad entries by index', () => {
   assert.match(messages[6] ?? '', /value\.data is missing/);
   assert.match(messages[7] ?? '', /value\.data must be a base64 string/);
   assert.match(messages[8] ?? '', /value\.data is not valid base64/);
-  assert.match(messages[9] ?? '', /unknown field 'type'/);
-  assert.match(messages[10] ?? '', /unknown field 'path'/);
+  assert.match(messages[9] ?? '', /has an unknown field; the allowed/);
+  assert.match(messages[10] ?? '', /has an unknown field; the allowed/);
   assert.equal(error.message.split('\n').length, 12);
 });
 

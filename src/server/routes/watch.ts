@@ -32,6 +32,8 @@ export function registerWatchRoutes(app: FastifyInstance, context: AppContext): 
     for (const path of paths) await requireCapability(request, context, 'read', path);
 
     reply.hijack();
+    // A stream stays open for as long as the task runs; its heartbeats keep it alive.
+    request.raw.socket.setTimeout(0);
     const response = reply.raw;
     response.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
