@@ -104,7 +104,17 @@ export function marathonReference(
   secrets: Record<string, { source: unknown }>,
   secretId: string,
 ): Secret {
-  return { type: 'REFERENCE', reference: { name: secrets[secretId]?.source as string } };
+  const source = secrets[secretId]?.source as string;
+  // The `path@field` form of marathon-vault-plugin names one field of a secret; the part
+  // after the last `@` is the field, as that plugin reads it.
+  const at = source.lastIndexOf('@');
+  if (at > 0 && at < source.length - 1) {
+    return {
+      type: 'REFERENCE',
+      reference: { name: source.slice(0, at), key: source.slice(at + 1) },
+    };
+  }
+  return { type: 'REFERENCE', reference: { name: source } };
 }
 
 /** Formats one segment of a JSON pointer (RFC 6901). */

@@ -235,3 +235,14 @@ test('case 29: missing absolute path uses Mesos reason', () => {
   const message = wrapError(task, { allowInlineValues: true, pathExists: () => false });
   assert.match(message, /Absolute container path '\/my_secret' does not exist/);
 });
+
+test('case 10: a path@field source becomes a reference with a key', () => {
+  const scenario = load('cases', '10-marathon-vault-plugin-field-selector.json');
+  const app = (wrapDefinition(scenario.marathonApp) as { definition: any }).definition;
+  const wrapped = parseSecretsVariable(app.env.TESSERA_SECRETS);
+  const byName = Object.fromEntries(wrapped.env.map((entry) => [entry.name, entry.secret]));
+  assert.deepEqual(byName.ENV_NAME?.reference, { name: '/abc/xyz', key: 'password' });
+  assert.deepEqual(byName.REL_PW?.reference, { name: 'database', key: 'password' });
+  // Without @field, the Mesos rule applies: the field `value`, by leaving out `key`.
+  assert.deepEqual(byName.NO_FIELD?.reference, { name: '/abc/xyz' });
+});
