@@ -13,110 +13,33 @@ export interface TestPki {
   clientKey: string;
 }
 
+// P-256 keys are quick to make; two days is long enough for any test run.
+const NEW_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+const DAYS = ['-days', '2'];
+
 function openssl(args: string[], cwd: string) {
   execFileSync('openssl', args, { cwd, stdio: 'pipe', timeout: 30_000 });
+}
+
+// Makes `<name>.key` and `<name>.crt`, signed by the CA in `dir`, with `extensions`.
+async function issue(dir: string, name: string, subject: string, extensions: string) {
+  await writeFile(join(dir, `${name}.ext`), `${extensions}\n`);
+  openssl(
+    ['req', ...NEW_KEY, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject],
+    dir,
+  );
+  const sign = ['-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial'];
+  const output = ['-out', `${name}.crt`, '-extfile', `${name}.ext`];
+  openssl(['x509', '-req', '-in', `${name}.csr`, ...sign, ...output, ...DAYS], dir);
 }
 
 /** Creates the certificates with the openssl command, in a new temporary directory. */
 export async function createTestPki(): Promise<TestPki> {
   const dir = await mkdtemp(join(tmpdir(), 'tessera-pki-'));
-  const days = ['-days', '2'];
-  openssl(
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.crt',
-      '-subj',
-      '/CN=tessera test CA',
-      ...days,
-    ],
-    dir,
-  );
-
-  await writeFile(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  openssl(
-    [
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      'server.key',
-      '-out',
-      'server.csr',
-      '-subj',
-      '/CN=127.0.0.1',
-    ],
-    dir,
-  );
-  openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      'server.csr',
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      'server.crt',
-      '-extfile',
-      'server.ext',
-      ...days,
-    ],
-    dir,
-  );
-
-  await writeFile(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
-  openssl(
-    [
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      'client.key',
-      '-out',
-      'client.csr',
-      '-subj',
-      '/CN=tessera test client',
-    ],
-    dir,
-  );
-  openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      'client.csr',
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      'client.crt',
-      '-extfile',
-      'client.ext',
-      ...days,
-    ],
-    dir,
-  );
-
+  const ca = ['-x509', ...NEW_KEY, '-keyout', 'ca.key', '-out', 'ca.crt'];
+  openssl(['req', ...ca, '-subj', '/CN=tessera test CA', ...DAYS], dir);
+  await issue(dir, 'server', '/CN=127.0.0.1', 'subjectAltName=IP:127.0.0.1,DNS:localhost');
+  await issue(dir, 'client', '/CN=tessera test client', 'extendedKeyUsage=clientAuth');
   return {
     dir,
     caCert: join(dir, 'ca.crt'),
