@@ -15,6 +15,8 @@ Examples:
   tessera server --data-dir /var/lib/tessera --audit-file /var/log/tessera/audit.log
   tessera server --data-dir /var/lib/tessera --host 0.0.0.0 \\
       --tls-cert server.crt --tls-key server.key
+  TESSERA_DATABASE_URL=postgres://tessera:PASSWORD@db.example/tessera \\
+      tessera server --data-dir /var/lib/tessera     (see docs/postgres.md)
   tessera server --dev --mount ext/=file:/etc/mesos/secrets.json \\
       --mount vault/=vault:https://vault.example:8200,path=secret/,token_file=/run/vt
 
@@ -31,6 +33,12 @@ export function registerServer(program: Command) {
       new Option('--data-dir <dir>', 'directory for the database and keyring').env(
         'TESSERA_DATA_DIR',
       ),
+    )
+    .addOption(
+      new Option(
+        '--database-url <url>',
+        'keep the store in PostgreSQL at this postgres:// URL; the keyring stays in --data-dir',
+      ).env('TESSERA_DATABASE_URL'),
     )
     .addOption(
       new Option('--host <address>', 'address to listen on')
@@ -136,11 +144,13 @@ export function registerServer(program: Command) {
           '--dev and --data-dir exclude each other; pick one',
         );
       }
+      checkDatabaseUrl(options);
       const logger = pino({ level: options.logLevel, base: undefined }, pino.destination(2));
       const server = await startServer(
         {
           dev: Boolean(options.dev),
           dataDir: options.dataDir,
+          databaseUrl: options.databaseUrl,
           host: options.host,
           port: options.port,
           tls: tlsFiles(options),
@@ -162,6 +172,23 @@ export function registerServer(program: Command) {
       process.stdout.write(banner(server, options.dev ? defaultTokenFile(process.env) : undefined));
       stopOnSignal(server);
     });
+}
+
+// The URL itself is never echoed, because it may hold the database password.
+function checkDatabaseUrl(options: { dev?: boolean; dataDir?: string; databaseUrl?: string }) {
+  if (options.databaseUrl === undefined) return;
+  if (options.dev) {
+    throw new TesseraError(
+      'CONFIG_INVALID',
+      '--dev and --database-url exclude each other; pick one (TESSERA_DATABASE_URL may be set)',
+    );
+  }
+  if (!options.dataDir) {
+    throw new TesseraError(
+      'CONFIG_INVALID',
+      '--database-url needs --data-dir DIR for the keyring (keyring.json) that every replica shares',
+    );
+  }
 }
 
 interface BackendOptions {

@@ -11,6 +11,7 @@ import { createKeyringFile, Keyring, loadKeyringFile } from '../crypto/keyring.t
 import { TesseraError } from '../errors.ts';
 import { Rotator } from '../rotation/rotator.ts';
 import { RotationScheduler, recoverRotations } from '../rotation/scheduler.ts';
+import { maskDatabaseUrl, openPostgresStore } from '../store/postgres.ts';
 import { Secrets } from '../store/secrets.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import type { Store } from '../store/store.ts';
@@ -24,6 +25,11 @@ export interface ServerConfig {
   dev: boolean;
   /** Directory of the persistent store and keyring (not with `dev`). */
   dataDir?: string;
+  /**
+   * A PostgreSQL connection URL: the store lives there instead of in `dataDir`, which then
+   * holds only the keyring. Several servers may share one database.
+   */
+  databaseUrl?: string;
   host: string;
   port: number;
   /** Serve HTTPS with these files; required off loopback unless `insecureListen`. */
@@ -73,12 +79,13 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const https = config.tls ? await loadTls(config.tls) : undefined;
   const audit = config.auditFile ? await AuditLog.open({ file: config.auditFile, logger }) : null;
   const mounts = await openMounts(config.mounts ?? [], logger);
-  const opened = await (config.dev ? openDevStore() : openDataDir(requireDataDir(config))).catch(
-    async (error) => {
-      await mounts.close();
-      throw error;
-    },
-  );
+  const opened = await (config.dev
+    ? openDevStore()
+    : openDataDir(requireDataDir(config), config.databaseUrl)
+  ).catch(async (error) => {
+    await mounts.close();
+    throw error;
+  });
   const { store, keyring } = opened;
 
   const rootToken = opened.firstStart
@@ -95,6 +102,10 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     logger,
     tickMs: config.rotationTickMs,
   });
+  // NOTE: watch streams see only the writes made through this server process. With several
+  // replicas on PostgreSQL, the store would NOTIFY a channel in every write transaction,
+  // and each replica would LISTEN on it and feed the events to its watch hub. Until then, a
+  // `tessera exec` that follows rotations must reach the replica that wrote the change.
   const app = buildApp({
     store,
     secrets,
@@ -133,8 +144,9 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
 
   const port = (app.server.address() as { port: number }).port;
   const address = `${https ? 'https' : 'http'}://${formatHost(config.host)}:${port}`;
+  const database = config.databaseUrl ? maskDatabaseUrl(config.databaseUrl) : undefined;
   logger.info(
-    { address, dev: config.dev, tls: Boolean(https), audit: Boolean(audit) },
+    { address, dev: config.dev, tls: Boolean(https), audit: Boolean(audit), database },
     'server started',
   );
   rotator.address = address;
@@ -155,9 +167,13 @@ async function openDevStore() {
   return { store, keyring: Keyring.generate(), firstStart: true };
 }
 
-async function openDataDir(
-  dataDir: string,
-): Promise<{ store: Store; keyring: Keyring; firstStart: boolean }> {
+interface OpenedStore {
+  store: Store;
+  keyring: Keyring;
+  firstStart: boolean;
+}
+
+async function openDataDir(dataDir: string, databaseUrl: string | undefined): Promise<OpenedStore> {
   try {
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
   } catch (error) {
@@ -168,6 +184,9 @@ async function openDataDir(
     );
   }
   const keyringFile = join(dataDir, KEYRING_FILE);
+  if (databaseUrl !== undefined) {
+    return openPostgresDataDir(keyringFile, databaseUrl);
+  }
   const databaseFile = join(dataDir, DATABASE_FILE);
 
   if (existsSync(keyringFile)) {
@@ -185,6 +204,33 @@ async function openDataDir(
   }
   const keyring = await createKeyringFile(keyringFile);
   return { store: await openSqliteStore(databaseFile), keyring, firstStart: true };
+}
+
+// Every replica on one database needs the same keyring. Only a server that finds the
+// database empty creates one, so a replica started without a copy cannot add a second
+// keyring and a root token that the other replicas do not have.
+async function openPostgresDataDir(keyringFile: string, url: string): Promise<OpenedStore> {
+  const store = await openPostgresStore(url);
+  try {
+    if (existsSync(keyringFile)) {
+      return { store, keyring: await loadKeyringFile(keyringFile), firstStart: false };
+    }
+    const empty = (await store.countTokens()) === 0 && (await store.list('')).length === 0;
+    if (!empty) {
+      throw new TesseraError(
+        'CONFIG_INVALID',
+        `the database ${maskDatabaseUrl(url)} already holds secrets or tokens, but ` +
+          `${keyringFile} is missing; copy keyring.json from the --data-dir of a server ` +
+          'that uses this database',
+      );
+    }
+    // NOTE: two servers started at the same moment on an empty database would each create
+    // a keyring and a root token. Start the first replica alone.
+    return { store, keyring: await createKeyringFile(keyringFile), firstStart: true };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
 }
 
 function requireDataDir(config: ServerConfig): string {

@@ -53,8 +53,11 @@ export async function startPostgres(): Promise<PostgresCluster> {
   const stop = async () => {
     if (child && child.exitCode === null && child.signalCode === null) {
       const ended = new Promise((resolve) => child?.once('exit', resolve));
-      // SIGINT is PostgreSQL's fast shutdown; SIGKILL follows if it hangs.
-      child.kill('SIGINT');
+      // runuser does not pass signals on to PostgreSQL, so pg_ctl asks it for a fast
+      // shutdown directly; SIGKILL of runuser follows only if that hangs.
+      await asPostgres(binDir, 'pg_ctl', ['stop', '-D', dataDir, '-m', 'fast', '-w']).catch(
+        () => undefined,
+      );
       const timer = setTimeout(() => child?.kill('SIGKILL'), 10_000);
       await ended;
       clearTimeout(timer);
