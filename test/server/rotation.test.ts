@@ -67,6 +67,33 @@ describe('rotation routes', () => {
     assert.equal(history.body.data.rotation.events.at(-1).outcome, 'failed');
   });
 
+  it('needs admin to set a hook, rotate alone is not enough', async () => {
+    const rules = { rules: [{ path: 'stage/*', capabilities: ['read', 'rotate', 'create'] }] };
+    await request(server, 'PUT', '/v1/sys/policies/acl/rotator', { policy: JSON.stringify(rules) });
+    const created = await request(server, 'POST', '/v1/auth/token/create', {
+      policies: ['rotator'],
+    });
+    const token: string = created.body.auth.client_token;
+    await request(server, 'POST', '/v1/tessera/data/stage/e', value('e'));
+
+    const withHook = {
+      schedule: { interval: '1h' },
+      generator: { type: 'password' },
+      hook: { command: ['sh', '-c', 'touch /tmp/should-not-run'], timeout_seconds: 5 },
+    };
+    const denied = await request(server, 'PUT', '/v1/tessera/rotation/stage/e', withHook, token);
+    assert.equal(denied.status, 403);
+    const { hook: _hook, ...withoutHook } = withHook;
+    const allowed = await request(
+      server,
+      'PUT',
+      '/v1/tessera/rotation/stage/e',
+      withoutHook,
+      token,
+    );
+    assert.equal(allowed.status, 200);
+  });
+
   it('rejects an invalid policy', async () => {
     const policy = { schedule: { cron: '* * *' }, generator: { type: 'password' } };
     const set = await request(server, 'PUT', '/v1/tessera/rotation/stage/d', policy);

@@ -39,6 +39,11 @@ export function registerRotationRoutes(app: FastifyInstance, context: AppContext
 
   app.put(`${PREFIX}/rotation/*`, async (request) => {
     const path = await guard(request, 'rotate');
+    // A hook is a command the server runs, with the server's rights. Choosing one is
+    // therefore an administrator's decision, not part of rotating a secret.
+    if (hasHook(request.body)) {
+      await requireCapability(request, context, 'admin', `sys/rotation/${path}`);
+    }
     const view = await rotatorOf(context).setPolicy(path, request.body);
     return vaultResponse(request.id, formatView(view));
   });
@@ -80,6 +85,11 @@ export function registerRotationRoutes(app: FastifyInstance, context: AppContext
       rotation: view === undefined ? null : formatView(view),
     });
   });
+}
+
+function hasHook(body: unknown): boolean {
+  const hook = (body as { hook?: unknown } | null | undefined)?.hook;
+  return hook !== undefined && hook !== null;
 }
 
 function rotatorOf(context: AppContext): Rotator {
