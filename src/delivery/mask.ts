@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { Transform, type TransformCallback } from 'node:stream';
 
-/** What replaces each masked occurrence in the command's output. */
+/** Replacement of each masked occurrence in the command's output. */
 export const MASK = Buffer.from('****');
 
 /** Values shorter than this many bytes are not masked unless another minimum is given. */

@@ -3,10 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Backoff, backoffDelay } from '../client/backoff.ts';
 import { type ErrorCode, isTesseraError, TesseraError } from '../errors.ts';
 
-/** How long `tessera exec` keeps retrying the first resolution, unless told otherwise. */
+/** How long `tessera exec` keeps retrying the first resolution, unless `--start-timeout` sets another. */
 export const DEFAULT_START_TIMEOUT_MS = 60_000;
 
-// Codes that can clear up on their own: no answer (refused, reset, timed out), a 5xx
+// Codes that can clear up on their own: no response (refused, reset, timed out), a 5xx
 // from the server, or 429. Not found, denied and invalid input cannot, so they fail at once.
 const TRANSIENT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'UNREACHABLE',

@@ -1,4 +1,4 @@
-/** Why a read from a Mesos master or agent failed, as a category and one line for people. */
+/** Failure of a read from a Mesos master or agent: a category and a one-line message. */
 export interface MesosFailure {
   kind:
     | 'unreachable'
@@ -28,7 +28,7 @@ export interface MesosReadOptions {
 /**
  * Sends `GET url` and parses the JSON body. Never throws for a network or HTTP failure:
  * each becomes a `MesosFailure` whose message names `what` and the URL's origin (never
- * its credentials) and says what to do. Redirects are not followed, so that a caller can
+ * its credentials) and the fix. Redirects are not followed, so that a caller can
  * tell a non-leading master (307 to the leader) from the leader.
  */
 export async function readMesosJson<T>(
@@ -73,7 +73,7 @@ function networkFailure(error: unknown, where: string, timeoutMs: number): Mesos
   if (name === 'TimeoutError' || name === 'AbortError') {
     return {
       kind: 'timeout',
-      message: `${where} did not answer within ${timeoutMs} ms; check that it is up, or raise --timeout-ms`,
+      message: `${where} did not respond within ${timeoutMs} ms; check that it is up, or raise --timeout-ms`,
     };
   }
   const cause = (error as { cause?: { code?: string } } | undefined)?.cause;

@@ -23,7 +23,7 @@ export interface WrapOptions {
   pathExists?: PathExists;
 }
 
-/** What a wrap changed: nothing is returned for the task itself, which is edited in place. */
+/** Summary of a wrap's changes; the task itself is edited in place, not returned. */
 export interface WrapReport {
   /** Things the wrapped definition still does natively, or may not expect. */
   warnings: string[];

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { RotationStep } from './policy.ts';
 
-/** What a hook reads on standard input for one step. Never a secret value. */
+/** Input a hook reads on standard input for one step; never a secret value. */
 export interface HookInput {
   path: string;
   step: RotationStep;
@@ -16,7 +16,7 @@ export interface HookInput {
 /** The outcome of one hook step; output is counted, never kept, since it may print secrets. */
 export interface HookResult {
   ok: boolean;
-  /** A reason for the failure that holds no output of the hook. */
+  /** A reason for the failure that contains no output of the hook. */
   reason: string;
   stdoutLines: number;
   stderrLines: number;

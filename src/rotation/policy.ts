@@ -9,7 +9,7 @@ export const ROTATION_STEPS = ['create', 'set', 'test', 'finish'] as const;
 /** One step of a rotation. */
 export type RotationStep = (typeof ROTATION_STEPS)[number];
 
-/** The longest a hook step may run, in seconds. */
+/** Maximum time a hook step may run, in seconds. */
 export const MAX_HOOK_TIMEOUT_SECONDS = 600;
 
 /** How many rotation outcomes a secret's state keeps for `tessera history`. */
@@ -45,7 +45,7 @@ export interface RotationEvent {
   message: string;
 }
 
-/** Where a secret's rotation stands; `step` is recorded before the step runs. */
+/** State of a secret's rotation; `step` is recorded before the step runs. */
 export interface RotationState {
   step: RotationStep | 'idle';
   pendingVersion: number | null;

@@ -31,7 +31,7 @@ export interface RotationView {
   nextRunTime: string | null;
 }
 
-/** Where a run starts: a new rotation, or one resumed at a step with its pending version. */
+/** Starting point of a run: a new rotation, or one resumed at a step with its pending version. */
 type Start = { step: RotationStep; pendingVersion: number | null };
 
 /**

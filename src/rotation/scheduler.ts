@@ -78,7 +78,7 @@ export class RotationScheduler {
   }
 }
 
-/** What `recoverRotations` did with each interrupted rotation. */
+/** Outcome of `recoverRotations` for each interrupted rotation. */
 export interface Recovery {
   path: string;
   action: 'resumed' | 'rolled-back' | 'completed';

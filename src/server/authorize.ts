@@ -5,7 +5,7 @@ import type { AuditEntry } from '../audit/entry.ts';
 import { isTesseraError, TesseraError } from '../errors.ts';
 import type { AppContext } from './app.ts';
 
-/** Where audit entries go; the server runs without one when no audit file is set. */
+/** Destination of audit entries; the server runs without one when no audit file is set. */
 export interface AuditSink {
   write(entry: AuditEntry): Promise<void>;
   health(): { ok: boolean; reason: string | null; failures: number };

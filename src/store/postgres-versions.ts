@@ -1,4 +1,5 @@
 import { TesseraError } from '../errors.ts';
+import { checkCas } from './cas.ts';
 import type { Session } from './postgres-session.ts';
 import { labelNewVersion } from './postgres-stages.ts';
 import { type SecretRow, SQL, toMetadata, type VersionInfoRow } from './postgres-statements.ts';
@@ -41,7 +42,9 @@ export async function putOne(db: Session, write: PutRequest, index?: number): Pr
   if (secret === undefined) {
     throw new TesseraError('INTERNAL', `secret ${write.path} has no row after locking it`);
   }
-  checkCas(write, index, secret);
+  // A row that this batch inserted only to lock it has version 0 and no cas requirement,
+  // so check-and-set treats it as a secret that does not exist.
+  checkCas(write, index, secret.current_version, secret.cas_required);
 
   const version = secret.current_version + 1;
   const sealed = write.seal(version);
@@ -78,33 +81,4 @@ export async function readSecretMetadata(
   }
   const versions = await db.rows<VersionInfoRow>(SQL.selectVersions, [path]);
   return toMetadata(secret, versions);
-}
-
-// `index` is the position of the write in a batch of several, for the message. A row that
-// this batch inserted only to lock it has version 0 and no cas requirement, so check-and-set
-// treats it as a secret that does not exist.
-function checkCas(write: PutRequest, index: number | undefined, secret: SecretRow): void {
-  const current = secret.current_version;
-  const details = { path: write.path, index: index ?? 0, cas: write.cas, currentVersion: current };
-  const entry = index === undefined ? '' : ` (writes[${index}])`;
-  if (write.cas === undefined) {
-    if (secret.cas_required) {
-      throw new TesseraError(
-        'CAS_MISMATCH',
-        `secret ${write.path}${entry} requires check-and-set, but the write has no cas; ` +
-          `read the secret and retry with cas=${current}, its current version`,
-        details,
-      );
-    }
-    return;
-  }
-  if (write.cas !== current) {
-    throw new TesseraError(
-      'CAS_MISMATCH',
-      `check-and-set failed for secret ${write.path}${entry}: cas is ${write.cas} ` +
-        `but the current version is ${current}; read the secret again, then retry with ` +
-        `cas=${current}`,
-      details,
-    );
-  }
 }

@@ -1,5 +1,6 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { TesseraError } from '../errors.ts';
+import { checkCas } from './cas.ts';
 import {
   labelNewVersion,
   promoteRow,
@@ -238,7 +239,7 @@ export class SqliteStore implements Store {
   #putOne(write: PutRequest, index: number | undefined): VersionInfo {
     const time = now();
     const secret = this.#secret(write.path);
-    checkCas(write, index, secret);
+    checkCas(write, index, secret?.current_version ?? 0, secret?.cas_required === 1);
 
     const version = (secret?.current_version ?? 0) + 1;
     const sealed = write.seal(version);
@@ -344,37 +345,6 @@ export class SqliteStore implements Store {
     const result = this.#tail.then(run);
     this.#tail = result.catch(() => undefined);
     return result;
-  }
-}
-
-// `index` is the position of the write in a batch of several, for the message.
-function checkCas(
-  write: PutRequest,
-  index: number | undefined,
-  secret: SecretRow | undefined,
-): void {
-  const current = secret?.current_version ?? 0;
-  const details = { path: write.path, index: index ?? 0, cas: write.cas, currentVersion: current };
-  const entry = index === undefined ? '' : ` (writes[${index}])`;
-  if (write.cas === undefined) {
-    if (secret?.cas_required === 1) {
-      throw new TesseraError(
-        'CAS_MISMATCH',
-        `secret ${write.path}${entry} requires check-and-set, but the write has no cas; ` +
-          `read the secret and retry with cas=${current}, its current version`,
-        details,
-      );
-    }
-    return;
-  }
-  if (write.cas !== current) {
-    throw new TesseraError(
-      'CAS_MISMATCH',
-      `check-and-set failed for secret ${write.path}${entry}: cas is ${write.cas} ` +
-        `but the current version is ${current}; read the secret again, then retry with ` +
-        `cas=${current}`,
-      details,
-    );
   }
 }
 

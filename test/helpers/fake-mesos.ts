@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** How a fake endpoint answers: a JSON body, or a bare status (with a Location for 307). */
+/** Response of a fake endpoint: a JSON body, or a bare status (with a Location for 307). */
 export type FakeAnswer =
   | { status: 200; body: unknown }
   | { status: 401 | 403 | 503 }
@@ -12,7 +12,7 @@ export interface FakeAgentSpec {
   id: string;
   version: string;
   flags: Record<string, string>;
-  /** Replaces the `/flags` answer, for 401, 403 or 503. */
+  /** Replaces the `/flags` response, for 401, 403 or 503. */
   flagsStatus?: 401 | 403 | 503;
   /** Reports the agent in `/state` but starts no server, so it is unreachable. */
   down?: boolean;
@@ -32,7 +32,7 @@ export interface FakeClusterSpec {
   agents: FakeAgentSpec[];
   /** Frameworks to put in `/state`, with their tasks and executors. */
   frameworks?: unknown[];
-  /** Makes the master answer every request with this status (307 needs `location`). */
+  /** Makes the master respond to every request with this status (307 needs `location`). */
   masterAnswer?: FakeAnswer;
 }
 

@@ -29,7 +29,7 @@ export interface SeenRequest {
 }
 
 /**
- * A local HTTP server that answers as HashiCorp Vault's API documentation shows: the mount
+ * A local HTTP server that responds as HashiCorp Vault's API documentation shows: the mount
  * table (with `options.version`), KV v1 and v2 reads (a soft-deleted or destroyed v2
  * version is 404 with `data.data` null and its metadata), token lookup-self and
  * renew-self (with the max_ttl warning), AppRole login, 403 for an expired or unknown
@@ -41,11 +41,11 @@ export class FakeVault {
   readonly v2 = new Map<string, FakeVersion[]>();
   readonly tokens = new Map<string, FakeToken>();
   readonly seen: SeenRequest[] = [];
-  /** Statuses answered, one per request, before any real answer. */
+  /** Statuses returned, one per request, before any real response. */
   readonly faults: number[] = [];
   /** The AppRole credentials that log in, and the TTL of the tokens it issues. */
   approle = { roleId: 'role-PLACEHOLDER', secretId: 'secret-id-PLACEHOLDER', ttlSeconds: 300 };
-  /** Whether `sys/internal/ui/mounts` answers; old servers only have `sys/mounts`. */
+  /** Whether `sys/internal/ui/mounts` responds; old servers only have `sys/mounts`. */
   uiMounts = true;
   address = '';
   #server: Server | undefined;
@@ -134,7 +134,7 @@ export class FakeVault {
     return send(response, 200, { data: { ttl, renewable: true, policies: ['default'] } });
   }
 
-  // Vault caps a renewal at the token's max TTL and says so in a warning.
+  // Vault caps a renewal at the token's max TTL and returns a warning about it.
   #renew(response: ServerResponse, caller: FakeToken, body: any) {
     const requested = Number.parseInt(String(body?.increment ?? '86400'), 10) || 86400;
     const wanted = Date.now() + requested * 1000;

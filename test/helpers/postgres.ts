@@ -14,7 +14,7 @@ export interface PostgresCluster {
   port: number;
   /** The directory of the Unix socket, where the superuser `postgres` logs in without a password. */
   socketDir: string;
-  /** The newest server's bin directory, which also holds psql. */
+  /** The newest server's bin directory, which also contains psql. */
   binDir: string;
   stop(): Promise<void>;
 }
@@ -53,8 +53,8 @@ export async function startPostgres(): Promise<PostgresCluster> {
   const stop = async () => {
     if (child && child.exitCode === null && child.signalCode === null) {
       const ended = new Promise((resolve) => child?.once('exit', resolve));
-      // runuser does not pass signals on to PostgreSQL, so pg_ctl asks it for a fast
-      // shutdown directly; SIGKILL of runuser follows only if that hangs.
+      // runuser does not pass signals on to PostgreSQL, so pg_ctl requests a fast
+      // shutdown from it directly. SIGKILL of runuser follows only if that hangs.
       await asPostgres(binDir, 'pg_ctl', ['stop', '-D', dataDir, '-m', 'fast', '-w']).catch(
         () => undefined,
       );

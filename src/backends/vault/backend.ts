@@ -112,7 +112,7 @@ export class VaultBackend implements Backend {
     return response;
   }
 
-  // A 403 while the token still works is the policy's answer and is returned. Otherwise
+  // A 403 while the token still works is the policy's decision and is returned. Otherwise
   // the token has expired or was revoked: log in again once and retry, and if the new
   // token does not work either, report the credentials.
   async #send(path: string, query?: Record<string, string>): Promise<VaultResponse> {
@@ -167,7 +167,7 @@ export class VaultBackend implements Backend {
 function readV2(response: VaultResponse, path: string, apiPath: string): BackendRead {
   const metadata = response.body?.data?.metadata;
   const data = response.body?.data?.data;
-  // Vault answers a deleted or destroyed version with data.data null and its metadata:
+  // Vault responds to a deleted or destroyed version with data.data null and its metadata:
   // with 404 on current servers, with 200 on some older ones.
   if ((response.status === 200 || response.status === 404) && metadata && data === null) {
     throw deletedError(path, apiPath, metadata);
@@ -181,7 +181,7 @@ function readV2(response: VaultResponse, path: string, apiPath: string): Backend
 function readV1(response: VaultResponse, path: string, apiPath: string): BackendRead {
   if (response.status === 404) throw vaultNotFound(path, apiPath);
   if (response.status !== 200) throw unexpected(response, apiPath);
-  // On KV v1, `data` holds the secret's own fields, even ones named data or metadata.
+  // On KV v1, `data` contains the secret's own fields, even ones named data or metadata.
   return { fields: fieldsOf(response.body?.data, apiPath) };
 }
 
