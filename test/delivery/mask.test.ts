@@ -72,6 +72,14 @@ describe('MaskStream', () => {
     assert.equal(out.toString(), '-****-');
   });
 
+  it('masks a value that starts inside the held prefix of another', async () => {
+    // "xa" is held back as the start of the first value; the second starts at its "a".
+    const values = ['xaqqqqqq', 'abbbbbb'];
+    const rest = `bbbbbb ${'-'.repeat(40)}`;
+    const out = await maskAll(values, [Buffer.from('--xa'), Buffer.from(rest)]);
+    assert.equal(out.toString(), `--x**** ${'-'.repeat(40)}`);
+  });
+
   it('flushes a held prefix at the end', async () => {
     const out = await maskAll([SECRET], [Buffer.from(`tail ${SECRET.slice(0, 5)}`)]);
     assert.equal(out.toString(), `tail ${SECRET.slice(0, 5)}`);
