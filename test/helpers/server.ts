@@ -1,12 +1,11 @@
 import { connect } from 'node:net';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import {
   type RunningServer,
   SERVER_DEFAULTS,
   type ServerConfig,
   startServer,
 } from '../../src/server/start.ts';
+import { capturedLogger } from './log.ts';
 
 /** A development server on a free loopback port, with its log captured in memory. */
 export interface TestServer {
@@ -20,14 +19,7 @@ export interface TestServer {
 
 /** Starts an in-memory server on 127.0.0.1 and a random port; close it in `after()`. */
 export async function startTestServer(overrides: Partial<ServerConfig> = {}): Promise<TestServer> {
-  const chunks: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      chunks.push(chunk.toString());
-      done();
-    },
-  });
-  const logger = pino({ level: 'debug' }, sink);
+  const { logger, text } = capturedLogger();
   const server = await startServer(
     {
       dev: true,
@@ -44,26 +36,38 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}): Pr
     server,
     address: server.address,
     rootToken: server.rootToken,
-    log: () => chunks.join(''),
+    log: text,
     close: () => server.close(),
   };
 }
 
 /** Sends a JSON request with the token and returns status and parsed body. */
-export async function request(
+export function request(
   target: TestServer,
   method: string,
   route: string,
   body?: unknown,
   token: string | undefined = target.rootToken,
 ): Promise<{ status: number; body: any }> {
+  return requestAt(target.address, token, method, route, body);
+}
+
+/** Sends a JSON request to the server at `address`; gives up after 10 s. */
+export async function requestAt(
+  address: string,
+  token: string | undefined,
+  method: string,
+  route: string,
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
   const headers: Record<string, string> = {};
   if (token) headers['x-vault-token'] = token;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(target.address + route, {
+  const response = await fetch(address + route, {
     method,
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
   });
   const text = await response.text();
   return { status: response.status, body: text ? JSON.parse(text) : undefined };

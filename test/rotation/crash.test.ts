@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { ROTATION_STEPS, type RotationStep } from '../../src/rotation/policy.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import { type ServerProcess, startServerProcess } from '../helpers/cli.ts';
+import { requestAt } from '../helpers/server.ts';
 
 const HOOK = join(import.meta.dirname, '..', 'fixtures', 'rotation', 'blocking-hook.sh');
 
@@ -20,23 +21,8 @@ const EXPECTED: Record<RotationStep, { current: number; outcome: string }> = {
   finish: { current: 2, outcome: 'succeeded' },
 };
 
-async function call(
-  server: ServerProcess,
-  token: string,
-  method: string,
-  route: string,
-  body?: unknown,
-) {
-  const headers: Record<string, string> = { 'x-vault-token': token };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(server.address + route, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+function call(server: ServerProcess, token: string, method: string, route: string, body?: unknown) {
+  return requestAt(server.address, token, method, route, body);
 }
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000) {
