@@ -1,4 +1,5 @@
 import { isTesseraError, TesseraError } from '../errors.ts';
+import type { Cluster } from '../store/cluster.ts';
 import type { Store } from '../store/store.ts';
 import { checkNotLastAdmin, withAdminLock } from './lockout.ts';
 import {
@@ -15,18 +16,23 @@ import { authenticate, type Caller } from './tokens.ts';
 
 /**
  * Authentication and authorisation for the server: tokens from the store, and policies
- * parsed once and cached until a policy is written or deleted through this object.
- * NOTE: another process writing the same store (a second replica) does not clear this
- * cache, so its policy changes reach this one only after a restart.
+ * parsed once and cached until a policy is written or deleted, through this object or,
+ * as a cluster message reports, through another server process on the same store.
  */
 export class Access {
   readonly #store: Store;
+  readonly #cluster: Cluster | undefined;
   readonly #cache = new Map<string, Policy | null>();
   // Bumped on every policy write, so that a load begun before the write is not cached.
   #generation = 0;
 
-  constructor(store: Store) {
+  constructor(store: Store, cluster?: Cluster) {
     this.#store = store;
+    this.#cluster = cluster;
+    // After a gap, any policy may have changed unseen.
+    cluster?.subscribe((message) => {
+      if (message.kind === 'policy' || message.kind === 'gap') this.#invalidate();
+    });
   }
 
   /** Authenticates a token and consumes one of its uses; see `authenticate` in tokens.ts. */
@@ -73,6 +79,7 @@ export class Access {
       await checkNotLastAdmin(this.#store, { policy: { name, rules: policy } });
       await this.#store.savePolicy(name, text);
       this.#invalidate();
+      this.#cluster?.publish({ kind: 'policy', name });
     });
     return policy;
   }
@@ -84,6 +91,7 @@ export class Access {
       await checkNotLastAdmin(this.#store, { policy: { name, rules: null } });
       const deleted = await this.#store.deletePolicy(name);
       this.#invalidate();
+      this.#cluster?.publish({ kind: 'policy', name });
       return deleted;
     });
   }

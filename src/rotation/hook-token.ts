@@ -37,12 +37,13 @@ export async function revokeHookToken(store: Store, accessor: string | null): Pr
   if (accessor !== null) await store.deleteToken(accessor);
 }
 
-/** Revokes every hook token, since none may outlive the rotation that a restart ended. */
-export async function revokeAllHookTokens(store: Store): Promise<number> {
+/** Revokes every hook token of `path`: none may outlive the rotation that a restart ended. */
+export async function revokeHookTokensOf(store: Store, path: string): Promise<number> {
   let revoked = 0;
   for (const accessor of await store.listTokenAccessors()) {
     const record = await store.findTokenByAccessor(accessor);
     if (record?.meta.created_by !== HOOK_TOKEN_CREATOR) continue;
+    if (record.meta.rotation_path !== path) continue;
     revoked += (await store.deleteToken(accessor)).length;
   }
   return revoked;

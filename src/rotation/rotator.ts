@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { TesseraError } from '../errors.ts';
+import { type Cluster, type ClusterLock, LocalCluster } from '../store/cluster.ts';
 import { parseSecretPath } from '../store/path.ts';
 import type { Secrets } from '../store/secrets.ts';
 import type { Store } from '../store/store.ts';
@@ -34,11 +35,17 @@ export interface RotationView {
 /** Starting point of a run: a new rotation, or one resumed at a step with its pending version. */
 type Start = { step: RotationStep; pendingVersion: number | null };
 
+/** Returns the name of the cluster lock that the server process rotating `path` holds. */
+export function rotationLockName(path: string): string {
+  return `rotation:${path}`;
+}
+
 /**
  * Runs rotations: creates a pending version, runs the hook's set, test and finish steps,
  * then promotes it. Each step is recorded in the store before it runs, so `recover` can
  * resume or roll back a rotation that a crash interrupted. One rotation per path runs at
- * a time; a second request for the same path joins the running one.
+ * a time: a second request for the same path joins the running one, and a request while
+ * another server process on the same store rotates the path is rejected.
  */
 export class Rotator {
   /** The server's address that hooks call back on; set once the server listens. */
@@ -46,12 +53,19 @@ export class Rotator {
   readonly #store: Store;
   readonly #secrets: Secrets;
   readonly #logger: Logger;
+  readonly #cluster: Cluster;
   readonly #running = new Map<string, Promise<RotationEvent>>();
 
-  constructor(store: Store, secrets: Secrets, logger: Logger) {
+  constructor(
+    store: Store,
+    secrets: Secrets,
+    logger: Logger,
+    cluster: Cluster = new LocalCluster(),
+  ) {
     this.#store = store;
     this.#secrets = secrets;
     this.#logger = logger;
+    this.#cluster = cluster;
   }
 
   /** Sets a secret's policy and schedules its first run. Throws INVALID_ARGUMENT. */
@@ -104,17 +118,36 @@ export class Rotator {
     await Promise.allSettled([...this.#running.values()]);
   }
 
-  /** Starts (or joins) one run per path; see `recover` for resumed starts. */
-  resume(path: string, start: Start): Promise<RotationEvent> {
-    return this.#single(path, start);
+  /**
+   * Resumes an interrupted rotation at its recorded step. The caller has taken the path's
+   * lock (see `rotationLockName`), and the run releases it when it ends.
+   */
+  resume(path: string, start: Start, lock: ClusterLock): Promise<RotationEvent> {
+    return this.#single(path, start, lock);
   }
 
-  #single(path: string, start: Start): Promise<RotationEvent> {
+  #single(path: string, start: Start, lock?: ClusterLock): Promise<RotationEvent> {
     const running = this.#running.get(path);
     if (running) return running;
-    const run = this.#run(path, start).finally(() => this.#running.delete(path));
+    const run = this.#locked(path, start, lock).finally(() => this.#running.delete(path));
     this.#running.set(path, run);
     return run;
+  }
+
+  async #locked(path: string, start: Start, given?: ClusterLock): Promise<RotationEvent> {
+    const lock = given ?? (await this.#cluster.tryLock(rotationLockName(path)));
+    if (lock === undefined) {
+      throw new TesseraError(
+        'INVALID_ARGUMENT',
+        `secret ${path} is rotating on another server; retry once that rotation has ended`,
+        { path },
+      );
+    }
+    try {
+      return await this.#run(path, start);
+    } finally {
+      await lock.release();
+    }
   }
 
   async #run(path: string, start: Start): Promise<RotationEvent> {

@@ -11,6 +11,7 @@ import type { Access } from '../access/access.ts';
 import type { Mounts } from '../backends/mounts.ts';
 import { TesseraError } from '../errors.ts';
 import type { Rotator } from '../rotation/rotator.ts';
+import type { Cluster } from '../store/cluster.ts';
 import type { Secrets } from '../store/secrets.ts';
 import type { Store } from '../store/store.ts';
 import type { AuditSink } from './authorize.ts';
@@ -41,6 +42,8 @@ export interface AppContext {
   https?: HttpsServerOptions;
   /** Read-only backends by path prefix; paths under none of them are in the store. */
   mounts?: Mounts;
+  /** The other server processes on the same store, whose changes watch streams also send. */
+  cluster?: Cluster;
   /** Runs rotations; without it the rotation policy routes reject every request. */
   rotator?: Rotator;
   /** Set by `buildApp`: the metrics that routes update. */

@@ -1,21 +1,16 @@
-import { existsSync } from 'node:fs';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, writeFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Access } from '../access/access.ts';
-import { createToken, ROOT_POLICY } from '../access/tokens.ts';
 import { AuditLog } from '../audit/writer.ts';
 import { type MountSpec, openMounts } from '../backends/spec.ts';
-import { createKeyringFile, Keyring, loadKeyringFile } from '../crypto/keyring.ts';
 import { TesseraError } from '../errors.ts';
 import { Rotator } from '../rotation/rotator.ts';
-import { RotationScheduler, recoverRotations } from '../rotation/scheduler.ts';
-import { maskDatabaseUrl, openPostgresStore } from '../store/postgres.ts';
+import { RotationScheduler } from '../rotation/scheduler.ts';
+import { maskDatabaseUrl } from '../store/postgres.ts';
 import { Secrets } from '../store/secrets.ts';
-import { openSqliteStore } from '../store/sqlite.ts';
-import type { Store } from '../store/store.ts';
 import { buildApp, type ServerLimits } from './app.ts';
+import { openStore } from './data-dir.ts';
 import { type FailureLimit, FailureLimiter } from './limits.ts';
 import { checkListenAddress, loadTls, type TlsFiles } from './transport.ts';
 
@@ -70,47 +65,34 @@ export interface RunningServer {
   reopenAudit(): Promise<void>;
 }
 
-export const KEYRING_FILE = 'keyring.json';
-export const DATABASE_FILE = 'tessera.db';
-
 /** Opens the store and keyring, creates the root token on first start, and listens. */
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
   checkListenAddress(config.host, config.tls, config.insecureListen ?? false);
   const https = config.tls ? await loadTls(config.tls) : undefined;
   const audit = config.auditFile ? await AuditLog.open({ file: config.auditFile, logger }) : null;
   const mounts = await openMounts(config.mounts ?? [], logger);
-  const opened = await (config.dev
-    ? openDevStore()
-    : openDataDir(requireDataDir(config), config.databaseUrl)
-  ).catch(async (error) => {
+  const opened = await openStore(config, logger).catch(async (error) => {
     await mounts.close();
     throw error;
   });
-  const { store, keyring } = opened;
-
-  const rootToken = opened.firstStart
-    ? (await createToken(store, { policies: [ROOT_POLICY], meta: { created_by: 'set-up' } })).token
-    : undefined;
+  const { store, keyring, cluster, rootToken } = opened;
 
   // base64 makes a body about 4/3 of the secret it carries.
   const bodyLimitBytes = Math.ceil((config.limits.maxSecretBytes * 4) / 3) + BODY_OVERHEAD_BYTES;
   const secrets = new Secrets(store, keyring);
-  const rotator = new Rotator(store, secrets, logger);
-  const scheduler = new RotationScheduler({
-    store,
-    rotator,
-    logger,
-    tickMs: config.rotationTickMs,
-  });
-  // NOTE: watch streams see only the writes made through this server process. With several
-  // replicas on PostgreSQL, the store would NOTIFY a channel in every write transaction,
-  // and each replica would LISTEN on it and feed the events to its watch hub. Until then, a
-  // `tessera exec` that follows rotations must reach the replica that wrote the change.
+  // The other replicas on the same database send these changes to their watch streams.
+  secrets.onChange((change) => cluster.publish({ kind: 'secret', change }));
+  const rotator = new Rotator(store, secrets, logger, cluster);
+  const scheduler = new RotationScheduler(
+    { store, secrets, rotator, cluster, logger },
+    config.rotationTickMs,
+  );
   const app = buildApp({
     store,
     secrets,
     rotator,
-    access: new Access(store),
+    cluster,
+    access: new Access(store, cluster),
     audit,
     logger,
     limits: { ...config.limits, bodyLimitBytes },
@@ -122,6 +104,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     await scheduler.stop();
     await app.close();
     await mounts.close();
+    await cluster.close();
     await store.close();
     await audit?.close();
     logger.info('server stopped');
@@ -150,95 +133,12 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     'server started',
   );
   rotator.address = address;
-  // A rotation that cannot be recovered is logged and left for the operator; the server
-  // still serves reads.
-  await recoverRotations(store, secrets, rotator, logger).catch((error: unknown) => {
-    logger.error({ error: (error as Error).name }, 'rotation recovery failed');
-  });
-  scheduler.start();
+  // The first tick recovers rotations that a crash interrupted, before the server returns.
+  await scheduler.start();
   const reopenAudit = async () => {
     await audit?.reopen();
   };
   return { app, address, rootToken, close, reopenAudit };
-}
-
-async function openDevStore() {
-  const store = await openSqliteStore(':memory:');
-  return { store, keyring: Keyring.generate(), firstStart: true };
-}
-
-interface OpenedStore {
-  store: Store;
-  keyring: Keyring;
-  firstStart: boolean;
-}
-
-async function openDataDir(dataDir: string, databaseUrl: string | undefined): Promise<OpenedStore> {
-  try {
-    await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new TesseraError(
-      'CONFIG_INVALID',
-      `could not create --data-dir ${dataDir} (${code}); give a directory path`,
-    );
-  }
-  const keyringFile = join(dataDir, KEYRING_FILE);
-  if (databaseUrl !== undefined) {
-    return openPostgresDataDir(keyringFile, databaseUrl);
-  }
-  const databaseFile = join(dataDir, DATABASE_FILE);
-
-  if (existsSync(keyringFile)) {
-    return {
-      store: await openSqliteStore(databaseFile),
-      keyring: await loadKeyringFile(keyringFile),
-      firstStart: false,
-    };
-  }
-  if (existsSync(databaseFile)) {
-    throw new TesseraError(
-      'CONFIG_INVALID',
-      `${databaseFile} exists but its keyring ${keyringFile} is missing, so no secret could be decrypted; restore the keyring file from your backup`,
-    );
-  }
-  const keyring = await createKeyringFile(keyringFile);
-  return { store: await openSqliteStore(databaseFile), keyring, firstStart: true };
-}
-
-// Every replica on one database needs the same keyring. Only a server that finds the
-// database empty creates one, so a replica started without a copy cannot add a second
-// keyring and a root token that the other replicas do not have.
-async function openPostgresDataDir(keyringFile: string, url: string): Promise<OpenedStore> {
-  const store = await openPostgresStore(url);
-  try {
-    if (existsSync(keyringFile)) {
-      return { store, keyring: await loadKeyringFile(keyringFile), firstStart: false };
-    }
-    const empty = (await store.countTokens()) === 0 && (await store.list('')).length === 0;
-    if (!empty) {
-      throw new TesseraError(
-        'CONFIG_INVALID',
-        `the database ${maskDatabaseUrl(url)} already holds secrets or tokens, but ` +
-          `${keyringFile} is missing; copy keyring.json from the --data-dir of a server ` +
-          'that uses this database',
-      );
-    }
-    // NOTE: two servers started at the same moment on an empty database would each create
-    // a keyring and a root token. Start the first replica alone.
-    return { store, keyring: await createKeyringFile(keyringFile), firstStart: true };
-  } catch (error) {
-    await store.close();
-    throw error;
-  }
-}
-
-function requireDataDir(config: ServerConfig): string {
-  if (config.dataDir) return config.dataDir;
-  throw new TesseraError(
-    'CONFIG_INVALID',
-    'no --data-dir given; pass --data-dir DIR for a persistent server, or --dev',
-  );
 }
 
 async function writeTokenFile(file: string, token: string) {

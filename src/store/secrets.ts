@@ -31,14 +31,18 @@ export interface SecretRead {
  * version. `staged` is a pending version that reads do not serve yet; `promoted` and
  * `rolled-back` moved the current label, so reads now serve `version`.
  */
-export type SecretChangeKind =
-  | 'written'
-  | 'deleted'
-  | 'destroyed'
-  | 'undeleted'
-  | 'staged'
-  | 'promoted'
-  | 'rolled-back';
+export const SECRET_CHANGE_KINDS = [
+  'written',
+  'deleted',
+  'destroyed',
+  'undeleted',
+  'staged',
+  'promoted',
+  'rolled-back',
+] as const;
+
+/** One of `SECRET_CHANGE_KINDS`. */
+export type SecretChangeKind = (typeof SECRET_CHANGE_KINDS)[number];
 
 /** A change of a secret's versions, sent to listeners after it is stored. Never a value. */
 export interface SecretChange {

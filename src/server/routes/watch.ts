@@ -5,7 +5,7 @@ import { TesseraError } from '../../errors.ts';
 import { parseSecretPath } from '../../store/path.ts';
 import type { AppContext } from '../app.ts';
 import { requireCapability } from '../authorize.ts';
-import { type ChangeEvent, ChangeHub } from '../events.ts';
+import { ChangeHub, type HubEvent } from '../events.ts';
 
 /** Time between comment lines that keep an idle stream open through proxies. */
 export const HEARTBEAT_MS = 15_000;
@@ -20,7 +20,7 @@ export const MAX_WATCH_PATHS = 256;
  * the changes it missed, or a `reset` event when they are no longer known.
  */
 export function registerWatchRoutes(app: FastifyInstance, context: AppContext): void {
-  const hub = new ChangeHub(context.secrets);
+  const hub = new ChangeHub(context.secrets, context.cluster);
   const open = new Set<ServerResponse>();
   // Open streams would keep `close()` waiting for ever, so they are ended first.
   app.addHook('preClose', async () => {
@@ -43,7 +43,11 @@ export function registerWatchRoutes(app: FastifyInstance, context: AppContext): 
     open.add(response);
 
     const wanted = new Set(paths);
-    const send = (event: ChangeEvent): void => {
+    const send = (event: HubEvent): void => {
+      if (event.kind === 'reset') {
+        response.write(`id: ${event.id}\nevent: reset\ndata: {}\n\n`);
+        return;
+      }
       if (!wanted.has(event.path)) return;
       const data = { path: event.path, version: event.version, kind: event.kind };
       response.write(`id: ${event.id}\nevent: change\ndata: ${JSON.stringify(data)}\n\n`);

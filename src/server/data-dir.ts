@@ -1,0 +1,156 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+
+import { createToken, ROOT_POLICY } from '../access/tokens.ts';
+import { createKeyringFile, Keyring, loadKeyringFile } from '../crypto/keyring.ts';
+import { TesseraError } from '../errors.ts';
+import { type Cluster, type ClusterLock, LocalCluster } from '../store/cluster.ts';
+import { maskDatabaseUrl, openPostgresStore } from '../store/postgres.ts';
+import { openPostgresCluster } from '../store/postgres-cluster.ts';
+import { openSqliteStore } from '../store/sqlite.ts';
+import type { Store } from '../store/store.ts';
+
+export const KEYRING_FILE = 'keyring.json';
+export const DATABASE_FILE = 'tessera.db';
+
+/** The cluster lock that a replica holds while it looks for, or creates, the keyring. */
+export const FIRST_START_LOCK = 'first-start';
+
+/** How long a replica waits for another one to finish creating the keyring. */
+export const FIRST_START_WAIT_MS = 30_000;
+const LOCK_POLL_MS = 200;
+
+/** The store, keyring and cluster a server runs on, and the root token if it created one. */
+export interface OpenedStore {
+  store: Store;
+  keyring: Keyring;
+  cluster: Cluster;
+  rootToken?: string;
+}
+
+/** The settings of `startServer` that choose where the data is kept. */
+export interface DataDirConfig {
+  dev: boolean;
+  dataDir?: string;
+  databaseUrl?: string;
+}
+
+/**
+ * Opens the store: in memory with `dev`, else SQLite in the data directory or PostgreSQL
+ * at the database URL, with the keyring in the data directory. The first start creates
+ * the keyring and the root token.
+ */
+export async function openStore(config: DataDirConfig, logger: Logger): Promise<OpenedStore> {
+  if (config.dev) {
+    const store = await openSqliteStore(':memory:');
+    return withRootToken({ store, keyring: Keyring.generate(), cluster: new LocalCluster() });
+  }
+  const dataDir = requireDataDir(config);
+  try {
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new TesseraError(
+      'CONFIG_INVALID',
+      `could not create --data-dir ${dataDir} (${code}); give a directory path`,
+    );
+  }
+  const keyringFile = join(dataDir, KEYRING_FILE);
+  if (config.databaseUrl !== undefined) {
+    return openPostgresDataDir(keyringFile, config.databaseUrl, logger);
+  }
+  return openSqliteDataDir(keyringFile, join(dataDir, DATABASE_FILE));
+}
+
+async function openSqliteDataDir(keyringFile: string, databaseFile: string): Promise<OpenedStore> {
+  const cluster = new LocalCluster();
+  if (existsSync(keyringFile)) {
+    const keyring = await loadKeyringFile(keyringFile);
+    return { store: await openSqliteStore(databaseFile), keyring, cluster };
+  }
+  if (existsSync(databaseFile)) {
+    throw new TesseraError(
+      'CONFIG_INVALID',
+      `${databaseFile} exists but its keyring ${keyringFile} is missing, so no secret could be decrypted; restore the keyring file from your backup`,
+    );
+  }
+  const keyring = await createKeyringFile(keyringFile);
+  return withRootToken({ store: await openSqliteStore(databaseFile), keyring, cluster });
+}
+
+// Every replica on one database needs the same keyring. Only a server that finds the
+// database empty creates one, so a replica started without a copy cannot add a second
+// keyring and a root token that the other replicas do not have. The first-start lock
+// keeps two replicas started at once from both finding the database empty.
+async function openPostgresDataDir(
+  keyringFile: string,
+  url: string,
+  logger: Logger,
+): Promise<OpenedStore> {
+  const store = await openPostgresStore(url);
+  let cluster: Cluster | undefined;
+  try {
+    cluster = await openPostgresCluster(url, logger);
+    const lock = await waitForLock(cluster, FIRST_START_LOCK, url);
+    try {
+      if (existsSync(keyringFile)) {
+        return { store, keyring: await loadKeyringFile(keyringFile), cluster };
+      }
+      await requireEmpty(store, keyringFile, url);
+      return await withRootToken({ store, keyring: await createKeyringFile(keyringFile), cluster });
+    } finally {
+      await lock.release();
+    }
+  } catch (error) {
+    await cluster?.close();
+    await store.close();
+    throw error;
+  }
+}
+
+async function requireEmpty(store: Store, keyringFile: string, url: string): Promise<void> {
+  const empty = (await store.countTokens()) === 0 && (await store.list('')).length === 0;
+  if (empty) return;
+  throw new TesseraError(
+    'CONFIG_INVALID',
+    `the database ${maskDatabaseUrl(url)} already holds secrets or tokens, but ` +
+      `${keyringFile} is missing; copy keyring.json from the --data-dir of a server ` +
+      'that uses this database',
+  );
+}
+
+async function waitForLock(cluster: Cluster, name: string, url: string): Promise<ClusterLock> {
+  const deadline = Date.now() + FIRST_START_WAIT_MS;
+  for (;;) {
+    const lock = await cluster.tryLock(name);
+    if (lock !== undefined) return lock;
+    if (Date.now() >= deadline) {
+      throw new TesseraError(
+        'CONFIG_INVALID',
+        `timed out after ${FIRST_START_WAIT_MS / 1000} s waiting for another server on the ` +
+          `database ${maskDatabaseUrl(url)} to finish starting; check that server's log, ` +
+          'then start this one again',
+      );
+    }
+    await sleep(LOCK_POLL_MS);
+  }
+}
+
+async function withRootToken(opened: OpenedStore): Promise<OpenedStore> {
+  const created = await createToken(opened.store, {
+    policies: [ROOT_POLICY],
+    meta: { created_by: 'set-up' },
+  });
+  return { ...opened, rootToken: created.token };
+}
+
+function requireDataDir(config: DataDirConfig): string {
+  if (config.dataDir) return config.dataDir;
+  throw new TesseraError(
+    'CONFIG_INVALID',
+    'no --data-dir given; pass --data-dir DIR for a persistent server, or --dev',
+  );
+}

@@ -1,0 +1,303 @@
+// Several servers on one PostgreSQL database. Changes and policy edits reach the other
+// replicas, and one replica runs the scheduler. A rotation runs on one replica at a time,
+// and two replicas started at once on an empty database create one keyring.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+
+import { parseEvents } from '../../src/client/watch.ts';
+import { isTesseraError } from '../../src/errors.ts';
+import { rotationLockName } from '../../src/rotation/rotator.ts';
+import { SERVER_DEFAULTS, startServer } from '../../src/server/start.ts';
+import { openPostgresCluster } from '../../src/store/postgres-cluster.ts';
+import { capturedLogger } from '../helpers/log.ts';
+import { type PostgresCluster, psqlAdmin, startPostgres } from '../helpers/postgres.ts';
+import { requestAt } from '../helpers/server.ts';
+
+const PASSWORD = 'cluster-db-Pw/8';
+const CANARY = 'CANARY-cluster-41f9';
+const TICK_MS = 100;
+
+interface Replica {
+  address: string;
+  rootToken?: string;
+  log(): string;
+  close(): Promise<void>;
+}
+
+async function startReplica(dataDir: string, databaseUrl: string): Promise<Replica> {
+  const { logger, text: log } = capturedLogger();
+  const server = await startServer(
+    {
+      dev: false,
+      dataDir,
+      databaseUrl,
+      host: '127.0.0.1',
+      port: 0,
+      limits: { maxSecretBytes: SERVER_DEFAULTS.maxSecretBytes, requestTimeoutMs: 10_000 },
+      failureLimit: { ...SERVER_DEFAULTS.failureLimit },
+      rotationTickMs: TICK_MS,
+    },
+    logger,
+  );
+  return { address: server.address, rootToken: server.rootToken, log, close: server.close };
+}
+
+function call(replica: Replica, token: string, method: string, route: string, body?: unknown) {
+  return requestAt(replica.address, token, method, route, body);
+}
+
+function putBody(value: string) {
+  return { fields: { value: Buffer.from(value).toString('base64') } };
+}
+
+async function until(check: () => Promise<boolean> | boolean, what: string, ms = 5000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.fail(`timed out after ${ms} ms waiting until ${what}`);
+}
+
+function openStream(replica: Replica, token: string, path: string) {
+  const abort = new AbortController();
+  const events: { event: string; data: string }[] = [];
+  let raw = '';
+  const reading = (async () => {
+    const response = await fetch(`${replica.address}/v1/tessera/watch?path=${path}`, {
+      headers: { 'x-vault-token': token },
+      signal: abort.signal,
+    });
+    const body = response.body as unknown as AsyncIterable<Uint8Array>;
+    const tee = (async function* () {
+      for await (const chunk of body) {
+        raw += Buffer.from(chunk).toString('utf8');
+        yield chunk;
+      }
+    })();
+    for await (const event of parseEvents(tee)) events.push(event);
+  })().catch(() => undefined);
+  return {
+    events,
+    raw: () => raw,
+    close: async () => {
+      abort.abort();
+      await reading;
+    },
+  };
+}
+
+describe('replicas on one PostgreSQL database', { timeout: 120_000 }, () => {
+  let cluster: PostgresCluster;
+  let home: string;
+  let url: string;
+  let first: Replica;
+  let second: Replica;
+  let root: string;
+
+  before(async () => {
+    cluster = await startPostgres();
+    await psqlAdmin(cluster, `CREATE ROLE tessera LOGIN PASSWORD '${PASSWORD}'`);
+    await psqlAdmin(cluster, 'CREATE DATABASE tessera OWNER tessera');
+    await psqlAdmin(cluster, 'CREATE DATABASE tessera_race OWNER tessera');
+    const base = `postgres://tessera:${encodeURIComponent(PASSWORD)}@127.0.0.1:${cluster.port}`;
+    url = `${base}/tessera`;
+    home = await mkdtemp(join(tmpdir(), 'tessera-cluster-'));
+    first = await startReplica(join(home, 'data'), url);
+    second = await startReplica(join(home, 'data'), url);
+    root = first.rootToken as string;
+  });
+  after(async () => {
+    await first?.close();
+    await second?.close();
+    await cluster?.stop();
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it('sends a change written through one replica to a watch on another', async () => {
+    const stream = openStream(second, root, 'shared/a');
+    try {
+      await until(() => stream.events.length >= 1, 'the stream is ready');
+      assert.equal(
+        (await call(first, root, 'POST', '/v1/tessera/data/shared/a', putBody(CANARY))).status,
+        200,
+      );
+      await until(
+        () => stream.events.some((event) => event.event === 'change'),
+        'the change arrives',
+      );
+      const change = stream.events.find((event) => event.event === 'change');
+      assert.deepEqual(JSON.parse(change?.data ?? '{}'), {
+        path: 'shared/a',
+        version: 1,
+        kind: 'written',
+      });
+      assert.equal(stream.raw().includes(CANARY), false, 'the value is in the stream');
+    } finally {
+      await stream.close();
+    }
+  });
+
+  it('applies a policy change made through another replica at once', async () => {
+    const readAll = {
+      policy: JSON.stringify({ rules: [{ path: 'team/*', capabilities: ['read'] }] }),
+    };
+    assert.equal(
+      (await call(first, root, 'PUT', '/v1/sys/policies/acl/team', readAll)).status,
+      204,
+    );
+    await call(first, root, 'POST', '/v1/tessera/data/team/db', putBody('team-value-1'));
+    const created = await call(first, root, 'POST', '/v1/auth/token/create', {
+      policies: ['team'],
+    });
+    const token = created.body.auth.client_token as string;
+    // The second replica reads the policy now and keeps it in its cache.
+    assert.equal((await call(second, token, 'GET', '/v1/tessera/data/team/db')).status, 200);
+
+    const denyAll = {
+      policy: JSON.stringify({ rules: [{ path: 'team/*', capabilities: ['deny'] }] }),
+    };
+    assert.equal(
+      (await call(first, root, 'PUT', '/v1/sys/policies/acl/team', denyAll)).status,
+      204,
+    );
+    await until(
+      async () => (await call(second, token, 'GET', '/v1/tessera/data/team/db')).status === 403,
+      'the second replica denies the read',
+      2000,
+    );
+  });
+
+  it('runs the scheduler on one replica and hands it over', async () => {
+    const leads = (replica: Replica) => replica.log().includes('now runs scheduled rotations');
+    assert.equal(leads(first), true, 'the first replica leads');
+    assert.equal(leads(second), false, 'the second replica leads as well');
+
+    const third = await startReplica(join(home, 'data'), url);
+    try {
+      await first.close();
+      await until(() => leads(second) || leads(third), 'another replica leads', 3000);
+      assert.equal(leads(second) && leads(third), false, 'two replicas lead');
+    } finally {
+      first = third;
+    }
+  });
+
+  it('rejects a rotation that another server runs, and recovers it when that ends', async () => {
+    const path = 'shared/rotated';
+    await call(second, root, 'POST', `/v1/tessera/data/${path}`, putBody('first-value'));
+    const policy = {
+      schedule: { interval: '1h' },
+      generator: { type: 'password', length: 20, classes: ['lower', 'digits'] },
+    };
+    assert.equal(
+      (await call(second, root, 'PUT', `/v1/tessera/rotation/${path}`, policy)).status,
+      200,
+    );
+
+    // A process that holds the path's lock stands for a replica in the middle of a rotation.
+    const { logger } = capturedLogger();
+    const other = await openPostgresCluster(url, logger);
+    const lock = await other.tryLock(rotationLockName(path));
+    assert.ok(lock, 'the lock was free');
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    try {
+      const busy = await call(second, root, 'POST', `/v1/tessera/rotate/${path}`, {});
+      assert.equal(busy.status, 400);
+      assert.match(busy.body.errors[0], /rotating on another server/);
+
+      // Interrupted in its set step: the leader leaves it alone while the lock is held.
+      const interrupted = {
+        step: 'set',
+        pendingVersion: 1,
+        tokenAccessor: null,
+        startedTime: null,
+        events: [],
+      };
+      await db.query('UPDATE rotations SET state = $1 WHERE path = $2', [
+        JSON.stringify(interrupted),
+        path,
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, TICK_MS * 5));
+      const held = await db.query('SELECT state FROM rotations WHERE path = $1', [path]);
+      assert.equal(JSON.parse(held.rows[0].state).step, 'set');
+
+      await lock.release();
+      await until(async () => {
+        const { rows } = await db.query('SELECT state FROM rotations WHERE path = $1', [path]);
+        return JSON.parse(rows[0].state).step === 'idle';
+      }, 'the leader recovers the rotation');
+      const rotated = await call(second, root, 'POST', `/v1/tessera/rotate/${path}`, {});
+      assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+      assert.equal(rotated.body.data.outcome, 'succeeded');
+    } finally {
+      await lock.release();
+      await other.close();
+      await db.end();
+    }
+  });
+
+  it('resets watch streams after the connection that listens is cut', async () => {
+    const stream = openStream(second, root, 'shared/b');
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    try {
+      await until(() => stream.events.length >= 1, 'the stream is ready');
+      const ended = await db.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN tessera_cluster%'",
+      );
+      assert.ok(ended.rows.length >= 2, 'no listening connection found');
+      await until(
+        () => stream.events.some((event) => event.event === 'reset'),
+        'a reset arrives',
+        5000,
+      );
+
+      await call(first, root, 'POST', '/v1/tessera/data/shared/b', putBody('after-the-cut'));
+      await until(
+        () => stream.events.some((event) => event.event === 'change'),
+        'the change arrives',
+      );
+    } finally {
+      await stream.close();
+      await db.end();
+    }
+  });
+
+  it('creates one keyring when two replicas start at once on an empty database', async () => {
+    const raceUrl = url.replace(/\/tessera$/, '/tessera_race');
+    const started = await Promise.allSettled([
+      startReplica(join(home, 'race-a'), raceUrl),
+      startReplica(join(home, 'race-b'), raceUrl),
+    ]);
+    const replicas = started.flatMap((result) =>
+      result.status === 'fulfilled' ? [result.value] : [],
+    );
+    const errors = started.flatMap((result) =>
+      result.status === 'rejected' ? [result.reason] : [],
+    );
+    try {
+      assert.equal(replicas.length, 1, 'both replicas started');
+      assert.ok(replicas[0]?.rootToken, 'the replica that started has no root token');
+      assert.equal(errors.length, 1);
+      assert.ok(isTesseraError(errors[0]));
+      assert.equal(errors[0].code, 'CONFIG_INVALID');
+      assert.match(errors[0].message, /copy keyring\.json/);
+      assert.equal(errors[0].message.includes(PASSWORD), false, 'the password is in the message');
+    } finally {
+      await Promise.all(replicas.map((replica) => replica.close()));
+    }
+  });
+
+  it('keeps values and the database password out of every log', () => {
+    for (const replica of [first, second]) {
+      assert.equal(replica.log().includes(CANARY), false, 'value in a server log');
+      assert.equal(replica.log().includes(PASSWORD), false, 'password in a server log');
+    }
+  });
+});
