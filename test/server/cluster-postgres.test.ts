@@ -187,6 +187,37 @@ describe('replicas on one PostgreSQL database', { timeout: 120_000 }, () => {
     }
   });
 
+  it('runs a due rotation once', async () => {
+    const path = 'shared/due';
+    await call(second, root, 'POST', `/v1/tessera/data/${path}`, putBody('due-value'));
+    const policy = {
+      schedule: { interval: '1h' },
+      generator: { type: 'password', length: 20, classes: ['lower', 'digits'] },
+    };
+    assert.equal(
+      (await call(second, root, 'PUT', `/v1/tessera/rotation/${path}`, policy)).status,
+      200,
+    );
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    try {
+      const due =
+        "UPDATE rotations SET next_run_time = now() - interval '1 minute' WHERE path = $1";
+      await db.query(due, [path]);
+      const version = async () =>
+        (await call(first, root, 'GET', `/v1/tessera/data/${path}`)).body.data.metadata.version;
+      await until(async () => (await version()) === 2, 'the scheduler rotates the secret');
+      await new Promise((resolve) => setTimeout(resolve, TICK_MS * 5));
+      assert.equal(await version(), 2, 'the secret rotated more than once');
+      const history = await call(second, root, 'GET', `/v1/tessera/history/${path}`);
+      const events = history.body.data.rotation.events as { outcome: string }[];
+      const outcomes = events.map((event) => event.outcome);
+      assert.deepEqual(outcomes, ['succeeded']);
+    } finally {
+      await db.end();
+    }
+  });
+
   it('rejects a rotation that another server runs, and recovers it when that ends', async () => {
     const path = 'shared/rotated';
     await call(second, root, 'POST', `/v1/tessera/data/${path}`, putBody('first-value'));
