@@ -124,6 +124,60 @@ describe('GET /v1/tessera/watch', () => {
     await response.body?.cancel();
   });
 
+  // Reads a stream to its end, or gives up after `ms`; returns its text and whether it ended.
+  async function readToEnd(response: Response, ms: number) {
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    let text = '';
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      reader.cancel();
+    }, ms);
+    for (;;) {
+      const chunk = await reader.read().catch(() => undefined);
+      if (chunk === undefined || chunk.done) break;
+      text += Buffer.from(chunk.value).toString('utf8');
+    }
+    clearTimeout(timer);
+    return { text, ended: !timedOut };
+  }
+
+  for (const [name, withdraw] of [
+    [
+      'ends the stream of a revoked token',
+      (accessor: string) => request(server, 'POST', '/v1/auth/token/revoke-accessor', { accessor }),
+    ],
+    [
+      'ends the stream when the policy no longer allows reading',
+      () =>
+        request(server, 'PUT', '/v1/sys/policies/acl/watch-revoked', {
+          policy: JSON.stringify({ rules: [{ path: 'watch/*', capabilities: ['deny'] }] }),
+        }),
+    ],
+  ] as const) {
+    it(name, async () => {
+      const policy = { rules: [{ path: 'watch/*', capabilities: ['read'] }] };
+      await request(server, 'PUT', '/v1/sys/policies/acl/watch-revoked', {
+        policy: JSON.stringify(policy),
+      });
+      const created = await request(server, 'POST', '/v1/auth/token/create', {
+        policies: ['watch-revoked'],
+      });
+      const { client_token: token, accessor } = created.body.auth;
+      const response = await fetch(`${server.address}/v1/tessera/watch?path=watch/gone`, {
+        headers: { 'x-vault-token': token },
+      });
+      assert.equal(response.status, 200);
+
+      assert.ok([200, 204].includes((await withdraw(accessor)).status));
+      await put(server, 'watch/gone', CANARY);
+      const { text, ended } = await readToEnd(response, 3000);
+      assert.equal(ended, true, 'the stream stayed open');
+      assert.match(text, /event: ready/);
+      assert.doesNotMatch(text, /event: change/);
+    });
+  }
+
   it('rejects a watch without paths', async () => {
     const response = await request(server, 'GET', '/v1/tessera/watch');
     assert.equal(response.status, 400);

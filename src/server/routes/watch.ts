@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
+import { type Caller, isExpired } from '../../access/tokens.ts';
 import { TesseraError } from '../../errors.ts';
 import { parseSecretPath } from '../../store/path.ts';
 import type { AppContext } from '../app.ts';
@@ -29,7 +30,9 @@ export function registerWatchRoutes(app: FastifyInstance, context: AppContext): 
 
   app.get('/v1/tessera/watch', async (request, reply) => {
     const paths = watchedPaths(request);
-    for (const path of paths) await requireCapability(request, context, 'read', path);
+    let caller: Caller | undefined;
+    for (const path of paths) caller = await requireCapability(request, context, 'read', path);
+    const stillAllowed = () => mayStillRead(context, (caller as Caller).accessor, paths);
 
     reply.hijack();
     // A stream stays open for as long as the task runs; its heartbeats keep it alive.
@@ -43,14 +46,33 @@ export function registerWatchRoutes(app: FastifyInstance, context: AppContext): 
     open.add(response);
 
     const wanted = new Set(paths);
+    // Writes go through one chain, so that they keep their order around the checks.
+    let chain = Promise.resolve();
+    const write = (text: string, check: boolean): void => {
+      chain = chain
+        .then(async () => {
+          if (check && !(await stillAllowed())) {
+            request.log.info(
+              { accessor: (caller as Caller).accessor },
+              'watch stream ended: no longer allowed',
+            );
+            response.end();
+            return;
+          }
+          response.write(text);
+        })
+        .catch(() => {
+          response.end();
+        });
+    };
     const send = (event: HubEvent): void => {
       if (event.kind === 'reset') {
-        response.write(`id: ${event.id}\nevent: reset\ndata: {}\n\n`);
+        write(`id: ${event.id}\nevent: reset\ndata: {}\n\n`, true);
         return;
       }
       if (!wanted.has(event.path)) return;
       const data = { path: event.path, version: event.version, kind: event.kind };
-      response.write(`id: ${event.id}\nevent: change\ndata: ${JSON.stringify(data)}\n\n`);
+      write(`id: ${event.id}\nevent: change\ndata: ${JSON.stringify(data)}\n\n`, true);
     };
     // Replay and subscription happen in one synchronous step, so no change falls between.
     const lastEventId = request.headers['last-event-id'];
@@ -61,9 +83,10 @@ export function registerWatchRoutes(app: FastifyInstance, context: AppContext): 
       for (const event of replay.events) send(event);
     }
     const opening = replay.kind === 'reset' ? 'reset' : 'ready';
-    response.write(`id: ${hub.lastId}\nevent: ${opening}\ndata: {}\n\n`);
+    write(`id: ${hub.lastId}\nevent: ${opening}\ndata: {}\n\n`, false);
 
-    const heartbeat = setInterval(() => response.write(': heartbeat\n\n'), HEARTBEAT_MS);
+    // Each heartbeat also checks the token, so that a revoked one loses its stream.
+    const heartbeat = setInterval(() => write(': heartbeat\n\n', true), HEARTBEAT_MS);
     heartbeat.unref();
     response.on('close', () => {
       clearInterval(heartbeat);
@@ -71,6 +94,21 @@ export function registerWatchRoutes(app: FastifyInstance, context: AppContext): 
       open.delete(response);
     });
   });
+}
+
+// A stream outlives the request that opened it, so the token and its policies are checked
+// again before events. The check reads the token without spending a use.
+async function mayStillRead(
+  context: AppContext,
+  accessor: string,
+  paths: string[],
+): Promise<boolean> {
+  const record = await context.store.findTokenByAccessor(accessor);
+  if (record === undefined || isExpired(record)) return false;
+  for (const path of paths) {
+    if (!(await context.access.decide(record, 'read', path)).allowed) return false;
+  }
+  return true;
 }
 
 function watchedPaths(request: FastifyRequest): string[] {
