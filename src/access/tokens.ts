@@ -113,9 +113,8 @@ export async function createToken(
 /**
  * Authenticates a token and consumes one of its uses. An unknown, expired or used-up
  * token is PERMISSION_DENIED, like Vault's 403, and an expired one is revoked with its
- * descendants on the spot. A missing token is TOKEN_MISSING.
- * NOTE: an expired token that is never sent again stays in the store until it is revoked;
- * nothing sweeps expired tokens yet.
+ * descendants on the spot. A missing token is TOKEN_MISSING. Expired tokens that are never
+ * sent again are removed by `startTokenTidy`.
  */
 export async function authenticate(store: Store, token: string | undefined): Promise<Caller> {
   if (!token) {

@@ -2,6 +2,7 @@ import { chmod, writeFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Access } from '../access/access.ts';
+import { startTokenTidy } from '../access/tidy.ts';
 import { AuditLog } from '../audit/writer.ts';
 import { type MountSpec, openMounts } from '../backends/spec.ts';
 import { TesseraError } from '../errors.ts';
@@ -40,6 +41,8 @@ export interface ServerConfig {
   mounts?: MountSpec[];
   /** How often the rotation scheduler looks for due rotations, in milliseconds. */
   rotationTickMs?: number;
+  /** How often expired tokens are removed from the store, in milliseconds. */
+  tokenTidyMs?: number;
 }
 
 /** The server's defaults, one place for each limit and its unit. */
@@ -100,7 +103,9 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     https,
     mounts,
   });
+  let stopTidy: (() => Promise<void>) | undefined;
   const close = async () => {
+    await stopTidy?.();
     await scheduler.stop();
     await app.close();
     await mounts.close();
@@ -135,6 +140,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   rotator.address = address;
   // The first tick recovers rotations that a crash interrupted, before the server returns.
   await scheduler.start();
+  stopTidy = startTokenTidy(store, logger, config.tokenTidyMs);
   const reopenAudit = async () => {
     await audit?.reopen();
   };
