@@ -100,8 +100,8 @@ function registerPolicyCommands(rotation: Command): void {
       ),
     )
     .addOption(
-      new Option('--generator <type>', 'generator')
-        .choices(['password', 'bytes', 'keypair'])
+      new Option('--generator <type>', 'generator; none: the hook writes the value')
+        .choices(['password', 'bytes', 'keypair', 'none'])
         .default('password')
         .env('TESSERA_GENERATOR'),
     )
@@ -177,13 +177,8 @@ function policyFromFlags(hook: string[], options: Flags): Record<string, unknown
     throw new TesseraError('INVALID_ARGUMENT', 'give exactly one of --interval and --cron');
   }
   const schedule = options.interval ? { interval: options.interval } : { cron: options.cron };
-  const generator: Record<string, unknown> = { type: options.generator };
-  if (options.length !== undefined) generator.length = numberOf(options.length, '--length');
-  if (options.classes !== undefined) generator.classes = options.classes.split(',');
-  if (options.exclude !== undefined) generator.exclude = options.exclude;
-  if (options.encoding !== undefined) generator.encoding = options.encoding;
-  if (options.algorithm !== undefined) generator.algorithm = options.algorithm;
-  const policy: Record<string, unknown> = { schedule, generator };
+  const policy: Record<string, unknown> = { schedule };
+  if (options.generator !== 'none') policy.generator = generatorFromFlags(options);
   if (hook.length > 0) {
     const timeout = options.hookTimeout;
     policy.hook = {
@@ -192,6 +187,16 @@ function policyFromFlags(hook: string[], options: Flags): Record<string, unknown
     };
   }
   return policy;
+}
+
+function generatorFromFlags(options: Flags): Record<string, unknown> {
+  const generator: Record<string, unknown> = { type: options.generator };
+  if (options.length !== undefined) generator.length = numberOf(options.length, '--length');
+  if (options.classes !== undefined) generator.classes = options.classes.split(',');
+  if (options.exclude !== undefined) generator.exclude = options.exclude;
+  if (options.encoding !== undefined) generator.encoding = options.encoding;
+  if (options.algorithm !== undefined) generator.algorithm = options.algorithm;
+  return generator;
 }
 
 async function moveStage(

@@ -13,15 +13,18 @@ export interface HookToken {
 
 /**
  * Creates a token that may only read `path`, for `ttlSeconds`, through a policy named
- * after a hash of the path (policy names allow fewer characters than paths).
+ * after a hash of the path (policy names allow fewer characters than paths). With
+ * `writesPending`, it may also write the pending version (`rotate`), for a hook that
+ * creates the value itself.
  */
 export async function createHookToken(
   store: Store,
   path: string,
   ttlSeconds: number,
+  writesPending = false,
 ): Promise<HookToken> {
   const name = hookPolicyName(path);
-  const rules = [{ path, capabilities: ['read'] }];
+  const rules = [{ path, capabilities: writesPending ? ['read', 'rotate'] : ['read'] }];
   await store.savePolicy(name, JSON.stringify({ rules }));
   const created = await createToken(store, {
     policies: [name],

@@ -15,21 +15,32 @@ export const MAX_HOOK_TIMEOUT_SECONDS = 600;
 /** How many rotation outcomes a secret's state keeps for `tessera history`. */
 export const KEPT_EVENTS = 20;
 
-/** A rotation policy as the API takes it and the store keeps it. */
-export const rotationPolicySchema = z.strictObject({
-  schedule: z.union([
-    z.strictObject({ interval: z.string().min(1).max(64) }),
-    z.strictObject({ cron: z.string().min(1).max(200) }),
-  ]),
-  generator: generatorSchema,
-  hook: z
-    .strictObject({
-      /** The program and its arguments, run without a shell. */
-      command: z.array(z.string().min(1).max(4096)).min(1).max(64),
-      timeout_seconds: z.number().int().min(1).max(MAX_HOOK_TIMEOUT_SECONDS).default(30),
-    })
-    .optional(),
-});
+/**
+ * A rotation policy as the API takes it and the store keeps it. Without a generator, the
+ * hook's `create` step writes the pending value itself, for values that only the target
+ * system can issue, such as API keys.
+ */
+export const rotationPolicySchema = z
+  .strictObject({
+    schedule: z.union([
+      z.strictObject({ interval: z.string().min(1).max(64) }),
+      z.strictObject({ cron: z.string().min(1).max(200) }),
+    ]),
+    generator: generatorSchema.optional(),
+    hook: z
+      .strictObject({
+        /** The program and its arguments, run without a shell. */
+        command: z.array(z.string().min(1).max(4096)).min(1).max(64),
+        timeout_seconds: z.number().int().min(1).max(MAX_HOOK_TIMEOUT_SECONDS).default(30),
+      })
+      .optional(),
+  })
+  .refine((policy) => policy.generator !== undefined || policy.hook !== undefined, {
+    path: ['generator'],
+    message:
+      'give a generator, or a hook whose create step writes the pending value through ' +
+      'POST /v1/tessera/pending/PATH',
+  });
 
 /** A validated rotation policy. */
 export type RotationPolicy = z.infer<typeof rotationPolicySchema>;

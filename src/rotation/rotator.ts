@@ -169,16 +169,24 @@ export class Rotator {
       for (step of ROTATION_STEPS.slice(ROTATION_STEPS.indexOf(start.step))) {
         state = { ...state, step };
         await this.#save(path, policy, state, view.nextRunTime);
-        if (step === 'create' && start.step === 'create') {
+        const generates = step === 'create' && start.step === 'create';
+        const hookWrites = generates && policy.generator === undefined;
+        if (generates && !hookWrites) {
           state.pendingVersion = await this.#createPending(path, policy);
         }
+        const newest = hookWrites ? (await this.#secrets.metadata(path)).currentVersion : 0;
         if (policy.hook === undefined) continue;
         if (token === null) {
-          token = await createHookToken(this.#store, path, policy.hook.timeout_seconds * 5 + 60);
+          const ttlSeconds = policy.hook.timeout_seconds * 5 + 60;
+          const writesPending = policy.generator === undefined;
+          token = await createHookToken(this.#store, path, ttlSeconds, writesPending);
           state = { ...state, tokenAccessor: token.accessor };
           await this.#save(path, policy, state, view.nextRunTime);
         }
         await this.#hookStep(path, policy, state, step, token.token);
+        if (hookWrites) {
+          state.pendingVersion = await this.#pendingWrittenByHook(path, newest);
+        }
       }
       await this.#secrets.promote(path, state.pendingVersion as number);
       return await this.#end(path, policy, state, {
@@ -193,8 +201,21 @@ export class Rotator {
     }
   }
 
+  // The hook's create step must have written a version newer than any before it and
+  // labelled it pending.
+  async #pendingWrittenByHook(path: string, newestBefore: number): Promise<number> {
+    const { stages } = await this.#secrets.metadata(path);
+    if (stages.pending !== null && stages.pending > newestBefore) return stages.pending;
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      `the hook's create step wrote no pending version of ${path}; without a generator, ` +
+        `it must write one with POST /v1/tessera/pending/${path}`,
+      { path },
+    );
+  }
+
   async #createPending(path: string, policy: RotationPolicy): Promise<number> {
-    const fields = await generate(policy.generator);
+    const fields = await generate(policy.generator as NonNullable<RotationPolicy['generator']>);
     const info = await this.#secrets.putPending(path, fields, ROTATION_AUTHOR);
     return info.version;
   }

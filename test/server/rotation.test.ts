@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { request, startTestServer, type TestServer } from '../helpers/server.ts';
+
+const ISSUING_HOOK = join(import.meta.dirname, '..', 'fixtures', 'rotation', 'issuing-hook.mjs');
 
 const value = (text: string) => ({ fields: { value: Buffer.from(text).toString('base64') } });
 
@@ -66,6 +69,50 @@ describe('rotation routes', () => {
     assert.equal(history.body.data.stages.current, 1);
     assert.equal(history.body.data.rotation.events.at(-1).outcome, 'failed');
   });
+
+  it('rejects a policy with neither a generator nor a hook', async () => {
+    await request(server, 'POST', '/v1/tessera/data/stage/none', value('kept'));
+    const set = await request(server, 'PUT', '/v1/tessera/rotation/stage/none', {
+      schedule: { interval: '1h' },
+    });
+    assert.equal(set.status, 400);
+    assert.match(set.body.errors[0], /generator: give a generator, or a hook whose create step/);
+  });
+
+  for (const [mode, outcome] of [
+    ['write', 'succeeded'],
+    ['skip', 'failed'],
+    ['other-path', 'failed'],
+  ] as const) {
+    it(`rotates with a value the hook writes (${mode})`, async () => {
+      const path = `issued/${mode}`;
+      await request(server, 'POST', `/v1/tessera/data/${path}`, value('first-key'));
+      await request(server, 'POST', '/v1/tessera/data/issued/elsewhere', value('untouched'));
+      const policy = {
+        schedule: { interval: '1h' },
+        hook: { command: [process.execPath, ISSUING_HOOK, mode], timeout_seconds: 10 },
+      };
+      assert.equal(
+        (await request(server, 'PUT', `/v1/tessera/rotation/${path}`, policy)).status,
+        200,
+      );
+
+      const rotated = await request(server, 'POST', `/v1/tessera/rotate/${path}`, {});
+      assert.equal(rotated.body.data.outcome, outcome, JSON.stringify(rotated.body));
+      const history = await request(server, 'GET', `/v1/tessera/history/${path}`);
+      if (outcome === 'succeeded') {
+        assert.match(await readValue(server, path), /^issued-[0-9a-f]{24}$/);
+        assert.deepEqual(history.body.data.stages, { current: 2, previous: 1, pending: null });
+        assert.equal(server.log().includes(await readValue(server, path)), false, 'key in log');
+      } else {
+        assert.equal(rotated.body.data.step, 'create');
+        assert.equal(await readValue(server, path), 'first-key');
+        assert.equal(history.body.data.stages.current, 1);
+      }
+      if (mode === 'skip') assert.match(rotated.body.data.message, /wrote no pending version/);
+      assert.equal(await readValue(server, 'issued/elsewhere'), 'untouched');
+    });
+  }
 
   it('needs admin to set a hook, rotate alone is not enough', async () => {
     const rules = { rules: [{ path: 'stage/*', capabilities: ['read', 'rotate', 'create'] }] };

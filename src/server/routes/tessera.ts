@@ -18,6 +18,8 @@ const writeBody = z.object({
   cas: z.number().int().min(0).optional(),
 });
 
+const pendingBody = z.object({ fields: base64Fields });
+
 const batchBody = z.object({
   writes: z
     .array(
@@ -67,6 +69,19 @@ export function registerTesseraRoutes(app: FastifyInstance, context: AppContext)
     const fields = decodeFields(body.fields, 'fields');
     checkSecretSize(path, fields, context.limits.maxSecretBytes);
     const info = await secrets.put(path, fields, { cas, author: caller.accessor });
+    return vaultResponse(request.id, { path, ...versionMetadata(info, null) });
+  });
+
+  // A hook whose rotation has no generator writes the new value here, as the pending
+  // version: reads keep serving current until the rotation promotes it.
+  app.post('/v1/tessera/pending/*', async (request) => {
+    const path = parseSecretPath(wildcard(request));
+    await rejectMountedWrite(request, context, path);
+    const body = parseBody(pendingBody, request);
+    const caller = await requireCapability(request, context, 'rotate', path);
+    const fields = decodeFields(body.fields, 'fields');
+    checkSecretSize(path, fields, context.limits.maxSecretBytes);
+    const info = await secrets.putPending(path, fields, caller.accessor);
     return vaultResponse(request.id, { path, ...versionMetadata(info, null) });
   });
 
