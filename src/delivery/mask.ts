@@ -81,6 +81,9 @@ function unicodeEscape(char: string): string {
 export class MaskStream extends Transform {
   #matcher: PatternMatcher | undefined;
   #pending: Buffer = EMPTY;
+  // How many of the held bytes a `****` already covers: a match that ended inside them.
+  // They are kept only so that a match starting among them can still be found.
+  #masked = 0;
 
   constructor(patterns: readonly Buffer[]) {
     super();
@@ -96,8 +99,8 @@ export class MaskStream extends Transform {
     const matcher = this.#matcher;
     const head = this.#pending;
     if (matcher === undefined) {
-      this.#pending = EMPTY;
-      done(null, head.length === 0 ? chunk : Buffer.concat([head, chunk]));
+      const held = this.#takeUnmasked();
+      done(null, held.length === 0 ? chunk : Buffer.concat([held, chunk]));
       return;
     }
     if (head.length > 0 && chunk.length >= matcher.maxLength) {
@@ -114,30 +117,43 @@ export class MaskStream extends Transform {
 
   override _flush(done: TransformCallback): void {
     const rest = this.#pending;
-    if (rest.length > 0) {
-      if (this.#matcher === undefined) this.push(rest);
-      else this.#emit(EMPTY, rest, this.#matcher.findRanges(rest), rest.length);
-    }
+    if (this.#matcher === undefined) this.push(this.#takeUnmasked());
+    else if (rest.length > 0) this.#emit(EMPTY, rest, this.#matcher.findRanges(rest), rest.length);
     done();
   }
 
+  #takeUnmasked(): Buffer {
+    const held = this.#pending.subarray(this.#masked);
+    this.#pending = EMPTY;
+    this.#masked = 0;
+    return held;
+  }
+
   /**
-   * Pushes the bytes of `head` followed by `body` up to `cutAt`, each range replaced by
-   * `****`, and keeps the rest for the next chunk. `cutAt` is never inside `head`.
+   * Pushes the bytes of `head` followed by `body` up to `cut`, each range replaced by
+   * `****`, and keeps the rest for the next chunk. `head` is the held bytes, so `cut` is
+   * never inside it. A match that reaches past `cut` is masked now, and the held bytes
+   * it covers are marked, so that a match starting among them is still found and joins
+   * this `****`, as it would if all the bytes had come in one read.
    */
-  #emit(head: Buffer, body: Buffer, ranges: readonly Range[], cutAt: number): void {
-    let cut = cutAt;
-    let written = 0;
+  #emit(head: Buffer, body: Buffer, ranges: readonly Range[], cut: number): void {
+    let written = this.#masked;
+    let maskEnd = this.#masked > 0 ? this.#masked : -1;
     for (const [start, end] of ranges) {
       if (start >= cut) break;
-      this.#pushSpan(head, body, written, start);
-      this.push(MASK);
-      written = end;
-      cut = Math.max(cut, end);
+      if (start <= maskEnd) {
+        written = Math.max(written, end);
+      } else {
+        this.#pushSpan(head, body, written, start);
+        this.push(MASK);
+        written = end;
+      }
+      maskEnd = written;
     }
     this.#pushSpan(head, body, written, cut);
     // A copy, so that the caller's chunk is not kept alive by a small tail.
     this.#pending = Buffer.from(body.subarray(cut - head.length));
+    this.#masked = Math.max(0, written - cut);
   }
 
   #pushSpan(head: Buffer, body: Buffer, from: number, to: number): void {

@@ -86,6 +86,24 @@ function sample(seed: number, length: number): Sample {
   return { data, patterns };
 }
 
+// Patterns cut from one random text, and output made of pieces of that text, so that
+// matches often overlap or touch one another, also across reads.
+function overlappingSample(seed: number, length: number): Sample {
+  const random = generator(seed);
+  const text = randomBytesFrom(random, Buffer.from('abcdefgh'), 200);
+  const piece = (min: number, max: number) => {
+    const size = min + Math.floor(random() * (max - min));
+    const start = Math.floor(random() * (text.length - size));
+    return text.subarray(start, start + size);
+  };
+  const patterns = Array.from({ length: 3 + Math.floor(random() * 6) }, () => piece(6, 30));
+  const parts: Buffer[] = [];
+  for (let total = 0; total < length; total += (parts.at(-1) as Buffer).length) {
+    parts.push(random() < 0.8 ? piece(5, 60) : randomBytesFrom(random, ALPHABETS[1] as Buffer, 20));
+  }
+  return { data: Buffer.concat(parts).subarray(0, length), patterns };
+}
+
 async function maskInChunks(sample: Sample, random: () => number): Promise<Buffer> {
   const stream = new MaskStream(sample.patterns);
   const out: Buffer[] = [];
@@ -115,6 +133,14 @@ describe('PatternMatcher against a reference search', () => {
 });
 
 describe('MaskStream against a reference masker', () => {
+  it('masks overlapping and touching matches whatever the chunk sizes', async () => {
+    for (let seed = 1; seed <= 30; seed++) {
+      const input = overlappingSample(seed, 20000);
+      const out = await maskInChunks(input, generator(seed * 104729));
+      assert.ok(out.equals(referenceMask(input.data, input.patterns)), `seed ${seed}`);
+    }
+  });
+
   it('masks the same bytes whatever the chunk sizes', async () => {
     for (let seed = 1; seed <= 30; seed++) {
       const input = sample(seed, 60000);

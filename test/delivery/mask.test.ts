@@ -80,6 +80,35 @@ describe('MaskStream', () => {
     assert.equal(out.toString(), `--x**** ${'-'.repeat(40)}`);
   });
 
+  // A match that ends inside a held-back start of another must not cut that start off:
+  // written at once, each of these is one merged match.
+  for (const [name, values, chunks] of [
+    [
+      'values that overlap',
+      ['PASSWORD_ONE_xyz', 'xyz_SECRET_TWO'],
+      ['PASSWORD_ONE_xyz_SEC', 'RET_TWO'],
+    ],
+    ['a value that overlaps itself', ['k3y_pass_k3y'], ['k3y_pass_k3y_pa', 'ss_k3y']],
+    [
+      'values that touch',
+      ['tok_4f9a2b7c', 'Pa55word', 'Pa55word-2024Q3-extra'],
+      ['tok_4f9a2b7cPa55word', '-2024Q3-extra'],
+    ],
+    [
+      'a chain of overlaps over many reads',
+      ['k3y_pass_k3y'],
+      `${'k3y_pass_'.repeat(40)}k3y`.match(/.{1,7}/g) ?? [],
+    ],
+  ] as const) {
+    it(`masks ${name} split between reads as one`, async () => {
+      const out = await maskAll(
+        [...values],
+        [...chunks, '\n'].map((chunk) => Buffer.from(chunk)),
+      );
+      assert.equal(out.toString(), '****\n');
+    });
+  }
+
   it('flushes a held prefix at the end', async () => {
     const out = await maskAll([SECRET], [Buffer.from(`tail ${SECRET.slice(0, 5)}`)]);
     assert.equal(out.toString(), `tail ${SECRET.slice(0, 5)}`);
