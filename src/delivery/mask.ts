@@ -1,6 +1,6 @@
-import { isUtf8 } from 'node:buffer';
 import { Transform, type TransformCallback } from 'node:stream';
 
+import { encodedForms } from './mask-forms.ts';
 import { addRange, MIN_PATTERN_BYTES, PatternMatcher, type Range } from './pattern-matcher.ts';
 
 /** Replacement of each masked occurrence in the command's output. */
@@ -21,9 +21,9 @@ export interface MaskPatterns {
 }
 
 /**
- * Builds the byte patterns to mask for each value: the value itself and its base64,
- * base64url, percent-encoded and JSON-escaped forms. Values shorter than `minBytes` are
- * skipped and counted, because masking every short word would garble ordinary output.
+ * Builds the byte patterns to mask for each value: the value itself and its encoded
+ * forms (see `encodedForms`). Values shorter than `minBytes` are skipped and counted,
+ * because masking every short word would garble ordinary output.
  */
 export function buildMaskPatterns(values: readonly Buffer[], minBytes: number): MaskPatterns {
   const unique = new Map<string, Buffer>();
@@ -39,38 +39,6 @@ export function buildMaskPatterns(values: readonly Buffer[], minBytes: number): 
     }
   }
   return { patterns: [...unique.values()], skippedShort };
-}
-
-function encodedForms(value: Buffer): Buffer[] {
-  // Padding is left out, so that an unpadded encoding is masked as well.
-  const base64 = value.toString('base64').replace(/=+$/, '');
-  const forms = [value, Buffer.from(base64), Buffer.from(value.toString('base64url'))];
-  const percent = percentEncode(value);
-  forms.push(Buffer.from(percent), Buffer.from(percent.toLowerCase()));
-  if (isUtf8(value)) {
-    const text = value.toString('utf8');
-    forms.push(Buffer.from(encodeURIComponent(text)));
-    const json = JSON.stringify(text).slice(1, -1);
-    forms.push(Buffer.from(json));
-    // JSON encoders that write ASCII only escape every other character as \uXXXX.
-    forms.push(Buffer.from(json.replace(/[^\x20-\x7e]/g, unicodeEscape)));
-  }
-  return forms;
-}
-
-function percentEncode(value: Buffer): string {
-  let out = '';
-  for (const byte of value) {
-    const char = String.fromCharCode(byte);
-    out += /[A-Za-z0-9\-_.~]/.test(char)
-      ? char
-      : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
-  return out;
-}
-
-function unicodeEscape(char: string): string {
-  return `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
 }
 
 /**
