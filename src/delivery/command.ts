@@ -59,6 +59,8 @@ export interface ChildOutput {
 export interface ChildOptions extends ChildOutput {
   env: Record<string, string>;
   cwd: string;
+  /** Receives a line when output is cut off after the command exits. */
+  log?: (line: string) => void;
 }
 
 /** A started child and the promise of how it ended, after its output is passed on. */
@@ -69,7 +71,7 @@ export interface StartedChild {
 
 // A grandchild that keeps the pipes open must not stall the exit, so the wait for the
 // rest of the output after the child exits is bounded.
-const OUTPUT_DRAIN_MS = 2000;
+export const OUTPUT_DRAIN_MS = 2000;
 
 /**
  * Starts the program, with stdin inherited and stdout and stderr inherited or piped into
@@ -108,10 +110,11 @@ export function startChild(
     ];
     const ended = new Promise<ExecResult>((done) => {
       child.once('exit', async (code, signal) => {
-        await Promise.race([
-          Promise.all(drained),
-          sleep(OUTPUT_DRAIN_MS, undefined, { ref: false }),
+        const complete = await Promise.race([
+          Promise.all(drained).then(() => true),
+          sleep(OUTPUT_DRAIN_MS, false, { ref: false }),
         ]);
+        if (!complete) cutOutput(child, options.log);
         done({ code, signal });
       });
     });
@@ -147,6 +150,19 @@ function pipeOutput(
     from.once('end', done);
     from.once('error', () => done());
   });
+}
+
+// Closes this end of the pipes that a process the command started still holds, so that
+// they no longer keep `tessera exec` running. That process's later output is lost.
+function cutOutput(child: ChildProcess, log: ((line: string) => void) | undefined): void {
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.unpipe();
+    stream?.destroy();
+  }
+  log?.(
+    `the command exited, but a process it started still holds its output open; ` +
+      `output after ${OUTPUT_DRAIN_MS / 1000} s is dropped`,
+  );
 }
 
 function startError(spec: CommandSpec, cwd: string, error: unknown): TesseraError {

@@ -59,6 +59,7 @@ export async function runSession(input: SessionInput, relay: SignalRelay): Promi
       graceMs: input.follow?.graceMs ?? 0,
       stdout: maskers?.stdout,
       stderr: maskers?.stderr,
+      log: input.log,
     },
     relay,
   );

@@ -12,6 +12,8 @@ export interface SupervisorOptions extends ChildOutput {
   cwd: string;
   /** Time between SIGTERM and SIGKILL when the command is restarted, in milliseconds. */
   graceMs: number;
+  /** Receives a line when output is cut off after the command exits. */
+  log?: (line: string) => void;
 }
 
 /**

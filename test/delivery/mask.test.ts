@@ -164,6 +164,26 @@ describe('tessera exec masking', () => {
   });
   after(() => server.close());
 
+  it('ends soon after the command while a background process holds its output', async () => {
+    const task = shellTask('sleep 20 & echo "started $PW"', [envSecret('PW', '/mask/db')]);
+    const dir = await writeTaskDir(task);
+    const started = Date.now();
+    try {
+      const run = startExecCli(
+        ['--task', dir.taskFile],
+        execEnv(server.address, server.rootToken),
+        dir.dir,
+      );
+      const result = await run.ended();
+      assert.equal(result.code, 0, run.stderr());
+      assert.ok(Date.now() - started < 10_000, 'tessera exec waited for the background process');
+      assert.equal(run.stdout(), 'started ****\n');
+      assert.match(run.stderr(), /a process it started still holds its output open/);
+    } finally {
+      await dir.cleanup();
+    }
+  });
+
   it('masks every form in stdout and stderr', { timeout: 30_000 }, async () => {
     // The value is written in two parts with a pause between, so it reaches the masker
     // in two reads; then each encoding on stdout, and the raw value on stderr.
