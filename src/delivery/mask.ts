@@ -49,9 +49,11 @@ export function buildMaskPatterns(values: readonly Buffer[], minBytes: number): 
 export class MaskStream extends Transform {
   #matcher: PatternMatcher | undefined;
   #pending: Buffer = EMPTY;
-  // How many of the held bytes a `****` already covers: a match that ended inside them.
-  // They are kept only so that a match starting among them can still be found.
-  #masked = 0;
+  // When the output so far ends with a `****`, where its match ends, counted from the
+  // start of the held bytes: a match that starts there or before joins that `****`. The
+  // held bytes before it are kept only so that such a match can still be found. -1 when
+  // the output ends with other bytes.
+  #maskEnd = -1;
 
   constructor(patterns: readonly Buffer[]) {
     super();
@@ -91,22 +93,22 @@ export class MaskStream extends Transform {
   }
 
   #takeUnmasked(): Buffer {
-    const held = this.#pending.subarray(this.#masked);
+    const held = this.#pending.subarray(Math.max(0, this.#maskEnd));
     this.#pending = EMPTY;
-    this.#masked = 0;
+    this.#maskEnd = -1;
     return held;
   }
 
   /**
    * Pushes the bytes of `head` followed by `body` up to `cut`, each range replaced by
    * `****`, and keeps the rest for the next chunk. `head` is the held bytes, so `cut` is
-   * never inside it. A match that reaches past `cut` is masked now, and the held bytes
-   * it covers are marked, so that a match starting among them is still found and joins
-   * this `****`, as it would if all the bytes had come in one read.
+   * never inside it. A match that reaches `cut` or past it is masked now, and a match
+   * that starts in the held bytes at or before its end joins this `****` in the next
+   * chunk, as it would if all the bytes had come in one read.
    */
   #emit(head: Buffer, body: Buffer, ranges: readonly Range[], cut: number): void {
-    let written = this.#masked;
-    let maskEnd = this.#masked > 0 ? this.#masked : -1;
+    let maskEnd = this.#maskEnd;
+    let written = Math.max(0, maskEnd);
     for (const [start, end] of ranges) {
       if (start >= cut) break;
       if (start <= maskEnd) {
@@ -118,10 +120,13 @@ export class MaskStream extends Transform {
       }
       maskEnd = written;
     }
-    this.#pushSpan(head, body, written, cut);
+    if (written < cut) {
+      this.#pushSpan(head, body, written, cut);
+      maskEnd = -1;
+    }
     // A copy, so that the caller's chunk is not kept alive by a small tail.
     this.#pending = Buffer.from(body.subarray(cut - head.length));
-    this.#masked = Math.max(0, written - cut);
+    this.#maskEnd = maskEnd >= cut ? maskEnd - cut : -1;
   }
 
   #pushSpan(head: Buffer, body: Buffer, from: number, to: number): void {

@@ -1,3 +1,5 @@
+import { LongPatternTails } from './long-tails.ts';
+
 // Wu-Manber block size. Blocks of three bytes, hashed into 18 bits, keep most shifts at
 // their maximum even with hundreds of patterns, and pairs of bytes did not (measured with
 // bench/mask.ts). A hash collision only shortens a shift, so it never hides a match.
@@ -14,6 +16,9 @@ export const MIN_PATTERN_BYTES = BLOCK;
 // Buffers under this many bytes, or under 16 times the shortest pattern, are scanned in
 // one piece.
 const LANES_FROM_BYTES = 4096;
+
+// Tails up to this long are checked length by length; longer ones by `LongPatternTails`.
+const SHORT_TAIL_BYTES = 64;
 
 /** A `[start, end)` byte range of a match. */
 export type Range = [number, number];
@@ -40,6 +45,7 @@ export class PatternMatcher {
   readonly #prefixes = new Uint8Array(TABLE_SIZE);
   readonly #firstBytes = new Uint8Array(256);
   readonly #byFirstByte = new Map<number, Buffer[]>();
+  readonly #longTails: LongPatternTails;
 
   constructor(patterns: readonly Buffer[]) {
     const lengths = patterns.map((pattern) => pattern.length);
@@ -47,6 +53,7 @@ export class PatternMatcher {
     this.maxLength = Math.max(0, ...lengths);
     this.#shift.fill(Math.min(255, this.#minLength - BLOCK + 1));
     for (const pattern of patterns) this.#add(pattern);
+    this.#longTails = new LongPatternTails(patterns, SHORT_TAIL_BYTES);
   }
 
   #add(pattern: Buffer): void {
@@ -145,7 +152,9 @@ export class PatternMatcher {
    * that is the start of some pattern: the bytes that must wait for the next chunk.
    */
   pendingTailLength(data: Buffer): number {
-    const longest = Math.min(this.maxLength - 1, data.length);
+    const long = this.#longTails.longestTail(data);
+    if (long > 0) return long;
+    const longest = Math.min(this.maxLength - 1, data.length, SHORT_TAIL_BYTES);
     for (let k = longest; k > 0; k--) {
       const start = data.length - k;
       if (this.#firstBytes[data[start] as number] === 0) continue;
@@ -159,7 +168,10 @@ export class PatternMatcher {
 
 // Whether `data` contains the first `length` bytes of `pattern` at `at`. A byte loop, because
 // most candidates differ within a byte or two and a call into `Buffer.compare` costs more.
+// The last byte goes first: output that repeats the start of a long value then costs one
+// comparison per candidate, not the length of that start.
 function equalAt(data: Buffer, at: number, pattern: Buffer, length: number): boolean {
+  if (data[at + length - 1] !== pattern[length - 1]) return false;
   for (let i = 0; i < length; i++) {
     if (data[at + i] !== pattern[i]) return false;
   }

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
+import { LongPatternTails } from '../../src/delivery/long-tails.ts';
 import { MASK, MaskStream } from '../../src/delivery/mask.ts';
 import { PatternMatcher, type Range } from '../../src/delivery/pattern-matcher.ts';
 
@@ -104,6 +105,27 @@ function overlappingSample(seed: number, length: number): Sample {
   return { data: Buffer.concat(parts).subarray(0, length), patterns };
 }
 
+// Long patterns that start with many repeats of one short text, and output that repeats
+// it too, with some of the patterns whole: the held-back tails are long.
+function longSample(seed: number, length: number): Sample {
+  const random = generator(seed);
+  const unit = randomBytesFrom(random, Buffer.from('abc'), 5 + Math.floor(random() * 30));
+  const patterns = Array.from({ length: 3 }, () =>
+    Buffer.concat([
+      Buffer.alloc(unit.length * (3 + Math.floor(random() * 60)), unit),
+      randomBytesFrom(random, Buffer.from('abc'), 1 + Math.floor(random() * 40)),
+    ]),
+  );
+  const parts: Buffer[] = [];
+  for (let total = 0; total < length; total += (parts.at(-1) as Buffer).length) {
+    const pick = random();
+    if (pick < 0.1) parts.push(patterns[Math.floor(random() * patterns.length)] as Buffer);
+    else if (pick < 0.2) parts.push(randomBytesFrom(random, Buffer.from('abc'), 50));
+    else parts.push(Buffer.alloc(unit.length * Math.floor(random() * 80), unit));
+  }
+  return { data: Buffer.concat(parts).subarray(0, length), patterns };
+}
+
 async function maskInChunks(sample: Sample, random: () => number): Promise<Buffer> {
   const stream = new MaskStream(sample.patterns);
   const out: Buffer[] = [];
@@ -132,11 +154,57 @@ describe('PatternMatcher against a reference search', () => {
   }
 });
 
+// The longest tail of `data` that starts a pattern, shorter than it, tried length by length.
+function referenceTail(data: Buffer, patterns: readonly Buffer[]): number {
+  let best = 0;
+  for (const pattern of patterns) {
+    for (let k = Math.min(pattern.length - 1, data.length); k > best; k--) {
+      if (data.subarray(data.length - k).equals(pattern.subarray(0, k))) best = k;
+    }
+  }
+  return best;
+}
+
+describe('LongPatternTails against a reference', () => {
+  it('finds the longest tail that starts a long pattern', () => {
+    for (let seed = 1; seed <= 500; seed++) {
+      const random = generator(seed);
+      const alphabet = ALPHABETS[seed % ALPHABETS.length] as Buffer;
+      const unit = randomBytesFrom(random, alphabet, 1 + Math.floor(random() * 6));
+      // Half the patterns repeat a short unit, the other half are random over the alphabet.
+      const pattern =
+        seed % 4 < 2
+          ? Buffer.concat([
+              Buffer.alloc(unit.length * (2 + Math.floor(random() * 30)), unit),
+              randomBytesFrom(random, alphabet, 1 + Math.floor(random() * 20)),
+              Buffer.alloc(unit.length * Math.floor(random() * 10), unit),
+            ])
+          : randomBytesFrom(random, Buffer.from('ab'), 10 + Math.floor(random() * 50));
+      const data = Buffer.concat([
+        randomBytesFrom(random, Buffer.from('ab'), Math.floor(random() * 50)),
+        pattern.subarray(0, Math.floor(random() * pattern.length)),
+        random() < 0.5 ? Buffer.alloc(0) : randomBytesFrom(random, Buffer.from('ab'), 8),
+      ]);
+      const expected = referenceTail(data, [pattern]);
+      const found = new LongPatternTails([pattern], 4).longestTail(data);
+      assert.equal(found, expected > 4 ? expected : 0, `seed ${seed}`);
+    }
+  });
+});
+
 describe('MaskStream against a reference masker', () => {
   it('masks overlapping and touching matches whatever the chunk sizes', async () => {
     for (let seed = 1; seed <= 30; seed++) {
       const input = overlappingSample(seed, 20000);
       const out = await maskInChunks(input, generator(seed * 104729));
+      assert.ok(out.equals(referenceMask(input.data, input.patterns)), `seed ${seed}`);
+    }
+  });
+
+  it('masks long values whose start the output repeats', async () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const input = longSample(seed, 60000);
+      const out = await maskInChunks(input, generator(seed * 7));
       assert.ok(out.equals(referenceMask(input.data, input.patterns)), `seed ${seed}`);
     }
   });
