@@ -51,6 +51,7 @@ export function registerWatchRoutes(app: FastifyInstance, context: AppContext): 
     const write = (text: string, check: boolean): void => {
       chain = chain
         .then(async () => {
+          if (response.writableEnded) return;
           if (check && !(await stillAllowed())) {
             request.log.info(
               { accessor: (caller as Caller).accessor },
