@@ -3,8 +3,9 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 
+import { TesseraError } from '../errors.ts';
 import type { Cluster, ClusterListener, ClusterLock, ClusterMessage } from './cluster.ts';
-import { POSTGRES_CONNECT_TIMEOUT_MS } from './postgres.ts';
+import { maskDatabaseUrl, POSTGRES_CONNECT_TIMEOUT_MS } from './postgres.ts';
 import { SECRET_CHANGE_KINDS } from './secrets.ts';
 
 /** The channel of LISTEN and NOTIFY that the replicas of one database share. */
@@ -38,7 +39,17 @@ const payloadSchema = z.discriminatedUnion('kind', [
  */
 export async function openPostgresCluster(url: string, logger: Logger): Promise<Cluster> {
   const cluster = new PostgresCluster(url, logger);
-  await cluster.listen();
+  try {
+    await cluster.listen();
+  } catch (error) {
+    await cluster.close();
+    const code = (error as { code?: string }).code ?? 'error';
+    throw new TesseraError(
+      'CONFIG_INVALID',
+      `could not listen for changes on the database ${maskDatabaseUrl(url)} (${code}); ` +
+        'check that it is reachable and that the role may connect',
+    );
+  }
   return cluster;
 }
 
