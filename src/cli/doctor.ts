@@ -1,8 +1,13 @@
-import { readFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
-import { TesseraError } from '../errors.ts';
 import { type DoctorReport, runDoctor } from '../mesos/doctor.ts';
 import { formatOption, printable, printJson } from './context.ts';
+import {
+  addMesosReadOptions,
+  asUsageError,
+  basicAuthorization,
+  parseMasterUrl,
+  positiveInteger,
+} from './mesos-options.ts';
 
 const HELP = `
 Reads the master's /version and /state and each agent's /flags (GET requests only),
@@ -24,7 +29,7 @@ const PROGRESS_WIDTH = 30;
 
 /** Registers `tessera doctor --master URL`. */
 export function registerDoctor(program: Command) {
-  program
+  const command = program
     .command('doctor')
     .summary('report what a Mesos cluster supports for secrets')
     .addOption(
@@ -32,31 +37,21 @@ export function registerDoctor(program: Command) {
         .env('TESSERA_MESOS_MASTER')
         .makeOptionMandatory(),
     )
-    .addOption(formatOption())
-    .addOption(
-      new Option('--timeout-ms <ms>', 'time allowed per request, in milliseconds')
-        .env('TESSERA_MESOS_TIMEOUT_MS')
-        .default('5000'),
-    )
+    .addOption(formatOption());
+  addMesosReadOptions(command)
     .addOption(
       new Option('--concurrency <n>', 'agents read at the same time')
         .env('TESSERA_MESOS_CONCURRENCY')
         .default('8'),
     )
-    .addOption(
-      new Option('--principal <name>', 'Mesos HTTP principal').env('TESSERA_MESOS_PRINCIPAL'),
-    )
-    .addOption(
-      new Option('--secret-file <file>', "file holding the principal's password").env(
-        'TESSERA_MESOS_SECRET_FILE',
-      ),
-    )
     .addHelpText('after', HELP)
-    .action(async (options) => {
+    .action(async (options, command: Command) => {
       const report = await runDoctor({
-        master: parseMasterUrl(options.master),
-        timeoutMs: positiveInteger(options.timeoutMs, '--timeout-ms'),
-        concurrency: positiveInteger(options.concurrency, '--concurrency'),
+        master: asUsageError(command, () => parseMasterUrl(options.master)),
+        timeoutMs: asUsageError(command, () => positiveInteger(options.timeoutMs, '--timeout-ms')),
+        concurrency: asUsageError(command, () =>
+          positiveInteger(options.concurrency, '--concurrency'),
+        ),
         authorization: await basicAuthorization(options.principal, options.secretFile),
         onProgress: process.stderr.isTTY ? drawProgress : undefined,
       });
@@ -66,54 +61,6 @@ export function registerDoctor(program: Command) {
         process.stdout.write(formatReport(report));
       }
     });
-}
-
-function parseMasterUrl(text: string): URL {
-  try {
-    const url = new URL(text);
-    if (url.protocol === 'http:' || url.protocol === 'https:') return url;
-  } catch {
-    // Reported below with the fix.
-  }
-  throw new TesseraError(
-    'INVALID_ARGUMENT',
-    `--master must be an http or https URL, such as http://master.example:5050`,
-  );
-}
-
-function positiveInteger(text: string, flag: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) {
-    throw new TesseraError(
-      'INVALID_ARGUMENT',
-      `${flag} takes a positive integer; got '${printable(text)}'`,
-    );
-  }
-  return value;
-}
-
-async function basicAuthorization(
-  principal?: string,
-  secretFile?: string,
-): Promise<string | undefined> {
-  if (principal === undefined) return undefined;
-  if (secretFile === undefined) {
-    throw new TesseraError(
-      'INVALID_ARGUMENT',
-      '--principal needs --secret-file (or TESSERA_MESOS_SECRET_FILE) with its password',
-    );
-  }
-  let secret: string;
-  try {
-    secret = (await readFile(secretFile, 'utf8')).replace(/\r?\n$/, '');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new TesseraError(
-      'INVALID_ARGUMENT',
-      `could not read --secret-file ${secretFile} (${code}); check the path`,
-    );
-  }
-  return `Basic ${Buffer.from(`${principal}:${secret}`).toString('base64')}`;
 }
 
 function drawProgress(done: number, total: number): void {

@@ -10,6 +10,7 @@ import { registerPolicy } from './policy.ts';
 import { registerPut } from './put.ts';
 import { registerRead } from './read.ts';
 import { registerRotation } from './rotate.ts';
+import { registerScan } from './scan.ts';
 import { registerServer } from './server.ts';
 import { registerTasks } from './tasks.ts';
 import { registerToken } from './token.ts';
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerPolicy(program);
   registerDoctor(program);
   registerWrap(program);
+  registerScan(program);
   registerTasks(program);
   registerAudit(program);
   registerRotation(program);

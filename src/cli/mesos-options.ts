@@ -1,0 +1,89 @@
+import { readFile } from 'node:fs/promises';
+import { type Command, Option } from 'commander';
+
+import { isTesseraError, TesseraError } from '../errors.ts';
+import { printable } from './context.ts';
+
+/** Adds the options of reading a Mesos master: request timeout, principal and its secret. */
+export function addMesosReadOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option('--timeout-ms <ms>', 'time allowed per request, in milliseconds')
+        .env('TESSERA_MESOS_TIMEOUT_MS')
+        .default('5000'),
+    )
+    .addOption(
+      new Option('--principal <name>', 'Mesos HTTP principal').env('TESSERA_MESOS_PRINCIPAL'),
+    )
+    .addOption(
+      new Option('--secret-file <file>', "file holding the principal's password").env(
+        'TESSERA_MESOS_SECRET_FILE',
+      ),
+    );
+}
+
+/**
+ * Runs `parse` and turns its INVALID_ARGUMENT into a usage error of `command`, which
+ * exits with status 1 like commander's own.
+ */
+export function asUsageError<T>(command: Command, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (!isTesseraError(error, 'INVALID_ARGUMENT')) throw error;
+    return command.error(`error: ${error.message}`);
+  }
+}
+
+/**
+ * Parses `--master`. Throws INVALID_ARGUMENT without echoing the value, because a
+ * mistyped URL may still hold a password.
+ */
+export function parseMasterUrl(text: string): URL {
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  if (url?.protocol === 'http:' || url?.protocol === 'https:') return url;
+  throw new TesseraError(
+    'INVALID_ARGUMENT',
+    '--master must be an http or https URL, such as http://master.example:5050',
+  );
+}
+
+/** Parses a positive whole number given to `flag`. Throws INVALID_ARGUMENT. */
+export function positiveInteger(text: string, flag: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      `${flag} takes a positive integer; got '${printable(text)}'`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Returns the Basic authorization header for `principal`, with the password read from
+ * `secretFile`, or undefined without a principal. Throws INVALID_ARGUMENT.
+ */
+export async function basicAuthorization(
+  principal?: string,
+  secretFile?: string,
+): Promise<string | undefined> {
+  if (principal === undefined) return undefined;
+  if (secretFile === undefined) {
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      '--principal needs --secret-file (or TESSERA_MESOS_SECRET_FILE) with its password',
+    );
+  }
+  let secret: string;
+  try {
+    secret = (await readFile(secretFile, 'utf8')).replace(/\r?\n$/, '');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      `could not read --secret-file ${secretFile} (${code}); check the path`,
+    );
+  }
+  return `Basic ${Buffer.from(`${principal}:${secret}`).toString('base64')}`;
+}

@@ -1,0 +1,36 @@
+import { TesseraError } from '../errors.ts';
+import { type MesosReadOptions, readMesosJson } from '../mesos/mesos-http.ts';
+import type { Finding } from './finding.ts';
+import { scanDocument } from './scan.ts';
+
+/**
+ * Reads a Mesos master's `/state` and `/flags` with the client of `tessera doctor` and
+ * scans both. Each finding's source is the endpoint's URL without credentials. `/state`
+ * repeats the master's flags under `flags`, so they are scanned once, from `/flags`. Throws
+ * UNREACHABLE, with the client's message and fix, when either cannot be read.
+ *
+ * NOTE: a master that is not the leader responds to `/state` with 307, and this fails with
+ * a message naming the leader. `tessera doctor` follows that redirect, but this does not.
+ */
+export async function scanMaster(master: URL, options: MesosReadOptions): Promise<Finding[]> {
+  const stateUrl = new URL('/state', master);
+  const flagsUrl = new URL('/flags', master);
+  const [state, flags] = await Promise.all([
+    readMesosJson<Record<string, unknown>>(stateUrl, 'master', options),
+    readMesosJson<Record<string, unknown>>(flagsUrl, 'master', options),
+  ]);
+  for (const read of [state, flags]) {
+    if (!read.ok) {
+      throw new TesseraError(
+        'UNREACHABLE',
+        `failed to read the Mesos master: ${read.failure.message}`,
+      );
+    }
+  }
+
+  const { flags: _repeated, ...stateBody } = state.ok ? state.body : {};
+  return [
+    ...scanDocument(stateBody, `${stateUrl.origin}${stateUrl.pathname}`),
+    ...scanDocument(flags.ok ? flags.body : {}, `${flagsUrl.origin}${flagsUrl.pathname}`),
+  ];
+}

@@ -1,0 +1,49 @@
+import { printable } from '../mesos/secret-rules.ts';
+import { type Detection, MASK, STORE_ADVICE } from './finding.ts';
+import { classifyName, isHarmlessValue } from './names.ts';
+import { hasCredentialUrl } from './urls.ts';
+
+/**
+ * Checks one `name = value` pair: an environment variable, a label, a flag or a
+ * command-line option. `label` names the kind of pair for the message, as in "environment
+ * variable". Returns undefined when the name does not look secret or the value is
+ * harmless. A value containing a URL with a password is left to the URL rule.
+ */
+export function checkNamedValue(
+  name: string,
+  value: string,
+  location: string,
+  label: string,
+): Detection | undefined {
+  const nameClass = classifyName(name);
+  if (nameClass === undefined || isHarmlessValue(value) || hasCredentialUrl(value)) {
+    return undefined;
+  }
+
+  const subject = `${label} ${printable(name)}`;
+  if (nameClass === 'measure') {
+    return {
+      location,
+      severity: 'low',
+      kind: 'secret-value',
+      message: `${subject} has a name that looks secret but measures a size or time; check that its value (${MASK}) is not a secret, else ${STORE_ADVICE}`,
+      redacted: MASK,
+    };
+  }
+  if (value.includes('$(') || value.includes('`')) {
+    return {
+      location,
+      severity: 'low',
+      kind: 'command-substitution',
+      message: `${subject} is set by command substitution (${MASK}), which expands into the process list where any local user can read it; read the secret from a file instead, or start the task with tessera exec`,
+      redacted: MASK,
+    };
+  }
+  return {
+    location,
+    severity: 'high',
+    kind: 'secret-value',
+    message: `${subject} has a plaintext value (${MASK}); ${STORE_ADVICE}`,
+    redacted: MASK,
+  };
+}

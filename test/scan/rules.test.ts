@@ -1,0 +1,280 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { imageRegistry, normalizeRegistry } from '../../src/scan/docker-config.ts';
+import { checkNamedValue } from '../../src/scan/named-value.ts';
+import { classifyName } from '../../src/scan/names.ts';
+import { scanDocument, scanText } from '../../src/scan/scan.ts';
+import { parseCommands } from '../../src/scan/shell.ts';
+import { redactUrls, urlDetections } from '../../src/scan/urls.ts';
+
+function kinds(document: unknown): string[] {
+  return scanDocument(document, 'test').map((f) => `${f.location} ${f.kind} ${f.severity}`);
+}
+
+describe('secret-like names', () => {
+  const cases: [string, ReturnType<typeof classifyName>][] = [
+    ['DATABASE_PASSWORD', 'secret'],
+    ['db.passwd', 'secret'],
+    ['MYSQL_PWD', 'secret'],
+    ['apiKey', 'secret'],
+    ['X-Auth-Token', 'secret'],
+    ['basicAuth', 'secret'],
+    ['AWS_ACCESS_KEY_ID', 'secret'],
+    ['ssh-private-key', 'secret'],
+    ['GIT_CREDENTIALS', 'secret'],
+    ['authenticate_frameworks', undefined],
+    ['AUTHOR', undefined],
+    ['LOG_LEVEL', undefined],
+    ['DB_PASSWORD_FILE', undefined],
+    ['spark.mesos.secret.file', undefined],
+    ['spark.mesos.driver.secret.names', undefined],
+    ['SECRETS_DIR', undefined],
+    ['PASSWORD_MIN_LENGTH', 'measure'],
+    ['TOKEN_TTL_SECONDS', 'measure'],
+  ];
+  for (const [name, expected] of cases) {
+    test(`${name} reads as ${expected ?? 'not secret'}`, () => {
+      assert.equal(classifyName(name), expected);
+    });
+  }
+});
+
+// A shell reference `${NAME}`, written so that it does not read as a template literal.
+const BRACED_REFERENCE = '$' + '{DB_PASSWORD}';
+
+describe('values of secret-like names', () => {
+  const harmless = ['', '12', 'true', '$DB_PASSWORD', BRACED_REFERENCE, '/etc/mesos/creds'];
+  for (const value of harmless) {
+    test(`'${value}' is not reported`, () => {
+      assert.equal(checkNamedValue('DB_PASSWORD', value, '$.x', 'field'), undefined);
+    });
+  }
+
+  test('command substitution is low', () => {
+    const found = checkNamedValue('DB_PASSWORD', '$(cat /run/pw)', '$.x', 'field');
+    assert.equal(found?.kind, 'command-substitution');
+    assert.equal(found?.severity, 'low');
+  });
+
+  test('a measure with a word value is low', () => {
+    const found = checkNamedValue('TOKEN_TTL_SECONDS', 'one-hour', '$.x', 'field');
+    assert.equal(found?.severity, 'low');
+  });
+
+  test('a Marathon secret reference is not reported', () => {
+    const app = {
+      id: '/ref',
+      env: { DB_PASSWORD: { secret: 'db' } },
+      secrets: { db: { source: 'team/db@password' } },
+      container: { type: 'MESOS', volumes: [{ containerPath: 'pw', secret: 'db' }] },
+    };
+    assert.deepEqual(kinds(app), []);
+  });
+
+  test('a Mesos credentials entry is reported', () => {
+    const credentials = { credentials: [{ principal: 'fw', secret: 'PLACEHOLDER-cred' }] };
+    assert.deepEqual(kinds(credentials), ['$.credentials[0].secret secret-value high']);
+  });
+});
+
+describe('URLs with credentials', () => {
+  test('redact user information and keep every host', () => {
+    const url = 'zk://u:PLACEHOLDER-zk@192.0.2.10:2181,192.0.2.11:2181/mesos';
+    assert.equal(redactUrls(`--zk=${url}`), '--zk=zk://***@192.0.2.10:2181,192.0.2.11:2181/mesos');
+  });
+
+  test('a password that contains @ is redacted whole', () => {
+    const [found] = urlDetections('https://u:PLACEHOLDER@x@h.example.invalid/p', '$');
+    assert.equal(found?.redacted, 'https://***@h.example.invalid/p');
+  });
+
+  test('a user without a password is not reported', () => {
+    assert.deepEqual(urlDetections('https://deploy@h.example.invalid/', '$'), []);
+  });
+
+  test('a password from a variable is not reported', () => {
+    assert.deepEqual(
+      urlDetections(`postgres://app:${BRACED_REFERENCE}@db.example.invalid/app`, '$'),
+      [],
+    );
+  });
+
+  test('a secret query parameter is reported and masked', () => {
+    const [found] = urlDetections('postgres://db.example.invalid/app?password=PLACEHOLDER-q', '$');
+    assert.equal(found?.kind, 'url-credentials');
+    assert.equal(found?.redacted, 'postgres://db.example.invalid/app?password=****');
+  });
+});
+
+describe('shell command parsing', () => {
+  test('splits at control operators and keeps redirections apart', () => {
+    const commands = parseCommands('cd /x; echo "$A b" > out.txt 2>&1 && env | sort');
+    assert.deepEqual(
+      commands.map((command) => command.words.map((word) => word.text)),
+      [['cd', '/x'], ['echo', '$A b'], ['env'], ['sort']],
+    );
+    assert.deepEqual(
+      commands[1]?.redirects.map((redirect) => [redirect.operator, redirect.target?.text]),
+      [
+        ['>', 'out.txt'],
+        ['>&', '1'],
+      ],
+    );
+  });
+
+  test('keeps a command substitution in one word', () => {
+    const [command] = parseCommands('run -e "A=$(cat "/x y")" --flag');
+    assert.deepEqual(
+      command?.words.map((word) => word.text),
+      ['run', '-e', 'A=$(cat "/x y")', '--flag'],
+    );
+  });
+
+  test('an unterminated quote runs to the end', () => {
+    const [command] = parseCommands("echo 'open");
+    assert.deepEqual(
+      command?.words.map((word) => word.text),
+      ['echo', 'open'],
+    );
+  });
+});
+
+describe('command-line options', () => {
+  test('an argument list pairs --name with the next word', () => {
+    const task = {
+      command: { value: './run', arguments: ['./run', '--password', 'PLACEHOLDER-a'] },
+    };
+    assert.deepEqual(kinds(task), ['$.command.arguments[2] secret-value high']);
+  });
+
+  test('docker -e in an argument list is an environment variable', () => {
+    const app = { args: ['-e', 'API_TOKEN=PLACEHOLDER-b'] };
+    const [found] = scanDocument(app, 'test');
+    assert.equal(found?.location, '$.args[1]');
+    assert.match(found?.message ?? '', /^environment variable API_TOKEN/);
+  });
+
+  test('comment and blank lines are skipped', () => {
+    assert.deepEqual(scanText('# --password=PLACEHOLDER-c\n\n', 'lines'), []);
+  });
+});
+
+describe('secret leaks in commands', () => {
+  const secretEnv = {
+    environment: {
+      variables: [
+        {
+          name: 'DB_PW',
+          type: 'SECRET',
+          secret: { type: 'REFERENCE', reference: { name: '/db' } },
+        },
+      ],
+    },
+  };
+
+  function taskWith(command: string) {
+    return { task_id: { value: 't' }, command: { value: command, ...secretEnv } };
+  }
+
+  const cases: [string, string[]][] = [
+    ['env', ['$.command.value environment-dump medium']],
+    ['printenv > /tmp/all', ['$.command.value environment-dump medium']],
+    ['export -p', ['$.command.value environment-dump medium']],
+    ['env FOO=1 ./run', []],
+    ['set -eux; ./run', ['$.command.value shell-trace medium']],
+    ['set -o xtrace', ['$.command.value shell-trace medium']],
+    ['bash -x ./start.sh', ['$.command.value shell-trace medium']],
+    ["sh -c 'printenv'", ['$.command.value environment-dump medium']],
+    ['echo "$DB_PW" >> /tmp/pw', ['$.command.value secret-written-to-file medium']],
+    ['echo $DB_PW > /dev/null', []],
+    ['echo $OTHER > out', []],
+    ['./run --password-file secrets/pw', []],
+  ];
+  for (const [command, expected] of cases) {
+    test(`'${command}'`, () => {
+      assert.deepEqual(kinds(taskWith(command)), expected);
+    });
+  }
+
+  test('no finding when the task has no secret variables', () => {
+    assert.deepEqual(kinds({ cmd: 'set -x; env; echo $DB_PW > f' }), []);
+  });
+
+  test('a Mesos SECRET volume in a served directory', () => {
+    const task = {
+      command: { value: 'python3 -m http.server -d public 8080' },
+      container: {
+        type: 'MESOS',
+        volumes: [
+          {
+            container_path: 'public/key.pem',
+            source: { type: 'SECRET', secret: { type: 'REFERENCE', reference: { name: '/k' } } },
+          },
+          {
+            container_path: 'private/db',
+            source: { type: 'SECRET', secret: { type: 'REFERENCE', reference: { name: '/d' } } },
+          },
+        ],
+      },
+    };
+    assert.deepEqual(kinds(task), ['$.container.volumes[0] secret-file-served medium']);
+  });
+});
+
+describe('Docker config content', () => {
+  const auth = Buffer.from('ci:PLACEHOLDER-docker').toString('base64');
+
+  test('a config alone reports each registry without judging it', () => {
+    const config = {
+      auths: { 'https://index.docker.io/v1/': { auth }, 'r.example.invalid': { auth } },
+    };
+    assert.deepEqual(kinds(config), [
+      "$.auths['https://index.docker.io/v1/'] docker-auth high",
+      "$.auths['r.example.invalid'] docker-auth high",
+    ]);
+  });
+
+  test('Docker Hub names match an image without a registry', () => {
+    assert.equal(imageRegistry('nginx:1.27'), 'docker.io');
+    assert.equal(imageRegistry('library/nginx'), 'docker.io');
+    assert.equal(imageRegistry('localhost/app'), 'localhost');
+    assert.equal(normalizeRegistry('https://index.docker.io/v1/'), 'docker.io');
+  });
+
+  test('invalid base64 is reported without its text', () => {
+    const findings = scanDocument(
+      { auths: { 'r.example.invalid': { auth: 'PLACEHOLDER!!' } } },
+      'c',
+    );
+    assert.match(findings[0]?.message ?? '', /not valid base64/);
+    assert.doesNotMatch(JSON.stringify(findings), /PLACEHOLDER/);
+  });
+
+  test('a .netrc in Mesos command URIs is a credential file', () => {
+    const task = {
+      command: { value: './run', uris: [{ value: 'https://files.example.invalid/.netrc' }] },
+    };
+    assert.deepEqual(kinds(task), ['$.command.uris[0].value credential-file medium']);
+  });
+});
+
+describe('JSON walk', () => {
+  test('an inline VALUE secret is reported', () => {
+    const variable = {
+      name: 'X',
+      type: 'SECRET',
+      secret: { type: 'VALUE', value: { data: 'UExBQ0VIT0xERVI=' } },
+    };
+    assert.deepEqual(kinds({ command: { environment: { variables: [variable] } } }), [
+      '$.command.environment.variables[0].secret inline-secret high',
+    ]);
+  });
+
+  test('deep nesting does not overflow the stack', () => {
+    const depth = 50_000;
+    const text = `${'{"a":'.repeat(depth)}{"DB_PASSWORD":"PLACEHOLDER-deep"}${'}'.repeat(depth)}`;
+    const findings = scanText(text, 'deep');
+    assert.equal(findings.length, 1);
+    assert.equal(findings[0]?.kind, 'secret-value');
+  });
+});
