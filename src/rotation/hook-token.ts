@@ -13,18 +13,16 @@ export interface HookToken {
 
 /**
  * Creates a token that may only read `path`, for `ttlSeconds`, through a policy named
- * after a hash of the path (policy names allow fewer characters than paths). With
- * `writesPending`, it may also write the pending version (`rotate`), for a hook that
- * creates the value itself.
+ * after a hash of the path (policy names allow fewer characters than paths). Writing the
+ * pending version takes no capability of its own: see `Rotator.mayWritePending`.
  */
 export async function createHookToken(
   store: Store,
   path: string,
   ttlSeconds: number,
-  writesPending = false,
 ): Promise<HookToken> {
   const name = hookPolicyName(path);
-  const rules = [{ path, capabilities: writesPending ? ['read', 'rotate'] : ['read'] }];
+  const rules = [{ path, capabilities: ['read'] }];
   await store.savePolicy(name, JSON.stringify({ rules }));
   const created = await createToken(store, {
     policies: [name],
@@ -35,12 +33,20 @@ export async function createHookToken(
   return { token: created.token, accessor: created.accessor };
 }
 
-/** Revokes a hook token; one already gone is fine. */
-export async function revokeHookToken(store: Store, accessor: string | null): Promise<void> {
+/** Revokes a hook token and deletes its policy; either already gone is fine. */
+export async function revokeHookToken(
+  store: Store,
+  path: string,
+  accessor: string | null,
+): Promise<void> {
   if (accessor !== null) await store.deleteToken(accessor);
+  await store.deletePolicy(hookPolicyName(path));
 }
 
-/** Revokes every hook token of `path`: none may outlive the rotation that a restart ended. */
+/**
+ * Revokes every hook token of `path` and deletes their policy: none may outlive the
+ * rotation that a restart ended.
+ */
 export async function revokeHookTokensOf(store: Store, path: string): Promise<number> {
   let revoked = 0;
   for (const accessor of await store.listTokenAccessors()) {
@@ -49,6 +55,7 @@ export async function revokeHookTokensOf(store: Store, path: string): Promise<nu
     if (record.meta.rotation_path !== path) continue;
     revoked += (await store.deleteToken(accessor)).length;
   }
+  await store.deletePolicy(hookPolicyName(path));
   return revoked;
 }
 

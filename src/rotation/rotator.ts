@@ -108,6 +108,17 @@ export class Rotator {
     return this.#single(path, { step: 'create', pendingVersion: null });
   }
 
+  /**
+   * Whether the token `accessor` may write the pending version of `path`: it is the hook
+   * token of a rotation without a generator, in its create step. Any other writer needs
+   * `rotate` on the path.
+   */
+  async mayWritePending(path: string, accessor: string): Promise<boolean> {
+    const view = await this.view(path);
+    if (view === undefined || view.policy.generator !== undefined) return false;
+    return view.state.step === 'create' && view.state.tokenAccessor === accessor;
+  }
+
   /** Whether a rotation of `path` is running in this process. */
   isRunning(path: string): boolean {
     return this.#running.has(path);
@@ -178,8 +189,7 @@ export class Rotator {
         if (policy.hook === undefined) continue;
         if (token === null) {
           const ttlSeconds = policy.hook.timeout_seconds * 5 + 60;
-          const writesPending = policy.generator === undefined;
-          token = await createHookToken(this.#store, path, ttlSeconds, writesPending);
+          token = await createHookToken(this.#store, path, ttlSeconds);
           state = { ...state, tokenAccessor: token.accessor };
           await this.#save(path, policy, state, view.nextRunTime);
         }
@@ -249,7 +259,7 @@ export class Rotator {
     state: RotationState,
     result: Pick<RotationEvent, 'outcome' | 'step' | 'message'>,
   ): Promise<RotationEvent> {
-    await revokeHookToken(this.#store, state.tokenAccessor);
+    await revokeHookToken(this.#store, path, state.tokenAccessor);
     const event = { time: new Date().toISOString(), version: state.pendingVersion, ...result };
     const idle: RotationState = {
       ...IDLE_STATE,

@@ -84,6 +84,24 @@ export async function auditOwnTokenOperation(
   return caller;
 }
 
+/**
+ * Authorises a write of `path`'s pending version: by `rotate` on the path, or because
+ * `mayWrite` grants it to this caller (a rotation hook in its create step). Audits the
+ * decision like `requireCapability`.
+ */
+export async function requirePendingWrite(
+  request: FastifyRequest,
+  context: AppContext,
+  path: string,
+  mayWrite: (caller: Caller) => Promise<boolean>,
+): Promise<Caller> {
+  const caller = await authenticatedCaller(request, context);
+  if (!(await mayWrite(caller))) return requireCapability(request, context, 'rotate', path);
+  const target = { operation: 'write-pending', path, version: null };
+  await audit(request, context, target, 'allowed', 'hook token of the rotation in its create step');
+  return caller;
+}
+
 async function audit(
   request: FastifyRequest,
   context: AppContext,

@@ -83,6 +83,7 @@ describe('rotation routes', () => {
     ['write', 'succeeded'],
     ['skip', 'failed'],
     ['other-path', 'failed'],
+    ['overreach', 'succeeded'],
   ] as const) {
     it(`rotates with a value the hook writes (${mode})`, async () => {
       const path = `issued/${mode}`;
@@ -110,9 +111,35 @@ describe('rotation routes', () => {
         assert.equal(history.body.data.stages.current, 1);
       }
       if (mode === 'skip') assert.match(rotated.body.data.message, /wrote no pending version/);
+      const policies = await request(server, 'GET', '/v1/sys/policies/acl');
+      const names: string[] = policies.body.data.keys;
+      assert.deepEqual(
+        names.filter((name) => name.startsWith('rotation-')),
+        [],
+        'a hook policy is left',
+      );
       assert.equal(await readValue(server, 'issued/elsewhere'), 'untouched');
     });
   }
+
+  it('lets a hook write the pending version only without a generator', async () => {
+    const path = 'issued/generated';
+    await request(server, 'POST', `/v1/tessera/data/${path}`, value('first-key'));
+    const policy = {
+      schedule: { interval: '1h' },
+      generator: { type: 'password' },
+      hook: { command: [process.execPath, ISSUING_HOOK, 'late-write'], timeout_seconds: 10 },
+    };
+    assert.equal(
+      (await request(server, 'PUT', `/v1/tessera/rotation/${path}`, policy)).status,
+      200,
+    );
+    const rotated = await request(server, 'POST', `/v1/tessera/rotate/${path}`, {});
+    // The hook exits 0 only when its write in the set step was denied.
+    assert.equal(rotated.body.data.outcome, 'succeeded', JSON.stringify(rotated.body));
+    const history = await request(server, 'GET', `/v1/tessera/history/${path}`);
+    assert.equal(history.body.data.versions.length, 2);
+  });
 
   it('needs admin to set a hook, rotate alone is not enough', async () => {
     const rules = { rules: [{ path: 'stage/*', capabilities: ['read', 'rotate', 'create'] }] };

@@ -4,7 +4,7 @@ import { TesseraError } from '../../errors.ts';
 import { decodeBase64 } from '../../mesos/base64.ts';
 import { parseSecretPath } from '../../store/path.ts';
 import type { AppContext } from '../app.ts';
-import { authenticatedCaller, requireCapability } from '../authorize.ts';
+import { authenticatedCaller, requireCapability, requirePendingWrite } from '../authorize.ts';
 import { inputError } from '../input.ts';
 import { checkSecretSize } from '../limits.ts';
 import { resolveBatch } from '../resolve.ts';
@@ -78,7 +78,11 @@ export function registerTesseraRoutes(app: FastifyInstance, context: AppContext)
     const path = parseSecretPath(wildcard(request));
     await rejectMountedWrite(request, context, path);
     const body = parseBody(pendingBody, request);
-    const caller = await requireCapability(request, context, 'rotate', path);
+    const caller = await requirePendingWrite(request, context, path, (writer) =>
+      context.rotator === undefined
+        ? Promise.resolve(false)
+        : context.rotator.mayWritePending(path, writer.accessor),
+    );
     const fields = decodeFields(body.fields, 'fields');
     checkSecretSize(path, fields, context.limits.maxSecretBytes);
     const info = await secrets.putPending(path, fields, caller.accessor);
