@@ -155,13 +155,13 @@ export class Rotator {
       );
     }
     try {
-      return await this.#run(path, start);
+      return await this.#run(path, start, lock);
     } finally {
       await lock.release();
     }
   }
 
-  async #run(path: string, start: Start): Promise<RotationEvent> {
+  async #run(path: string, start: Start, lock: ClusterLock): Promise<RotationEvent> {
     const view = await this.view(path);
     if (view === undefined) {
       throw new TesseraError(
@@ -178,8 +178,9 @@ export class Rotator {
     let step: RotationStep = start.step;
     try {
       for (step of ROTATION_STEPS.slice(ROTATION_STEPS.indexOf(start.step))) {
+        checkHeld(lock, path);
         state = { ...state, step };
-        await this.#save(path, policy, state, view.nextRunTime);
+        await this.#saveState(path, state);
         const generates = step === 'create' && start.step === 'create';
         const hookWrites = generates && policy.generator === undefined;
         if (generates && !hookWrites) {
@@ -191,24 +192,39 @@ export class Rotator {
           const ttlSeconds = policy.hook.timeout_seconds * 5 + 60;
           token = await createHookToken(this.#store, path, ttlSeconds);
           state = { ...state, tokenAccessor: token.accessor };
-          await this.#save(path, policy, state, view.nextRunTime);
+          await this.#saveState(path, state);
         }
         await this.#hookStep(path, policy, state, step, token.token);
         if (hookWrites) {
           state.pendingVersion = await this.#pendingWrittenByHook(path, newest);
         }
       }
+      checkHeld(lock, path);
       await this.#secrets.promote(path, state.pendingVersion as number);
-      return await this.#end(path, policy, state, {
+      return await this.#end(path, state, {
         outcome: 'succeeded',
         step: null,
         message: `version ${state.pendingVersion} is current`,
       });
     } catch (error) {
+      if (error instanceof LockLost) return this.#abandon(path, state, step);
       const message = error instanceof TesseraError ? error.message : 'unexpected error';
       this.#logger.error({ path, step, code: codeOf(error) }, 'rotation failed');
-      return await this.#end(path, policy, state, { outcome: 'failed', step, message });
+      return await this.#end(path, state, { outcome: 'failed', step, message });
     }
+  }
+
+  // The lock went with the connection that held it, so the server that recovers
+  // interrupted rotations may already run this one: nothing more is recorded here.
+  #abandon(path: string, state: RotationState, step: RotationStep): RotationEvent {
+    this.#logger.warn({ path, step }, 'lost the rotation lock; another server takes over');
+    return {
+      time: new Date().toISOString(),
+      outcome: 'interrupted',
+      step,
+      version: state.pendingVersion,
+      message: `this server lost the rotation's lock in step ${step}; another server continues it`,
+    };
   }
 
   // The hook's create step must have written a version newer than any before it and
@@ -255,7 +271,6 @@ export class Rotator {
 
   async #end(
     path: string,
-    policy: RotationPolicy,
     state: RotationState,
     result: Pick<RotationEvent, 'outcome' | 'step' | 'message'>,
   ): Promise<RotationEvent> {
@@ -265,10 +280,30 @@ export class Rotator {
       ...IDLE_STATE,
       events: withEvent(state, event),
     };
-    const next = nextRun(scheduleOf(policy), new Date())?.toISOString() ?? null;
-    await this.#save(path, policy, idle, next);
+    await this.#saveState(path, idle, true);
     this.#logger.info({ path, outcome: event.outcome, version: event.version }, 'rotation ended');
     return event;
+  }
+
+  /**
+   * Records a running rotation's state under the policy stored now, not the one it
+   * started with: a policy set meanwhile applies from the next run, and one deleted
+   * meanwhile stays deleted. With `reschedule`, the next run follows that policy.
+   */
+  async #saveState(path: string, state: RotationState, reschedule = false): Promise<void> {
+    const stored = await this.#store.readRotation(path);
+    if (stored === undefined) return;
+    const schedule = scheduleOf(parseRotationPolicy(JSON.parse(stored.policy)));
+    const nextRunTime = reschedule
+      ? (nextRun(schedule, new Date())?.toISOString() ?? null)
+      : stored.nextRunTime;
+    const updatedTime = new Date().toISOString();
+    await this.#store.saveRotation({
+      ...stored,
+      state: JSON.stringify(state),
+      nextRunTime,
+      updatedTime,
+    });
   }
 
   #save(path: string, policy: RotationPolicy, state: RotationState, nextRunTime: string | null) {
@@ -289,6 +324,13 @@ export class Rotator {
       { path },
     );
   }
+}
+
+// Thrown between steps when the rotation's lock is gone.
+class LockLost extends Error {}
+
+function checkHeld(lock: ClusterLock, path: string): void {
+  if (!lock.held) throw new LockLost(`lost the rotation lock of ${path}`);
 }
 
 function codeOf(error: unknown): string {

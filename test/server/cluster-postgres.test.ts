@@ -273,6 +273,52 @@ describe('replicas on one PostgreSQL database', { timeout: 120_000 }, () => {
     }
   });
 
+  it('stops a rotation whose lock is lost, and lets another server finish it', async () => {
+    const path = 'shared/lost';
+    await call(second, root, 'POST', `/v1/tessera/data/${path}`, putBody('before-the-loss'));
+    const slow = 'grep -q \'"step":"set"\' && sleep 2; exit 0';
+    const policy = {
+      schedule: { interval: '1h' },
+      generator: { type: 'password', length: 20, classes: ['lower', 'digits'] },
+      hook: { command: ['sh', '-c', slow], timeout_seconds: 10 },
+    };
+    assert.equal(
+      (await call(second, root, 'PUT', `/v1/tessera/rotation/${path}`, policy)).status,
+      200,
+    );
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    try {
+      const rotating = call(second, root, 'POST', `/v1/tessera/rotate/${path}`, {});
+      const step = async () => {
+        const { rows } = await db.query('SELECT state FROM rotations WHERE path = $1', [path]);
+        return JSON.parse(rows[0].state).step as string;
+      };
+      await until(async () => (await step()) === 'set', 'the rotation reaches set');
+      // Ends the connection that holds the rotation's advisory lock (second key: hashtext).
+      const cut = await db.query(
+        `SELECT pg_terminate_backend(l.pid) FROM pg_locks l
+         WHERE l.locktype = 'advisory' AND l.classid = 32341
+           AND l.objid = ((hashtext($1)::bigint + 4294967296) % 4294967296)::oid`,
+        [`rotation:${path}`],
+      );
+      assert.equal(cut.rows.length, 1, 'no connection held the lock');
+
+      const first = await rotating;
+      assert.equal(first.body.data.outcome, 'interrupted', JSON.stringify(first.body));
+      await until(async () => (await step()) === 'idle', 'another server finishes it', 10_000);
+      const history = await call(second, root, 'GET', `/v1/tessera/history/${path}`);
+      const events = history.body.data.rotation.events as { outcome: string }[];
+      assert.deepEqual(
+        events.map((event) => event.outcome),
+        ['succeeded'],
+      );
+      assert.equal(history.body.data.versions.length, 2, 'the rotation ran twice');
+    } finally {
+      await db.end();
+    }
+  });
+
   it('resets watch streams after the connection that listens is cut', async () => {
     const stream = openStream(second, root, 'shared/b');
     const db = new pg.Client({ connectionString: url });

@@ -141,6 +141,35 @@ describe('rotation routes', () => {
     assert.equal(history.body.data.versions.length, 2);
   });
 
+  it('keeps a policy set while a rotation runs', async () => {
+    const path = 'stage/changed';
+    await request(server, 'POST', `/v1/tessera/data/${path}`, value('first'));
+    // The hook sleeps in its set step, long enough to change the policy meanwhile.
+    const slow = 'grep -q \'"step":"set"\' && sleep 1; exit 0';
+    const policy = {
+      schedule: { interval: '1h' },
+      generator: { type: 'password' },
+      hook: { command: ['sh', '-c', slow], timeout_seconds: 10 },
+    };
+    assert.equal(
+      (await request(server, 'PUT', `/v1/tessera/rotation/${path}`, policy)).status,
+      200,
+    );
+    const rotating = request(server, 'POST', `/v1/tessera/rotate/${path}`, {});
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const changed = { ...policy, schedule: { interval: '7d' } };
+    assert.equal(
+      (await request(server, 'PUT', `/v1/tessera/rotation/${path}`, changed)).status,
+      200,
+    );
+
+    assert.equal((await rotating).body.data.outcome, 'succeeded');
+    const view = await request(server, 'GET', `/v1/tessera/rotation/${path}`);
+    assert.deepEqual(view.body.data.policy.schedule, { interval: '7d' });
+    const days = (Date.parse(view.body.data.next_run_time) - Date.now()) / 86_400_000;
+    assert.ok(days > 6.9 && days <= 7, `next run in ${days} days`);
+  });
+
   it('needs admin to set a hook, rotate alone is not enough', async () => {
     const rules = { rules: [{ path: 'stage/*', capabilities: ['read', 'rotate', 'create'] }] };
     await request(server, 'PUT', '/v1/sys/policies/acl/rotator', { policy: JSON.stringify(rules) });
