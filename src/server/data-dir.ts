@@ -12,6 +12,7 @@ import { maskDatabaseUrl, openPostgresStore } from '../store/postgres.ts';
 import { openPostgresCluster } from '../store/postgres-cluster.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import type { Store } from '../store/store.ts';
+import { checkKeyringOpensStore } from './keyring-check.ts';
 
 export const KEYRING_FILE = 'keyring.json';
 export const DATABASE_FILE = 'tessera.db';
@@ -69,7 +70,12 @@ async function openSqliteDataDir(keyringFile: string, databaseFile: string): Pro
   const cluster = new LocalCluster();
   if (existsSync(keyringFile)) {
     const keyring = await loadKeyringFile(keyringFile);
-    return { store: await openSqliteStore(databaseFile), keyring, cluster };
+    const store = await openSqliteStore(databaseFile);
+    await checkKeyringOpensStore(store, keyring, keyringFile).catch(async (error) => {
+      await store.close();
+      throw error;
+    });
+    return { store, keyring, cluster };
   }
   if (existsSync(databaseFile)) {
     throw new TesseraError(
@@ -97,7 +103,9 @@ async function openPostgresDataDir(
     const lock = await waitForLock(cluster, FIRST_START_LOCK, url);
     try {
       if (existsSync(keyringFile)) {
-        return { store, keyring: await loadKeyringFile(keyringFile), cluster };
+        const keyring = await loadKeyringFile(keyringFile);
+        await checkKeyringOpensStore(store, keyring, keyringFile);
+        return { store, keyring, cluster };
       }
       await requireEmpty(store, keyringFile, url);
       return await withRootToken({ store, keyring: await createKeyringFile(keyringFile), cluster });

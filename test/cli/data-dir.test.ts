@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -53,6 +53,27 @@ describe('tessera server --data-dir', () => {
       assert.equal(bytes.includes(CANARY), false, name);
       assert.equal(bytes.includes(Buffer.from(CANARY).toString('base64')), false, name);
     }
+  });
+
+  test('a keyring that does not open the secrets is refused', async () => {
+    const swapped = join(home, 'swapped');
+    const server = await startServerProcess(['--data-dir', swapped], base);
+    const env = { ...base, TESSERA_ADDR: server.address, TESSERA_TOKEN: server.rootToken };
+    try {
+      const put = await runTessera(['put', 'app/one', 'value=-'], { env, input: CANARY });
+      assert.equal(put.code, 0, put.stderr);
+    } finally {
+      await server.stop();
+    }
+    // The keyring of another data directory replaces this one's.
+    const stranger = join(home, 'stranger');
+    await (await startServerProcess(['--data-dir', stranger], base)).stop();
+    await copyFile(join(stranger, 'keyring.json'), join(swapped, 'keyring.json'));
+
+    const ran = await runTessera(['server', '--data-dir', swapped, '--port', '0'], { env: base });
+    assert.equal(ran.code, 2);
+    assert.match(ran.stderr, /does not open the secrets in this store/);
+    assert.equal(ran.stderr.includes(CANARY), false, 'value in the message');
   });
 
   test('a database without its keyring is refused with the fix', async () => {

@@ -92,6 +92,21 @@ describe('tessera server --database-url', () => {
     assert.equal(ran.stderr.includes(encodeURIComponent(PASSWORD)), false, 'encoded password');
   });
 
+  test('a replica with another keyring is refused', async () => {
+    // A SQLite server's first start makes a keyring of its own, which opens nothing here.
+    const other = join(home, 'other');
+    const sqlite = await startServerProcess(['--data-dir', other], base);
+    await sqlite.stop();
+    const ran = await runTessera(
+      ['server', '--port', '0', '--data-dir', other, '--database-url', url],
+      { env: base },
+    );
+    assert.equal(ran.code, 2);
+    assert.match(ran.stderr, /does not open the secrets in this store/);
+    assert.equal(ran.stderr.includes(PASSWORD), false, 'password in the message');
+    assert.equal(ran.stderr.includes(CANARY), false, 'value in the message');
+  });
+
   test('--database-url needs --data-dir', async () => {
     const ran = await runTessera(['server', '--port', '0', '--database-url', url], {
       env: base,
