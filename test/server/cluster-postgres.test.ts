@@ -371,6 +371,29 @@ describe('replicas on one PostgreSQL database', { timeout: 120_000 }, () => {
     }
   });
 
+  it('reports the store in health, 503 while the database refuses it', async () => {
+    const health = async () => {
+      const response = await fetch(`${second.address}/v1/sys/health`);
+      return {
+        status: response.status,
+        body: (await response.json()) as { store: { ok: boolean } },
+      };
+    };
+    assert.deepEqual((await health()).body.store, { ok: true, reason: null });
+    await psqlAdmin(cluster, 'ALTER ROLE tessera NOLOGIN');
+    try {
+      await psqlAdmin(
+        cluster,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'tessera'",
+      );
+      await until(async () => (await health()).status === 503, 'health reports 503');
+      assert.equal((await health()).body.store.ok, false);
+    } finally {
+      await psqlAdmin(cluster, 'ALTER ROLE tessera LOGIN');
+    }
+    await until(async () => (await health()).status === 200, 'health recovers', 10_000);
+  });
+
   it('keeps values and the database password out of every log', () => {
     for (const replica of [first, second]) {
       assert.equal(replica.log().includes(CANARY), false, 'value in a server log');
