@@ -14,6 +14,7 @@ export const ERRORS = {
   TOKEN_MISSING: { status: 401, summary: 'no token was sent' },
   PERMISSION_DENIED: { status: 403, summary: 'the token may not do this, or is invalid' },
   LAST_ADMIN_TOKEN: { status: 409, summary: 'the change would leave no token to manage access' },
+  ROTATION_RUNNING: { status: 409, summary: 'a rotation of the secret is running' },
   NOT_FOUND: { status: 404, summary: 'no secret, version or field exists there' },
   VERSION_DELETED: { status: 404, summary: 'the version is soft-deleted' },
   VERSION_DESTROYED: { status: 404, summary: 'the version is destroyed' },

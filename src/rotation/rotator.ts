@@ -149,7 +149,7 @@ export class Rotator {
     const lock = given ?? (await this.#cluster.tryLock(rotationLockName(path)));
     if (lock === undefined) {
       throw new TesseraError(
-        'INVALID_ARGUMENT',
+        'ROTATION_RUNNING',
         `secret ${path} is rotating on another server; retry once that rotation has ended`,
         { path },
       );
@@ -319,7 +319,7 @@ export class Rotator {
   #checkIdle(path: string): void {
     if (!this.#running.has(path)) return;
     throw new TesseraError(
-      'INVALID_ARGUMENT',
+      'ROTATION_RUNNING',
       `secret ${path} is rotating now; retry once the rotation has ended`,
       { path },
     );

@@ -239,7 +239,8 @@ describe('replicas on one PostgreSQL database', { timeout: 120_000 }, () => {
     await db.connect();
     try {
       const busy = await call(second, root, 'POST', `/v1/tessera/rotate/${path}`, {});
-      assert.equal(busy.status, 400);
+      assert.equal(busy.status, 409);
+      assert.equal(busy.body.code, 'ROTATION_RUNNING');
       assert.match(busy.body.errors[0], /rotating on another server/);
 
       // Interrupted in its set step: the leader leaves it alone while the lock is held.
