@@ -1,4 +1,5 @@
 import { TesseraError } from '../errors.ts';
+import { type Cluster, waitForLock } from '../store/cluster.ts';
 import type { Store, TokenRecord } from '../store/store.ts';
 import { decide, type Policy, parsePolicy, ROOT_POLICY, rootPolicy } from './policy.ts';
 
@@ -28,14 +29,45 @@ export interface AdminChange {
 }
 
 const locks = new WeakMap<Store, Promise<unknown>>();
+const clusters = new WeakMap<Store, Cluster>();
+
+/** The cluster lock that a server process holds while it checks and makes such a change. */
+export const ADMIN_LOCK = 'last-admin';
+
+/** How long a change waits for another server process to finish its own. */
+export const ADMIN_LOCK_WAIT_MS = 10_000;
 
 /**
- * Runs `work` after every earlier call for the same store has finished, so that two
- * revocations cannot each count the other's token as the remaining administrator.
+ * Makes `withAdminLock` for `store` also take the cluster's lock, so that server
+ * processes sharing the store check such changes one at a time too.
+ */
+export function shareAdminLock(store: Store, cluster: Cluster): void {
+  clusters.set(store, cluster);
+}
+
+/**
+ * Runs `work` after every earlier call for the same store has finished, and under the
+ * cluster's lock when one is shared, so that two revocations cannot each count the
+ * other's token as the remaining administrator.
  */
 export function withAdminLock<T>(store: Store, work: () => Promise<T>): Promise<T> {
   const previous = locks.get(store) ?? Promise.resolve();
-  const result = previous.then(work, work);
+  const locked = async () => {
+    const cluster = clusters.get(store);
+    if (cluster === undefined) return work();
+    const lock = await waitForLock(cluster, ADMIN_LOCK, ADMIN_LOCK_WAIT_MS, () => {
+      return new TesseraError(
+        'UNREACHABLE',
+        'timed out waiting for another server to finish a token or policy change; retry',
+      );
+    });
+    try {
+      return await work();
+    } finally {
+      await lock.release();
+    }
+  };
+  const result = previous.then(locked, locked);
   locks.set(
     store,
     result.catch(() => undefined),
@@ -46,7 +78,6 @@ export function withAdminLock<T>(store: Store, work: () => Promise<T>): Promise<
 /**
  * Throws LAST_ADMIN_TOKEN when `change` would leave no administrator token while at least
  * one exists now. Call it inside `withAdminLock`.
- * NOTE: the lock is per process; replicas sharing one store can still race.
  */
 export async function checkNotLastAdmin(store: Store, change: AdminChange): Promise<void> {
   const records = await allRecords(store);

@@ -1,13 +1,12 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 
 import { createToken, ROOT_POLICY } from '../access/tokens.ts';
 import { createKeyringFile, Keyring, loadKeyringFile } from '../crypto/keyring.ts';
 import { TesseraError } from '../errors.ts';
-import { type Cluster, type ClusterLock, LocalCluster } from '../store/cluster.ts';
+import { type Cluster, LocalCluster, waitForLock } from '../store/cluster.ts';
 import { maskDatabaseUrl, openPostgresStore } from '../store/postgres.ts';
 import { openPostgresCluster } from '../store/postgres-cluster.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
@@ -22,7 +21,6 @@ export const FIRST_START_LOCK = 'first-start';
 
 /** How long a replica waits for another one to finish creating the keyring. */
 export const FIRST_START_WAIT_MS = 30_000;
-const LOCK_POLL_MS = 200;
 
 /** The store, keyring and cluster a server runs on, and the root token if it created one. */
 export interface OpenedStore {
@@ -100,7 +98,18 @@ async function openPostgresDataDir(
   let cluster: Cluster | undefined;
   try {
     cluster = await openPostgresCluster(url, logger);
-    const lock = await waitForLock(cluster, FIRST_START_LOCK, url);
+    const lock = await waitForLock(
+      cluster,
+      FIRST_START_LOCK,
+      FIRST_START_WAIT_MS,
+      () =>
+        new TesseraError(
+          'CONFIG_INVALID',
+          `timed out after ${FIRST_START_WAIT_MS / 1000} s waiting for another server on the ` +
+            `database ${maskDatabaseUrl(url)} to finish starting; check that server's log, ` +
+            'then start this one again',
+        ),
+    );
     try {
       if (existsSync(keyringFile)) {
         const keyring = await loadKeyringFile(keyringFile);
@@ -128,23 +137,6 @@ async function requireEmpty(store: Store, keyringFile: string, url: string): Pro
       `${keyringFile} is missing; copy keyring.json from the --data-dir of a server ` +
       'that uses this database',
   );
-}
-
-async function waitForLock(cluster: Cluster, name: string, url: string): Promise<ClusterLock> {
-  const deadline = Date.now() + FIRST_START_WAIT_MS;
-  for (;;) {
-    const lock = await cluster.tryLock(name);
-    if (lock !== undefined) return lock;
-    if (Date.now() >= deadline) {
-      throw new TesseraError(
-        'CONFIG_INVALID',
-        `timed out after ${FIRST_START_WAIT_MS / 1000} s waiting for another server on the ` +
-          `database ${maskDatabaseUrl(url)} to finish starting; check that server's log, ` +
-          'then start this one again',
-      );
-    }
-    await sleep(LOCK_POLL_MS);
-  }
 }
 
 async function withRootToken(opened: OpenedStore): Promise<OpenedStore> {

@@ -2,6 +2,7 @@ import { chmod, writeFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Access } from '../access/access.ts';
+import { shareAdminLock } from '../access/lockout.ts';
 import { startTokenTidy } from '../access/tidy.ts';
 import { AuditLog } from '../audit/writer.ts';
 import { type MountSpec, openMounts } from '../backends/spec.ts';
@@ -83,6 +84,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   // base64 makes a body about 4/3 of the secret it carries.
   const bodyLimitBytes = Math.ceil((config.limits.maxSecretBytes * 4) / 3) + BODY_OVERHEAD_BYTES;
   const secrets = new Secrets(store, keyring);
+  shareAdminLock(store, cluster);
   // The other replicas on the same database send these changes to their watch streams.
   secrets.onChange((change) => cluster.publish({ kind: 'secret', change }));
   const rotator = new Rotator(store, secrets, logger, cluster);

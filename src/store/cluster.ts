@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import type { SecretChange } from './secrets.ts';
 
 /**
@@ -65,4 +67,25 @@ export class LocalCluster implements Cluster {
   }
 
   async close(): Promise<void> {}
+}
+
+const LOCK_POLL_MS = 200;
+
+/**
+ * Takes the lock `name`, trying again every 200 ms while another holder has it. Throws
+ * the error `timedOut` returns when `timeoutMs` pass first.
+ */
+export async function waitForLock(
+  cluster: Cluster,
+  name: string,
+  timeoutMs: number,
+  timedOut: () => Error,
+): Promise<ClusterLock> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const lock = await cluster.tryLock(name);
+    if (lock !== undefined) return lock;
+    if (Date.now() >= deadline) throw timedOut();
+    await sleep(LOCK_POLL_MS);
+  }
 }

@@ -395,6 +395,42 @@ describe('replicas on one PostgreSQL database', { timeout: 120_000 }, () => {
     await until(async () => (await health()).status === 200, 'health recovers', 10_000);
   });
 
+  // Last, because it leaves the root token revoked.
+  it('keeps one administrator token when two replicas revoke at once', async () => {
+    const admin = async () => {
+      const created = await call(first, root, 'POST', '/v1/auth/token/create', {
+        policies: ['root'],
+        no_parent: true,
+      });
+      return created.body.auth as { client_token: string; accessor: string };
+    };
+    const one = await admin();
+    const two = await admin();
+    const rootAccessor = (await call(first, root, 'GET', '/v1/auth/token/lookup-self')).body.data
+      .accessor as string;
+    const revokeRoot = { accessor: rootAccessor };
+    const revokedRoot = await call(
+      first,
+      one.client_token,
+      'POST',
+      '/v1/auth/token/revoke-accessor',
+      revokeRoot,
+    );
+    assert.equal(revokedRoot.status, 204, JSON.stringify(revokedRoot.body));
+
+    // Each replica revokes the token that the other one uses, at the same moment.
+    const [a, b] = await Promise.all([
+      call(first, two.client_token, 'POST', '/v1/auth/token/revoke-accessor', {
+        accessor: one.accessor,
+      }),
+      call(second, one.client_token, 'POST', '/v1/auth/token/revoke-accessor', {
+        accessor: two.accessor,
+      }),
+    ]);
+    const statuses = [a.status, b.status].sort();
+    assert.deepEqual(statuses, [204, 409], JSON.stringify([a.body, b.body]));
+  });
+
   it('keeps values and the database password out of every log', () => {
     for (const replica of [first, second]) {
       assert.equal(replica.log().includes(CANARY), false, 'value in a server log');
