@@ -12,8 +12,9 @@ export interface TaskVersion {
 /**
  * Which version of each secret every task received, as `tessera exec` reports it after
  * each resolution. Kept in memory only.
- * NOTE: the records are lost when the server restarts and are not shared between
- * replicas, so after a restart a task shows up again only at its next report.
+ * NOTE: the records are lost when the server restarts, so after a restart a task shows
+ * up again only at its next report. Replicas send each other new reports, but a replica
+ * that starts does not get the reports made before.
  */
 export class TaskVersions {
   readonly #byTask = new Map<string, Map<string, TaskVersion>>();

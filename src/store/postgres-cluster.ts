@@ -15,6 +15,9 @@ export const CLUSTER_CHANNEL = 'tessera_cluster';
 // from the one-key lock that guards migrations.
 const LOCK_CLASS = 0x7e55;
 
+// PostgreSQL refuses NOTIFY payloads of 8000 bytes or more.
+const MAX_PAYLOAD_BYTES = 7900;
+
 /** The wait before the first reconnect of the listening connection, doubled up to the maximum. */
 export const RECONNECT_MIN_MS = 500;
 export const RECONNECT_MAX_MS = 30_000;
@@ -30,6 +33,12 @@ const payloadSchema = z.discriminatedUnion('kind', [
     }),
   }),
   z.object({ origin: z.string(), kind: z.literal('policy'), name: z.string() }),
+  z.object({
+    origin: z.string(),
+    kind: z.literal('task-versions'),
+    taskId: z.string(),
+    secrets: z.array(z.object({ path: z.string(), version: z.number().int() })),
+  }),
 ]);
 
 /**
@@ -91,6 +100,13 @@ class PostgresCluster implements Cluster {
   publish(message: ClusterMessage): void {
     if (message.kind === 'gap' || this.#closed) return;
     const payload = JSON.stringify({ ...message, origin: this.#origin });
+    if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) {
+      this.#logger.warn(
+        { kind: message.kind, bytes: Buffer.byteLength(payload) },
+        'a change is too large to send to the other servers; they do not see it',
+      );
+      return;
+    }
     this.#pool.query('SELECT pg_notify($1, $2)', [CLUSTER_CHANNEL, payload]).catch((error) => {
       this.#logger.error(
         { kind: message.kind, code: (error as { code?: string }).code },

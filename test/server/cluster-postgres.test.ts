@@ -172,6 +172,19 @@ describe('replicas on one PostgreSQL database', { timeout: 120_000 }, () => {
     );
   });
 
+  it('shows on one replica the versions a task reported to another', async () => {
+    await call(first, root, 'POST', '/v1/tessera/data/shared/task', putBody('task-value'));
+    const report = { task_id: 'web.1', secrets: [{ path: 'shared/task', version: 1 }] };
+    assert.equal(
+      (await call(first, root, 'POST', '/v1/tessera/tasks/versions', report)).status,
+      200,
+    );
+    await until(async () => {
+      const listed = await call(second, root, 'GET', '/v1/tessera/tasks?path=shared/task');
+      return listed.body.data.tasks.some((task: { task_id: string }) => task.task_id === 'web.1');
+    }, 'the second replica lists the task');
+  });
+
   it('runs the scheduler on one replica and hands it over', async () => {
     const leads = (replica: Replica) => replica.log().includes('now runs scheduled rotations');
     assert.equal(leads(first), true, 'the first replica leads');

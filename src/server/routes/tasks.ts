@@ -19,10 +19,13 @@ const reportBody = z.object({
  * `POST /v1/tessera/tasks/versions`, which `tessera exec` calls after each resolution
  * (it needs `read` on each path, as the resolution did), and
  * `GET /v1/tessera/tasks?path=P`, which lists the tasks that received a version of P
- * and needs `list` on P.
+ * and needs `list` on P. Reports reach the other server processes through the cluster.
  */
 export function registerTaskRoutes(app: FastifyInstance, context: AppContext): void {
   const records = new TaskVersions();
+  context.cluster?.subscribe((message) => {
+    if (message.kind === 'task-versions') records.report(message.taskId, message.secrets);
+  });
 
   app.post('/v1/tessera/tasks/versions', async (request) => {
     await authenticatedCaller(request, context);
@@ -37,6 +40,7 @@ export function registerTaskRoutes(app: FastifyInstance, context: AppContext): v
       await requireCapability(request, context, 'read', path, version);
     }
     records.report(body.data.task_id, secrets);
+    context.cluster?.publish({ kind: 'task-versions', taskId: body.data.task_id, secrets });
     return vaultResponse(request.id, { task_id: body.data.task_id, secrets: secrets.length });
   });
 
