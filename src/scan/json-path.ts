@@ -1,11 +1,18 @@
+import { variableDisplayName } from '../mesos/secret-rules.ts';
+import { redactUrls } from './urls.ts';
+
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 /**
  * Returns the JSON path of a member: `$.env.DB_PASSWORD` for an identifier,
- * `$.labels['deploy-token']` for any other name, `$.fetch[1]` for an array index.
+ * `$.labels['deploy-token']` for any other name, `$.fetch[1]` for an array index. A key
+ * can hold a secret too (`NAME=value` as a variable name, a registry URL with a
+ * password), so what follows an `=` is cut and URLs are redacted.
  */
 export function childPath(parent: string, key: string | number): string {
   if (typeof key === 'number') return `${parent}[${key}]`;
   if (IDENTIFIER.test(key)) return `${parent}.${key}`;
-  return `${parent}['${key.replace(/[\\']/g, (char) => `\\${char}`)}']`;
+  const cut = variableDisplayName(key);
+  const shown = cut.includes('@') ? redactUrls(cut) : cut;
+  return `${parent}['${shown.replace(/[\\']/g, (char) => `\\${char}`)}']`;
 }

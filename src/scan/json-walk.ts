@@ -77,7 +77,10 @@ export function scanJsonDocument(document: unknown): Detection[] {
     const children = Array.isArray(frame.value)
       ? visitArray(frame.value, frame, walk)
       : visitObject(frame.value, frame, walk);
-    stack.push(...children.reverse());
+    // One push per child: spreading a very wide array overflows the call stack.
+    for (let index = children.length - 1; index >= 0; index--) {
+      stack.push(children[index] as Frame);
+    }
   }
   for (const config of walk.dockerConfigs) {
     walk.detections.push(...dockerAuthDetections(config.auths, config.location, walk.registries));

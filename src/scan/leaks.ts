@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { printable } from '../mesos/secret-rules.ts';
+import { printable, variableDisplayName } from '../mesos/secret-rules.ts';
 import { changeDirectory, fileServer, isInside } from './file-servers.ts';
 import type { Detection } from './finding.ts';
 import { parseCommands, referencedVariables, type SimpleCommand, type Word } from './shell.ts';
@@ -66,7 +66,7 @@ function variableLeaks(
 ): Detection[] {
   const texts = words.map((word) => word.text);
   const program = posix.basename(texts[0] ?? '');
-  const names = [...secrets.variables].map(printable).join(', ');
+  const names = [...secrets.variables].map(variableDisplayName).join(', ');
   const detections: Detection[] = [];
   if (isEnvironmentDump(program, texts)) {
     detections.push(
@@ -96,7 +96,7 @@ function variableLeaks(
       leak(
         location,
         'secret-written-to-file',
-        `the command writes secret variable ${written.map(printable).join(', ')} into the file ${printable(target.text)}, which stays readable in the sandbox; mount the secret as a file secret where the program expects it instead`,
+        `the command writes secret variable ${written.map(variableDisplayName).join(', ')} into the file ${printable(target.text)}, which stays readable in the sandbox; mount the secret as a file secret where the program expects it instead`,
       ),
     );
   }

@@ -1,4 +1,4 @@
-import { printable } from '../mesos/secret-rules.ts';
+import { variableDisplayName } from '../mesos/secret-rules.ts';
 import { type Detection, MASK, STORE_ADVICE } from './finding.ts';
 import { classifyName, isHarmlessValue } from './names.ts';
 import { hasCredentialUrl } from './urls.ts';
@@ -20,7 +20,7 @@ export function checkNamedValue(
     return undefined;
   }
 
-  const subject = `${label} ${printable(name)}`;
+  const subject = `${label} ${variableDisplayName(name)}`;
   if (nameClass === 'measure') {
     return {
       location,

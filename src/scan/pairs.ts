@@ -1,4 +1,4 @@
-import { printable } from '../mesos/secret-rules.ts';
+import { variableDisplayName } from '../mesos/secret-rules.ts';
 import { commandLineDetections } from './command-line.ts';
 import { type Detection, MASK, STORE_ADVICE } from './finding.ts';
 import { checkNamedValue } from './named-value.ts';
@@ -53,7 +53,7 @@ function strayValue(name: string, location: string): Detection {
     location,
     severity: 'high',
     kind: 'secret-value',
-    message: `SECRET variable ${printable(name)} also carries a plaintext value (${MASK}); remove the value, and ${STORE_ADVICE}`,
+    message: `SECRET variable ${variableDisplayName(name)} also carries a plaintext value (${MASK}); remove the value, and ${STORE_ADVICE}`,
     redacted: MASK,
   };
 }

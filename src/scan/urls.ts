@@ -1,4 +1,4 @@
-import { type Detection, MASK } from './finding.ts';
+import type { Detection } from './finding.ts';
 import { classifyName, isHarmlessValue, isReference } from './names.ts';
 
 // A URL runs from its scheme to the next space or quote. The authority may list several
@@ -7,7 +7,11 @@ const URL_PATTERN = /\b[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^\s"'<>]+/g;
 
 /** A URL found in a string, and what in it is secret. */
 export interface UrlInspection {
-  /** The URL with its user information replaced by `***` and secret query values masked. */
+  /**
+   * The URL as it may be shown: its scheme, `***@` for user information, its hosts, and
+   * `…` for the rest, since a path, query or fragment may hold a secret too (a signature,
+   * a webhook's token). ZooKeeper and file URLs keep their path, a znode or a file name.
+   */
   redacted: string;
   /** True when the user information contains a literal password (`user:password@`). */
   hasPassword: boolean;
@@ -26,8 +30,8 @@ export function hasCredentialUrl(text: string): boolean {
 }
 
 /**
- * Returns `text` with the user information of each URL replaced by `***`, keeping the
- * scheme, every host and the path: `zk://***@192.0.2.10:2181,192.0.2.11:2181/mesos`.
+ * Returns `text` with each URL redacted as `UrlInspection.redacted` describes:
+ * `zk://***@192.0.2.10:2181,192.0.2.11:2181/mesos`, `https://***@host.example/…`.
  */
 export function redactUrls(text: string): string {
   return text.replace(URL_PATTERN, (url) => inspectUrl(url).redacted);
@@ -72,29 +76,47 @@ function advice(redacted: string): string {
 
 function inspectUrl(url: string): UrlInspection {
   const authorityStart = url.indexOf('://') + 3;
-  const authorityEnd = firstIndexOf(url, '/?#', authorityStart);
-  const authority = url.slice(authorityStart, authorityEnd);
-  const at = authority.lastIndexOf('@');
-  const userinfo = at === -1 ? '' : authority.slice(0, at);
-  const colon = userinfo.indexOf(':');
-  const password = colon === -1 ? '' : userinfo.slice(colon + 1);
-  const query = redactQuery(url.slice(authorityEnd));
+  const userinfo = userinfoOf(url, authorityStart);
+  const hostStart = userinfo === undefined ? authorityStart : authorityStart + userinfo.length + 1;
+  const hostEnd = firstIndexOf(url, '/?#', hostStart);
+  const colon = userinfo?.indexOf(':') ?? -1;
+  const password = colon === -1 ? '' : (userinfo as string).slice(colon + 1);
+  const keepsPath = /^(zk|file):/i.test(url);
+  const pathEnd = keepsPath ? firstIndexOf(url, '?#', hostEnd) : hostEnd;
+  const hidden = pathEnd < url.length ? '…' : '';
+  const shown = url.slice(hostStart, pathEnd);
   return {
-    redacted: `${url.slice(0, authorityStart)}${at === -1 ? '' : '***@'}${authority.slice(at + 1)}${query.text}`,
+    redacted: `${url.slice(0, authorityStart)}${userinfo === undefined ? '' : '***@'}${shown}${hidden}`,
     hasPassword: password !== '' && !isReference(password) && !/^\*+$/.test(password),
-    secretParameters: query.secretParameters,
+    secretParameters: secretParametersOf(url.slice(hostEnd)),
   };
 }
 
-// Masks the values of query parameters whose names look secret (`?password=...`).
-function redactQuery(rest: string): { text: string; secretParameters: string[] } {
+// The user information ends at the last '@' before the path, query or fragment. A
+// password may hold a '/' (which URLs should encode, and often do not), so an '@' after
+// a '/' still counts when a ':' before that '/' is not followed by a port number.
+function userinfoOf(url: string, start: number): string | undefined {
+  const authorityEnd = firstIndexOf(url, '/?#', start);
+  const plain = url.lastIndexOf('@', authorityEnd - 1);
+  if (plain >= start) return url.slice(start, plain);
+  const at = url.lastIndexOf('@', firstIndexOf(url, '?#', start) - 1);
+  if (at < start) return undefined;
+  const candidate = url.slice(start, at);
+  const beforeSlash = candidate.slice(0, candidate.indexOf('/'));
+  const colon = beforeSlash.indexOf(':');
+  if (colon === -1 || /^\d*$/.test(beforeSlash.slice(colon + 1))) return undefined;
+  return candidate;
+}
+
+// Names the query parameters whose names look secret and whose values are literal.
+function secretParametersOf(rest: string): string[] {
   const secretParameters: string[] = [];
-  const text = rest.replace(/([?&;])([^=&;#]+)=([^&;#]*)/g, (whole, separator, name, value) => {
-    if (classifyName(name) !== 'secret' || isHarmlessValue(value)) return whole;
-    secretParameters.push(name);
-    return `${separator}${name}=${MASK}`;
-  });
-  return { text, secretParameters };
+  for (const [, name, value] of rest.matchAll(/[?&;]([^=&;#]+)=([^&;#]*)/g)) {
+    if (classifyName(name as string) === 'secret' && !isHarmlessValue(value as string)) {
+      secretParameters.push(name as string);
+    }
+  }
+  return secretParameters;
 }
 
 function firstIndexOf(text: string, characters: string, from: number): number {

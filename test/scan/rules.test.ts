@@ -85,7 +85,7 @@ describe('URLs with credentials', () => {
 
   test('a password that contains @ is redacted whole', () => {
     const [found] = urlDetections('https://u:PLACEHOLDER@x@h.example.invalid/p', '$');
-    assert.equal(found?.redacted, 'https://***@h.example.invalid/p');
+    assert.equal(found?.redacted, 'https://***@h.example.invalid…');
   });
 
   test('a user without a password is not reported', () => {
@@ -102,7 +102,7 @@ describe('URLs with credentials', () => {
   test('a secret query parameter is reported and masked', () => {
     const [found] = urlDetections('postgres://db.example.invalid/app?password=PLACEHOLDER-q', '$');
     assert.equal(found?.kind, 'url-credentials');
-    assert.equal(found?.redacted, 'postgres://db.example.invalid/app?password=****');
+    assert.equal(found?.redacted, 'postgres://db.example.invalid…');
   });
 });
 
@@ -276,5 +276,59 @@ describe('JSON walk', () => {
     const findings = scanText(text, 'deep');
     assert.equal(findings.length, 1);
     assert.equal(findings[0]?.kind, 'secret-value');
+  });
+
+  test('a very wide array does not overflow the stack', () => {
+    const tasks = Array.from({ length: 200_000 }, () => ({}));
+    const document = {
+      frameworks: [{ tasks: [...tasks, { labels: { TOKEN: 'PLACEHOLDER-w' } }] }],
+    };
+    assert.equal(scanDocument(document, 'wide').length, 1);
+  });
+});
+
+// Every printed part of a finding: where the canary must never appear.
+function printed(document: unknown): string {
+  return JSON.stringify(scanDocument(document, 'test'));
+}
+
+describe('nothing secret in what is printed', () => {
+  const urls = [
+    'https://a.example.invalid/b.tgz?X-Amz-Signature=CANARY-q1&X-Amz-Credential=AKIAX',
+    'https://u:p@h.example.invalid/api?key=CANARY-q2',
+    'https://u:p@h.example.invalid/cb#access_token=CANARY-q3',
+    'https://u:p@h.example.invalid/app;jsessionid=CANARY-q4',
+    'https://u:p@hooks.example.invalid/services/CANARY-q5',
+    'https://deploy:Pa/CANARY-q6@f.example.invalid/.netrc',
+    'https://f.example.invalid/docker.tar.gz?sig=CANARY-q7',
+  ];
+  for (const url of urls) {
+    test(`redacts ${url.replace(/CANARY-q\d/, 'CANARY')}`, () => {
+      const text = printed({ fetch: [{ uri: url }], env: { SERVICE_URL: url } });
+      assert.equal(text.includes('CANARY'), false, text);
+    });
+  }
+
+  test('cuts variable names at their =', () => {
+    const task = {
+      command: {
+        value: 'env',
+        environment: {
+          variables: [
+            { name: 'DB_PASSWORD=CANARY-n1', type: 'SECRET', secret: { type: 'REFERENCE' } },
+            { name: 'API_TOKEN=CANARY-n2', value: 'x' },
+          ],
+        },
+      },
+      env: { 'LABEL_TOKEN=CANARY-n3': 'literal' },
+    };
+    const text = printed(task);
+    assert.equal(text.includes('CANARY'), false, text);
+  });
+
+  test('redacts a registry URL used as a key', () => {
+    const config = { auths: { 'https://u:CANARY-k1@weird.example.invalid/v2/': { auth: 'dTpw' } } };
+    const text = printed(config);
+    assert.equal(text.includes('CANARY'), false, text);
   });
 });
