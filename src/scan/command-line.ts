@@ -5,9 +5,23 @@ import { urlDetections } from './urls.ts';
 
 // `NAME=value`, `-Dname=value`, `-name=value` and `--name=value`.
 const ASSIGNMENT = /^(-D|--?)?([A-Za-z_][\w.-]*)=([\s\S]*)$/;
-const LONG_OPTION = /^--([A-Za-z][\w.-]*)$/;
+// `--name value`, and `-name value` as Java and Go programs write long options.
+const LONG_OPTION = /^--?([A-Za-z][\w.-]+)$/;
 const ENV_OPTIONS = new Set(['-e', '--env']);
 const SETTING_OPTIONS = new Set(['--conf', '-c', '--config', '--set']);
+
+// Options of common clients that take a password, or `user:password`, as their value.
+const PASSWORD_OPTIONS: Record<string, Set<string>> = {
+  curl: new Set(['-u', '--user', '--proxy-user']),
+  'redis-cli': new Set(['-a', '--pass']),
+  sshpass: new Set(['-p']),
+  ldapsearch: new Set(['-w']),
+  ldapmodify: new Set(['-w']),
+  ldapadd: new Set(['-w']),
+};
+
+// MySQL's clients take the password glued to `-p`: `mysql -pSECRET`.
+const GLUED_PASSWORD_PROGRAMS = new Set(['mysql', 'mysqldump', 'mysqladmin', 'mysqlimport']);
 
 /**
  * Reports the secrets that a command line shows to every local user through the process
@@ -40,11 +54,18 @@ function wordDetection(
   locate: (index: number) => string,
 ): Detection | undefined {
   const word = words[index] as string;
+  const program = programOf(words[0]);
+  const password = passwordOption(program, words, index, locate);
+  if (password !== 'none') return password;
   const assignment = ASSIGNMENT.exec(word);
   if (assignment !== null) {
     const prefix = assignment[1];
     const name = assignment[2] as string;
     const value = assignment[3] as string;
+    // `--env=NAME=value`, as docker run takes it.
+    if (prefix === '--' && name === 'env' && ASSIGNMENT.test(value)) {
+      return wordDetection(['-e', value], 1, () => locate(index));
+    }
     const label = describeAssignment(prefix, words[index - 1]);
     return checkNamedValue(name, value, locate(index), label);
   }
@@ -53,6 +74,32 @@ function wordDetection(
   const next = words[index + 1];
   if (option?.[1] === undefined || next === undefined || next.startsWith('-')) return undefined;
   return checkNamedValue(option[1], next, locate(index + 1), 'option');
+}
+
+function programOf(first: string | undefined): string {
+  return (first ?? '').split('/').at(-1) ?? '';
+}
+
+// Checks the value of a client's password option; 'none' when the word is not one.
+function passwordOption(
+  program: string,
+  words: readonly string[],
+  index: number,
+  locate: (index: number) => string,
+): Detection | undefined | 'none' {
+  const word = words[index] as string;
+  if (GLUED_PASSWORD_PROGRAMS.has(program) && /^-p./.test(word)) {
+    return checkNamedValue('password', word.slice(2), locate(index), `${program} option -p`);
+  }
+  const next = words[index + 1];
+  if (!PASSWORD_OPTIONS[program]?.has(word) || next === undefined) return 'none';
+  // curl's `-u user:password`: only the part after the first colon is secret.
+  let value = next;
+  if (program === 'curl') {
+    const colon = next.indexOf(':');
+    value = colon === -1 ? '' : next.slice(colon + 1);
+  }
+  return checkNamedValue('password', value, locate(index + 1), `${program} option ${word}`);
 }
 
 function describeAssignment(prefix: string | undefined, previous: string | undefined): string {

@@ -36,7 +36,8 @@ const MAP_KINDS: Record<string, string> = {
   labels: 'label',
   flags: 'flag',
 };
-const ARGUMENT_KEYS = new Set(['args', 'arguments']);
+// Marathon's `args`, Mesos's `arguments`, and a Marathon pod's `exec.command.argv`.
+const ARGUMENT_KEYS = new Set(['args', 'arguments', 'argv']);
 // Marathon names a secret by its id in `{"secret": "id"}`, in volumes
 // `{"containerPath": ..., "secret": "id"}` and pod volumes `{"name": ..., "secret": "id"}`.
 const SECRET_REFERENCE_KEYS = new Set(['secret', 'containerPath', 'name', 'mode']);

@@ -9,14 +9,18 @@ const SECRET_STEMS = [
   'accesskey',
   'privatekey',
   'credential',
+  'passphrase',
 ];
 
 // Matched as whole words only, because they occur inside ordinary words
 // (`authenticate`, `author`).
-const SECRET_WORDS = new Set(['auth', 'pwd']);
+// `pass` and `creds` are common short forms: `RABBITMQ_DEFAULT_PASS`, `DB_CREDS`.
+const SECRET_WORDS = new Set(['auth', 'pwd', 'pass', 'creds']);
 
 // A last word that makes the name about a secret (where it is, what it is called, how it
-// is used) rather than the secret itself: `DB_PASSWORD_FILE`, `spark.mesos.secret.names`.
+// is used) rather than the secret itself: `DB_PASSWORD_FILE`, `spark.mesos.secret.names`,
+// `AUTH_MODE`, `TOKEN_ENDPOINT`, Mesos's `--secret_resolver`. A URL under such a name is
+// still checked for credentials.
 const DESCRIBING_WORDS = new Set([
   'file',
   'files',
@@ -28,6 +32,18 @@ const DESCRIBING_WORDS = new Set([
   'type',
   'user',
   'username',
+  'url',
+  'uri',
+  'endpoint',
+  'issuer',
+  'mode',
+  'method',
+  'scheme',
+  'provider',
+  'enabled',
+  'host',
+  'port',
+  'resolver',
 ]);
 
 // Words of settings that measure a secret (`PASSWORD_MIN_LENGTH`, `TOKEN_TTL_SECONDS`).

@@ -31,6 +31,18 @@ describe('secret-like names', () => {
     ['SECRETS_DIR', undefined],
     ['PASSWORD_MIN_LENGTH', 'measure'],
     ['TOKEN_TTL_SECONDS', 'measure'],
+    ['DB_PASS', 'secret'],
+    ['RABBITMQ_DEFAULT_PASS', 'secret'],
+    ['SSH_KEY_PASSPHRASE', 'secret'],
+    ['DB_CREDS', 'secret'],
+    ['PASSAGE', undefined],
+    ['BYPASS_CACHE', undefined],
+    ['AUTH_URL', undefined],
+    ['TOKEN_ENDPOINT', undefined],
+    ['TOKEN_ISSUER', undefined],
+    ['PASSWORD_RESET_URL', undefined],
+    ['AUTH_MODE', undefined],
+    ['secret_resolver', undefined],
   ];
   for (const [name, expected] of cases) {
     test(`${name} reads as ${expected ?? 'not secret'}`, () => {
@@ -330,5 +342,66 @@ describe('nothing secret in what is printed', () => {
     const config = { auths: { 'https://u:CANARY-k1@weird.example.invalid/v2/': { auth: 'dTpw' } } };
     const text = printed(config);
     assert.equal(text.includes('CANARY'), false, text);
+  });
+});
+
+describe('names about a secret', () => {
+  test('a URL with a password under such a name is still reported', () => {
+    const found = kinds({ env: { AUTH_URL: 'https://svc:PLACEHOLDER-au@auth.example.invalid/' } });
+    assert.deepEqual(found, ['$.env.AUTH_URL url-credentials high']);
+  });
+
+  test('a URL without credentials under such a name is not', () => {
+    assert.deepEqual(kinds({ env: { TOKEN_ENDPOINT: 'https://auth.example.invalid/token' } }), []);
+  });
+});
+
+describe('password options of common clients', () => {
+  const lines: [string, boolean][] = [
+    ['curl -u admin:PLACEHOLDER-c1 https://api.example.invalid/', true],
+    ['curl --user admin:$PW https://api.example.invalid/', false],
+    ['curl -u admin https://api.example.invalid/', false],
+    ['mysql -uroot -pPLACEHOLDER-c2 appdb', true],
+    ['mysql -uroot -p appdb', false],
+    ['redis-cli -h cache -a PLACEHOLDER-c3 ping', true],
+    ['sshpass -p PLACEHOLDER-c4 ssh deploy@host', true],
+    ['ldapsearch -x -D cn=admin -w PLACEHOLDER-c5', true],
+    ['java -jar app.jar -password PLACEHOLDER-c6', true],
+    ['docker run --env=API_TOKEN=PLACEHOLDER-c7 example/app', true],
+  ];
+  for (const [line, expected] of lines) {
+    test(`${line.split(' ')[0]} ${expected ? 'reported' : 'not reported'}: ${line.slice(0, 30)}`, () => {
+      const findings = scanText(`${line}\n`, 'ps');
+      assert.equal(
+        findings.some((finding) => finding.severity === 'high'),
+        expected,
+      );
+      assert.equal(JSON.stringify(findings).includes('PLACEHOLDER'), false);
+    });
+  }
+
+  test("a pod container's argv is read", () => {
+    const pod = {
+      containers: [{ exec: { command: { argv: ['./srv', '--token', 'PLACEHOLDER-c8'] } } }],
+    };
+    assert.deepEqual(kinds(pod), ['$.containers[0].exec.command.argv[2] secret-value high']);
+  });
+});
+
+describe('reading inputs', () => {
+  test('ps output that starts with a kernel thread reads as command lines', () => {
+    const findings = scanText('[kthreadd]\n/usr/bin/app --password PLACEHOLDER-r1\n', 'ps');
+    assert.deepEqual(
+      findings.map((finding) => finding.location),
+      ['line 2'],
+    );
+  });
+
+  test('a byte order mark before JSON is skipped', () => {
+    const findings = scanText('\uFEFF{"env":{"DB_PASSWORD":"PLACEHOLDER-r2"}}', 'bom.json');
+    assert.deepEqual(
+      findings.map((finding) => finding.location),
+      ['$.env.DB_PASSWORD'],
+    );
   });
 });
