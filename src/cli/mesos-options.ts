@@ -41,11 +41,21 @@ export function asUsageError<T>(command: Command, parse: () => T): T {
  */
 export function parseMasterUrl(text: string): URL {
   const url = URL.canParse(text) ? new URL(text) : undefined;
-  if (url?.protocol === 'http:' || url?.protocol === 'https:') return url;
-  throw new TesseraError(
-    'INVALID_ARGUMENT',
-    '--master must be an http or https URL, such as http://master.example:5050',
-  );
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      '--master must be an http or https URL, such as http://master.example:5050',
+    );
+  }
+  // fetch() refuses URLs with credentials, and a command line shows them to every user.
+  if (url.username !== '' || url.password !== '') {
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      '--master must not hold a user or password; give the principal with --principal ' +
+        'and its password in the file named by --secret-file',
+    );
+  }
+  return url;
 }
 
 /** Parses a positive whole number given to `flag`. Throws INVALID_ARGUMENT. */

@@ -28,9 +28,22 @@ export async function scanMaster(master: URL, options: MesosReadOptions): Promis
     }
   }
 
-  const { flags: _repeated, ...stateBody } = state.ok ? state.body : {};
+  const stateBody = objectOf(state.ok ? state.body : undefined, '/state');
+  const flagsBody = objectOf(flags.ok ? flags.body : undefined, '/flags');
+  const { flags: _repeated, ...stateRest } = stateBody;
   return [
-    ...scanDocument(stateBody, `${stateUrl.origin}${stateUrl.pathname}`),
-    ...scanDocument(flags.ok ? flags.body : {}, `${flagsUrl.origin}${flagsUrl.pathname}`),
+    ...scanDocument(stateRest, `${stateUrl.origin}${stateUrl.pathname}`),
+    ...scanDocument(flagsBody, `${flagsUrl.origin}${flagsUrl.pathname}`),
   ];
+}
+
+// A master answers both endpoints with a JSON object; anything else is not a master.
+function objectOf(body: unknown, endpoint: string): Record<string, unknown> {
+  if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
+    return body as Record<string, unknown>;
+  }
+  throw new TesseraError(
+    'UNREACHABLE',
+    `the master's ${endpoint} is not a JSON object; check that --master points at a Mesos master`,
+  );
 }

@@ -219,4 +219,23 @@ describe('tessera scan --master', () => {
     assert.match(ran.stderr, /http or https URL/);
     assertNothingSecret(ran);
   });
+
+  test('a master that answers null is one line, not an internal error', async () => {
+    const odd = await startFakeMaster({ '/state': null, '/flags': { flags: {} } });
+    try {
+      const ran = await scan(['--master', odd.url]);
+      assert.equal(ran.code, 2);
+      assert.match(ran.stderr, /\/state is not a JSON object/);
+      assert.doesNotMatch(ran.stderr, /internal error/);
+    } finally {
+      await odd.close();
+    }
+  });
+
+  test('a master URL with a password is a usage error that does not echo it', async () => {
+    const ran = await scan(['--master', 'http://ops:PLACEHOLDER-mu@127.0.0.1:1']);
+    assert.equal(ran.code, 1);
+    assert.match(ran.stderr, /must not hold a user or password/);
+    assert.equal(ran.stderr.includes('PLACEHOLDER'), false);
+  });
 });
