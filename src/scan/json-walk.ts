@@ -3,7 +3,7 @@ import { isInline } from '../mesos/wrap.ts';
 import { argumentDetections, commandLineDetections } from './command-line.ts';
 import { credentialFileDetection } from './credential-files.ts';
 import { dockerAuthDetections, imageRegistry } from './docker-config.ts';
-import { type Detection, MASK, STORE_ADVICE } from './finding.ts';
+import { type Detection, MASK } from './finding.ts';
 import { childPath } from './json-path.ts';
 import { leakDetections } from './leaks.ts';
 import { checkNamedValue } from './named-value.ts';
@@ -176,7 +176,7 @@ function inlineSecret(location: string): Detection {
     location,
     severity: 'high',
     kind: 'inline-secret',
-    message: `an inline VALUE secret (${MASK}) is readable by anyone who can read this definition or the master's /state; ${STORE_ADVICE} of type REFERENCE`,
+    message: `an inline VALUE secret (${MASK}) is readable by anyone who can read this definition or the master's /state; store the value in Tessera and make the secret a REFERENCE to it (see docs/scan.md)`,
     redacted: MASK,
   };
 }
