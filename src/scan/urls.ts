@@ -2,8 +2,10 @@ import type { Detection } from './finding.ts';
 import { classifyName, isHarmlessValue, isReference } from './names.ts';
 
 // A URL runs from its scheme to the next space or quote. The authority may list several
-// hosts separated by commas, as ZooKeeper URLs do (`zk://h1:2181,h2:2181/mesos`).
-const URL_PATTERN = /\b[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^\s"'<>]+/g;
+// hosts separated by commas, as ZooKeeper URLs do (`zk://h1:2181,h2:2181/mesos`). The
+// scheme is limited to 32 characters: unbounded, the search tries every start in a long
+// run of letters and dots, which costs the square of its length.
+const URL_PATTERN = /\b[a-zA-Z][a-zA-Z0-9+.-]{0,31}:\/\/[^\s"'<>]+/g;
 
 /** A URL found in a string, and what in it is secret. */
 export interface UrlInspection {

@@ -100,6 +100,11 @@ describe('URLs with credentials', () => {
     assert.equal(found?.redacted, 'https://***@h.example.invalid…');
   });
 
+  test('a compound scheme is still read', () => {
+    const [found] = urlDetections('git+ssh://deploy:PLACEHOLDER-g@git.example.invalid/r', '$');
+    assert.equal(found?.redacted, 'git+ssh://***@git.example.invalid…');
+  });
+
   test('a user without a password is not reported', () => {
     assert.deepEqual(urlDetections('https://deploy@h.example.invalid/', '$'), []);
   });
