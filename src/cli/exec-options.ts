@@ -23,7 +23,11 @@ export interface DeliveryFlags {
   onChange: string[];
   splay: number;
   grace: number;
+  recheckInterval: number;
 }
+
+/** Seconds between checks of the followed secrets when no event came, by default. */
+export const DEFAULT_RECHECK_SECONDS = 300;
 
 /** Adds the masking, retry and rotation options to the `exec` command. */
 export function addDeliveryOptions(command: Command): Command {
@@ -61,6 +65,15 @@ export function addDeliveryOptions(command: Command): Command {
         .env('TESSERA_GRACE')
         .argParser(wholeNumber(0))
         .default(DEFAULT_GRACE_MS / 1000),
+    )
+    .addOption(
+      new Option(
+        '--recheck-interval <seconds>',
+        'also check the followed secrets this often, 0 for never',
+      )
+        .env('TESSERA_RECHECK_INTERVAL')
+        .argParser(wholeNumber(0))
+        .default(DEFAULT_RECHECK_SECONDS),
     );
 }
 
@@ -78,7 +91,8 @@ export function deliverySettings(
   const follow: FollowOptions | undefined =
     flags.follow && paths.length > 0
       ? {
-          subscribe: (onChange) => watchPaths(address, paths, onChange, log),
+          subscribe: (onChange) =>
+            watchPaths(address, paths, onChange, log, flags.recheckInterval * 1000),
           policies: collectChangePolicies(task, flags.onChange),
           splayMs: flags.splay * 1000,
           graceMs: flags.grace * 1000,
@@ -117,11 +131,14 @@ export function reportingResolver(
   };
 }
 
+// Besides the events, the secrets are checked every `recheckMs`: mounted backends (file,
+// environment, Vault) send no events, and an event can be lost between replicas.
 function watchPaths(
   address: string,
   paths: string[],
   onChange: () => void,
   log: (line: string) => void,
+  recheckMs: number,
 ): () => Promise<void> {
   const watch = new ChangeWatch({
     address,
@@ -134,7 +151,12 @@ function watchPaths(
     onEvent: () => onChange(),
   });
   watch.start();
-  return () => watch.stop();
+  const recheck = recheckMs > 0 ? setInterval(onChange, recheckMs) : undefined;
+  recheck?.unref();
+  return () => {
+    clearInterval(recheck);
+    return watch.stop();
+  };
 }
 
 function referencedPaths(task: TaskInfo): string[] {

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { request, startTestServer, type TestServer } from '../helpers/server.ts';
@@ -130,5 +133,49 @@ describe('tessera exec change policies', () => {
       assert.equal(listing.body.data.tasks[0]?.version, 2);
       assert.equal(listing.body.data.tasks[0]?.outdated, false);
     });
+  });
+});
+
+// A mounted backend sends no change events, so only the periodic check sees a new value.
+describe('tessera exec on a mounted backend', () => {
+  let home: string;
+  let file: string;
+  let server: TestServer;
+  const entry = (value: string) =>
+    JSON.stringify([
+      { reference: { name: '/db' }, value: { data: Buffer.from(value).toString('base64') } },
+    ]);
+
+  before(async () => {
+    home = await mkdtemp(join(tmpdir(), 'tessera-recheck-'));
+    file = join(home, 'secrets.json');
+    await writeFile(file, entry('first-mounted-value'));
+    server = await startTestServer({
+      mounts: [{ prefix: 'ext/', spec: { kind: 'file', file, dcosBase64: false } }],
+    });
+  });
+  after(async () => {
+    await server.close();
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it('restarts with a new value found by the periodic check', TIMEOUT, async () => {
+    const dir = await writeTaskDir(shellTask(PRINT_ENV, [envSecret('PW', '/ext/db')]));
+    const run = startExecCli(
+      ['--task', dir.taskFile, '--grace', '2', '--recheck-interval', '1'],
+      execEnv(server.address, server.rootToken),
+      dir.dir,
+    );
+    try {
+      await run.waitFor(`start ${sha('first-mounted-value')}`);
+      // Written whole and renamed, as an operator's tool would, so the reload sees one file.
+      await writeFile(`${file}.new`, entry('second-mounted-value'));
+      await rename(`${file}.new`, file);
+      await run.waitFor(`start ${sha('second-mounted-value')}`, 15_000);
+    } finally {
+      run.kill();
+      await run.ended();
+      await dir.cleanup();
+    }
   });
 });
