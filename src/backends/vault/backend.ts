@@ -174,7 +174,7 @@ function readV2(response: VaultResponse, path: string, apiPath: string): Backend
   }
   if (response.status === 404) throw vaultNotFound(path, apiPath);
   if (response.status !== 200) throw unexpected(response, apiPath);
-  const version = Number.isInteger(metadata?.version) ? (metadata.version as number) : undefined;
+  const version = Number.isInteger(metadata?.version) ? (metadata?.version as number) : undefined;
   return { fields: fieldsOf(data, apiPath), ...(version === undefined ? {} : { version }) };
 }
 

@@ -10,10 +10,22 @@ import {
 import type { Logger } from 'pino';
 import { TesseraError } from '../../errors.ts';
 
+/**
+ * The members of Vault's response bodies that Tessera reads. Vault's JSON is not
+ * validated as a whole, so each member may be missing or of another type, and readers
+ * check it before use.
+ */
+export interface VaultBody {
+  data?: { data?: unknown; metadata?: Record<string, unknown>; [member: string]: unknown };
+  auth?: { client_token?: unknown; [member: string]: unknown };
+  warnings?: unknown;
+  [member: string]: unknown;
+}
+
 /** A response from Vault: its status and its JSON body (undefined when empty or not JSON). */
 export interface VaultResponse {
   status: number;
-  body: any;
+  body: VaultBody | undefined;
 }
 
 /** A request to Vault's HTTP API; `path` follows `/v1/`. */
@@ -144,10 +156,13 @@ export class VaultHttp {
   }
 }
 
-function parseBody(text: string): unknown {
+// Vault answers with a JSON object; any other body is treated as no body.
+function parseBody(text: string): VaultBody | undefined {
   if (text === '') return undefined;
   try {
-    return JSON.parse(text);
+    const parsed: unknown = JSON.parse(text);
+    const isObject = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed);
+    return isObject ? (parsed as VaultBody) : undefined;
   } catch {
     return undefined;
   }
