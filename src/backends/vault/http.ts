@@ -156,7 +156,7 @@ export class VaultHttp {
   }
 }
 
-// Vault answers with a JSON object; any other body is treated as no body.
+// Vault's bodies are JSON objects; any other body is treated as no body.
 function parseBody(text: string): VaultBody | undefined {
   if (text === '') return undefined;
   try {

@@ -8,7 +8,7 @@ const startedAt = new Date().toISOString();
  * Registers `GET /v1/sys/health` in the shape of Vault's health endpoint. Like Vault, it
  * responds 200 when the server can serve requests and 503 when it cannot: here, when the
  * audit log cannot be written, so every authorised request would fail closed, or when
- * the store does not answer, as a PostgreSQL database that is down.
+ * the store cannot complete a query, as with a PostgreSQL database that is down.
  */
 export function registerSysRoutes(app: FastifyInstance, context: AppContext) {
   app.get('/v1/sys/health', async (request, reply) => {
@@ -34,7 +34,7 @@ export function registerSysRoutes(app: FastifyInstance, context: AppContext) {
   });
 }
 
-/** How long the health check waits for the store to answer. */
+/** How long the health check waits for the store's query to complete. */
 export const STORE_HEALTH_TIMEOUT_MS = 2000;
 
 // A cheap query; a store that fails it, or takes too long, cannot serve requests.
