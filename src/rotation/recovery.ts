@@ -36,11 +36,15 @@ export interface RecoveryContext {
  * hook tokens revoked. One interrupted in `create` is rolled back (its pending label is
  * cleared, and current was never touched), and one whose pending version was already
  * promoted is marked done. The others resume in the background at their recorded step,
- * with the same pending version.
+ * with the same pending version. `records` is a list the caller already read, else the
+ * store's list is read.
  */
-export async function recoverRotations(context: RecoveryContext): Promise<Recovery[]> {
+export async function recoverRotations(
+  context: RecoveryContext,
+  records?: readonly RotationRecord[],
+): Promise<Recovery[]> {
   const recoveries: Recovery[] = [];
-  for (const listed of await context.store.listRotations()) {
+  for (const listed of records ?? (await context.store.listRotations())) {
     if (parseRotationState(listed.state).step === 'idle') continue;
     if (context.rotator.isRunning(listed.path)) continue;
     const lock = await context.cluster.tryLock(rotationLockName(listed.path));

@@ -68,13 +68,16 @@ export class RotationScheduler {
 
   async #runDue(): Promise<void> {
     if (!(await this.#leads())) return;
-    // A rotation that cannot be recovered is logged and tried again at the next tick.
-    await recoverRotations(this.#context).catch((error: unknown) => {
+    const records = await this.#context.store.listRotations();
+    // A rotation that cannot be recovered is logged and tried again at the next tick. The
+    // due check below reads the list from before recovery, so a recovered rotation that is
+    // due runs at the next tick.
+    await recoverRotations(this.#context, records).catch((error: unknown) => {
       this.#context.logger.error({ error: (error as Error).name }, 'rotation recovery failed');
     });
 
     const now = new Date().toISOString();
-    for (const record of await this.#context.store.listRotations()) {
+    for (const record of records) {
       const due = record.nextRunTime !== null && record.nextRunTime <= now;
       if (!due || this.#context.rotator.isRunning(record.path)) continue;
       if (parseRotationState(record.state).step !== 'idle') continue;
