@@ -12,7 +12,7 @@ import { parseEvents } from '../../src/client/watch.ts';
 import { isTesseraError } from '../../src/errors.ts';
 import { rotationLockName } from '../../src/rotation/rotator.ts';
 import { SERVER_DEFAULTS, startServer } from '../../src/server/start.ts';
-import { openPostgresCluster } from '../../src/store/postgres-cluster.ts';
+import { CLUSTER_CHANNEL, openPostgresCluster } from '../../src/store/postgres-cluster.ts';
 import { capturedLogger } from '../helpers/log.ts';
 import { type PostgresCluster, psqlAdmin, startPostgres } from '../helpers/postgres.ts';
 import { requestAt } from '../helpers/server.ts';
@@ -61,6 +61,18 @@ async function until(check: () => Promise<boolean> | boolean, what: string, ms =
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   assert.fail(`timed out after ${ms} ms waiting until ${what}`);
+}
+
+// Writes a first version of `path` and sets a password rotation on it, with `hook` if given.
+async function setUpRotation(replica: Replica, token: string, path: string, hook?: unknown) {
+  await call(replica, token, 'POST', `/v1/tessera/data/${path}`, putBody(`first-of-${path}`));
+  const policy = {
+    schedule: { interval: '1h' },
+    generator: { type: 'password', length: 20, classes: ['lower', 'digits'] },
+    ...(hook === undefined ? {} : { hook }),
+  };
+  const set = await call(replica, token, 'PUT', `/v1/tessera/rotation/${path}`, policy);
+  assert.equal(set.status, 200, JSON.stringify(set.body));
 }
 
 function openStream(replica: Replica, token: string, path: string) {
@@ -120,6 +132,12 @@ describe('replicas on one PostgreSQL database', { timeout: 120_000 }, () => {
 
   it('sends a change written through one replica to a watch on another', async () => {
     const stream = openStream(second, root, 'shared/a');
+    // Listens on the replicas' channel too, to check what travels between them.
+    const listener = new pg.Client({ connectionString: url });
+    const payloads: string[] = [];
+    listener.on('notification', (message) => payloads.push(message.payload ?? ''));
+    await listener.connect();
+    await listener.query(`LISTEN ${CLUSTER_CHANNEL}`);
     try {
       await until(() => stream.events.length >= 1, 'the stream is ready');
       assert.equal(
@@ -137,8 +155,11 @@ describe('replicas on one PostgreSQL database', { timeout: 120_000 }, () => {
         kind: 'written',
       });
       assert.equal(stream.raw().includes(CANARY), false, 'the value is in the stream');
+      await until(() => payloads.length > 0, 'the change travels between replicas');
+      assert.equal(payloads.join('\n').includes(CANARY), false, 'the value was notified');
     } finally {
       await stream.close();
+      await listener.end();
     }
   });
 
@@ -202,15 +223,7 @@ describe('replicas on one PostgreSQL database', { timeout: 120_000 }, () => {
 
   it('runs a due rotation once', async () => {
     const path = 'shared/due';
-    await call(second, root, 'POST', `/v1/tessera/data/${path}`, putBody('due-value'));
-    const policy = {
-      schedule: { interval: '1h' },
-      generator: { type: 'password', length: 20, classes: ['lower', 'digits'] },
-    };
-    assert.equal(
-      (await call(second, root, 'PUT', `/v1/tessera/rotation/${path}`, policy)).status,
-      200,
-    );
+    await setUpRotation(second, root, path);
     const db = new pg.Client({ connectionString: url });
     await db.connect();
     try {
@@ -233,15 +246,7 @@ describe('replicas on one PostgreSQL database', { timeout: 120_000 }, () => {
 
   it('rejects a rotation that another server runs, and recovers it when that ends', async () => {
     const path = 'shared/rotated';
-    await call(second, root, 'POST', `/v1/tessera/data/${path}`, putBody('first-value'));
-    const policy = {
-      schedule: { interval: '1h' },
-      generator: { type: 'password', length: 20, classes: ['lower', 'digits'] },
-    };
-    assert.equal(
-      (await call(second, root, 'PUT', `/v1/tessera/rotation/${path}`, policy)).status,
-      200,
-    );
+    await setUpRotation(second, root, path);
 
     // A process that holds the path's lock stands for a replica in the middle of a rotation.
     const { logger } = capturedLogger();
@@ -289,17 +294,11 @@ describe('replicas on one PostgreSQL database', { timeout: 120_000 }, () => {
 
   it('stops a rotation whose lock is lost, and lets another server finish it', async () => {
     const path = 'shared/lost';
-    await call(second, root, 'POST', `/v1/tessera/data/${path}`, putBody('before-the-loss'));
     const slow = 'grep -q \'"step":"set"\' && sleep 2; exit 0';
-    const policy = {
-      schedule: { interval: '1h' },
-      generator: { type: 'password', length: 20, classes: ['lower', 'digits'] },
-      hook: { command: ['sh', '-c', slow], timeout_seconds: 10 },
-    };
-    assert.equal(
-      (await call(second, root, 'PUT', `/v1/tessera/rotation/${path}`, policy)).status,
-      200,
-    );
+    await setUpRotation(second, root, path, {
+      command: ['sh', '-c', slow],
+      timeout_seconds: 10,
+    });
     const db = new pg.Client({ connectionString: url });
     await db.connect();
     try {
