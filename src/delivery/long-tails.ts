@@ -16,8 +16,8 @@ export class LongPatternTails {
   }
 
   /**
-   * Returns the length of the longest tail of `data` that is the start of a long pattern,
-   * shorter than that pattern, when it is longer than `probeBytes`; else 0.
+   * Returns the length of the longest tail of `data` that is the start of a long pattern
+   * and shorter than that pattern. Returns 0 when that length is `probeBytes` or less.
    */
   longestTail(data: Buffer): number {
     let best = 0;

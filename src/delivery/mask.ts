@@ -102,9 +102,9 @@ export class MaskStream extends Transform {
   /**
    * Pushes the bytes of `head` followed by `body` up to `cut`, each range replaced by
    * `****`, and keeps the rest for the next chunk. `head` is the held bytes, so `cut` is
-   * never inside it. A match that reaches `cut` or past it is masked now, and a match
-   * that starts in the held bytes at or before its end joins this `****` in the next
-   * chunk, as it would if all the bytes had come in one read.
+   * never inside it. A match that reaches `cut` or past it is masked now. A match that
+   * starts in the held bytes at or before its end joins this `****` in the next chunk,
+   * as it would if all the bytes had come in one read.
    */
   #emit(head: Buffer, body: Buffer, ranges: readonly Range[], cut: number): void {
     let maskEnd = this.#maskEnd;

@@ -12,10 +12,11 @@ const FILE_REDIRECTS = new Set(['>', '>>', '>|', '&>']);
 const MAX_NESTED_SHELLS = 3;
 
 /**
- * Reports the ways a command exposes the secrets its task receives by reference: echoing
- * a secret variable into a file, dumping the environment (`env`, `printenv`, `export -p`),
- * shell tracing (`set -x`, `sh -x`), and serving a directory that contains a secret file over
- * HTTP. The variable rules apply only when the task has secret variables.
+ * Reports the ways a command exposes the secrets its task receives by reference. Those
+ * are echoing a secret variable into a file, dumping the environment (`env`, `printenv`,
+ * `export -p`), shell tracing (`set -x`, `sh -x`), and serving a directory that contains
+ * a secret file over HTTP. The variable rules apply only when the task has secret
+ * variables.
  */
 export function leakDetections(command: DefinitionCommand, secrets: TaskSecrets): Detection[] {
   return scanCommandText(command.text, command.location, secrets, 0);

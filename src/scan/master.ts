@@ -37,7 +37,7 @@ export async function scanMaster(master: URL, options: MesosReadOptions): Promis
   ];
 }
 
-// A master answers both endpoints with a JSON object; anything else is not a master.
+// A master returns a JSON object from both endpoints; anything else is not a master.
 function objectOf(body: unknown, endpoint: string): Record<string, unknown> {
   if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
     return body as Record<string, unknown>;

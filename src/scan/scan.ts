@@ -8,9 +8,9 @@ const KERNEL_THREAD_LINE = /^\s*\[[^\]"{},:]*\]\s*(\n|$)/;
 
 /**
  * Scans one input. Text whose first non-blank character is `{` or `[` must be valid JSON
- * and is walked as a document; an error names `source` (`-` is standard input) and the
- * line and column, never the content. Any other text has one process command line per
- * line, where lines starting with `#` are comments. A leading byte order mark is
+ * and is walked as a document. A parse error names `source` (`-` is standard input) and
+ * the line and column, never the content. Any other text has one process command line
+ * per line, where lines starting with `#` are comments. A leading byte order mark is
  * skipped, and a first line like `[kthreadd]` reads as a command line.
  */
 export function scanText(input: string, source: string): Finding[] {

@@ -136,7 +136,7 @@ describe('tessera exec change policies', () => {
   });
 });
 
-// A mounted backend sends no change events, so only the periodic check sees a new value.
+// A mounted backend sends no change events, so only the periodic check finds a new value.
 describe('tessera exec on a mounted backend', () => {
   let home: string;
   let file: string;
@@ -168,7 +168,7 @@ describe('tessera exec on a mounted backend', () => {
     );
     try {
       await run.waitFor(`start ${sha('first-mounted-value')}`);
-      // Written whole and renamed, as an operator's tool would, so the reload sees one file.
+      // Written whole and renamed, as an operator's tool would, so the reload reads one file.
       await writeFile(`${file}.new`, entry('second-mounted-value'));
       await rename(`${file}.new`, file);
       await run.waitFor(`start ${sha('second-mounted-value')}`, 15_000);

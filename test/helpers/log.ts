@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 
-/** A pino logger at debug level that keeps its lines in memory. */
+/** Returns a pino logger at debug level that keeps its lines in memory. */
 export function capturedLogger(): { logger: Logger; text(): string } {
   const chunks: string[] = [];
   const sink = new Writable({

@@ -232,7 +232,7 @@ describe('tessera scan --master', () => {
     }
   });
 
-  test('a master URL with a password is a usage error that does not echo it', async () => {
+  test('rejects a master URL with a password', async () => {
     const ran = await scan(['--master', 'http://ops:PLACEHOLDER-mu@127.0.0.1:1']);
     assert.equal(ran.code, 1);
     assert.match(ran.stderr, /must not hold a user or password/);
