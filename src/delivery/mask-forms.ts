@@ -5,7 +5,7 @@ import { isUtf8 } from 'node:buffer';
 const BASE64_LINE_WIDTHS = [76, 64];
 
 // The last line of wrapped base64 is masked only from this length on: a shorter pattern
-// would shorten every skip of the search, and match ordinary output by chance.
+// would shorten the stride of the search, and match ordinary output by chance.
 const MIN_LINE_PATTERN_BYTES = 16;
 
 /**

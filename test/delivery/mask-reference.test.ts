@@ -1,7 +1,7 @@
 // Checks the fast search and the chunked masking against a plain reference: every
 // occurrence found with `indexOf`, merged where matches overlap or touch, over seeded
-// random data, patterns and chunk sizes. Large buffers take the four-lane scan, and
-// matches are planted across its quarter boundaries and across chunk joins.
+// random data, patterns and chunk sizes. The search reads the data at a fixed stride, so
+// matches are planted at the very start and end, and the shortest patterns vary.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
@@ -78,12 +78,29 @@ function sample(seed: number, length: number): Sample {
     const start = Math.max(0, Math.min(length - pattern.length, at));
     pattern.copy(data, start);
   };
-  // Around each quarter boundary of the four-lane scan, and at random places.
-  for (let quarter = 1; quarter < 4; quarter++) {
-    const boundary = Math.floor(length / 4) * quarter;
-    plant(boundary - Math.floor(random() * 50));
-  }
+  plant(0);
+  plant(length);
   for (let i = 0; i < 20; i++) plant(Math.floor(random() * length));
+  return { data, patterns };
+}
+
+const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, byte) => byte));
+
+// A shortest pattern of three to nine bytes, so also the three-byte grams and strides of a
+// single byte, and bytes of every value, which make negative grams.
+function shortPatternSample(seed: number): Sample {
+  const random = generator(seed);
+  const alphabet = seed % 3 === 0 ? ALL_BYTES : (ALPHABETS[seed % 2] as Buffer);
+  const shortest = 3 + Math.floor(random() * 7);
+  const patterns = Array.from({ length: 1 + Math.floor(random() * 8) }, (_, i) =>
+    randomBytesFrom(random, alphabet, shortest + (i === 0 ? 0 : Math.floor(random() * 30))),
+  );
+  const length = Math.floor(random() * 600);
+  const data = randomBytesFrom(random, alphabet, length);
+  for (const at of [0, length, Math.floor(random() * length), Math.floor(random() * length)]) {
+    const pattern = patterns[Math.floor(random() * patterns.length)] as Buffer;
+    if (pattern.length <= length) pattern.copy(data, Math.min(at, length - pattern.length));
+  }
   return { data, patterns };
 }
 
@@ -152,6 +169,14 @@ describe('PatternMatcher against a reference search', () => {
       }
     });
   }
+
+  it('finds every match of patterns from three bytes up', () => {
+    for (let seed = 1; seed <= 600; seed++) {
+      const { data, patterns } = shortPatternSample(seed);
+      const ranges = new PatternMatcher(patterns).findRanges(data);
+      assert.deepEqual(ranges, referenceRanges(data, patterns), `seed ${seed}`);
+    }
+  });
 });
 
 // The longest tail of `data` that starts a pattern, shorter than it, tried length by length.
@@ -205,6 +230,14 @@ describe('MaskStream against a reference masker', () => {
     for (let seed = 1; seed <= 20; seed++) {
       const input = longSample(seed, 60000);
       const out = await maskInChunks(input, generator(seed * 7));
+      assert.ok(out.equals(referenceMask(input.data, input.patterns)), `seed ${seed}`);
+    }
+  });
+
+  it('masks patterns from three bytes up whatever the chunk sizes', async () => {
+    for (let seed = 1; seed <= 100; seed++) {
+      const input = shortPatternSample(seed);
+      const out = await maskInChunks(input, generator(seed * 31));
       assert.ok(out.equals(referenceMask(input.data, input.patterns)), `seed ${seed}`);
     }
   });
