@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { startTestServer } from '../test/helpers/server.ts';
+import { median } from './stats.ts';
 
 const RUNS = Number(process.argv[2] ?? 10);
 const BIN = join(import.meta.dirname, '..', 'bin', 'tessera');
@@ -59,11 +60,10 @@ function timeRun(
   });
 }
 
-async function median(run: () => Promise<number>): Promise<number> {
+async function medianOf(run: () => Promise<number>): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < RUNS; i++) times.push(await run());
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)] as number;
+  return median(times);
 }
 
 const server = await startTestServer();
@@ -89,9 +89,9 @@ try {
     TESSERA_TOKEN: server.rootToken,
   };
 
-  const plain = await median(() => timeRun('true', [], env, dir));
-  const empty = await median(() => timeRun(BIN, ['exec', '--task', 'without.json'], env, dir));
-  const full = await median(() => timeRun(BIN, ['exec', '--task', 'with.json'], env, dir));
+  const plain = await medianOf(() => timeRun('true', [], env, dir));
+  const empty = await medianOf(() => timeRun(BIN, ['exec', '--task', 'without.json'], env, dir));
+  const full = await medianOf(() => timeRun(BIN, ['exec', '--task', 'with.json'], env, dir));
   console.log(`start of \`true\`, median of ${RUNS} runs`);
   console.log(`plain spawn (baseline)                     ${plain.toFixed(1).padStart(7)} ms`);
   console.log(`tessera exec, no secrets (CLI baseline)    ${empty.toFixed(1).padStart(7)} ms`);

@@ -1,12 +1,17 @@
 // Measures masking throughput against `cat` of the same data. As under `tessera exec`, a
-// child process writes the output into a pipe and this process reads it: `cat FILE` with
-// the file on tmpfs. The rows are the pipe alone (cat) and the masker without secrets,
-// which is what the output costs without masking. Then come the masker with 50 secrets on
-// output with no match, and on output with a match every 64 KiB. Rounds alternate
-// between the rows, so that a change in the machine's load touches all of them alike.
-// Run with `node bench/mask.ts [MiB] [rounds]`.
+// child process (`cat FILE`, with the file on tmpfs) writes the output into a pipe. This
+// process reads it and appends it to a file with one write(2) per chunk, as
+// `process.stdout` does when it is a file. Mesos's default container logger writes a
+// task's stdout to a file in its sandbox.
+//
+// The rows are `cat` writing to the file itself (what `tessera exec --no-mask` gives),
+// the relay with nothing to mask (a task without secrets), and the relay with 50 secrets
+// on output with no match and with a match every 64 KiB. Each round measures every row,
+// in an order that turns from round to round, so that a change in the machine's load
+// touches all of them alike. Run with `node bench/mask.ts [MiB] [rounds]`.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,12 +19,16 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 import { buildMaskPatterns, MaskStream } from '../src/delivery/mask.ts';
+import { PatternMatcher } from '../src/delivery/pattern-matcher.ts';
+import { median, quantile } from './stats.ts';
 
 const MIB = 1024 * 1024;
 const sizeMiB = Number(process.argv[2] ?? 256);
-const ROUNDS = Number(process.argv[3] ?? 5);
+const ROUNDS = Number(process.argv[3] ?? 15);
 // /dev/shm is tmpfs on Linux, so `cat` reads from memory, not from a disk.
 const SCRATCH = process.platform === 'linux' ? '/dev/shm' : tmpdir();
+// Size of a pipe read while the writer keeps the pipe full: Linux's default pipe capacity.
+const PIPE_READ_BYTES = 64 * 1024;
 
 // Log-like printable text, the usual output of a task.
 function makeText(bytes: number): Buffer {
@@ -43,35 +52,90 @@ interface Figures {
   cpuMsPerGib: number;
 }
 
-/** Reads `cat file` through the masker (or straight, without one) and measures it. */
-async function throughput(file: string, masker: MaskStream | undefined): Promise<Figures> {
-  const child = spawn('cat', [file], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let received = 0;
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      received += chunk.length;
-      done();
-    },
-  });
+interface Row {
+  name: string;
+  measure: (output: string) => Promise<Figures>;
+  runs: Figures[];
+}
+
+async function timed(run: () => Promise<void>): Promise<Figures> {
   const started = process.hrtime.bigint();
   const cpu = process.cpuUsage();
-  await (masker ? pipeline(child.stdout, masker, sink) : pipeline(child.stdout, sink));
+  await run();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const used = process.cpuUsage(cpu);
-  if (!masker && received !== sizeMiB * MIB) {
-    throw new Error(`cat passed ${received} of ${sizeMiB * MIB} bytes`);
-  }
   const cpuMs = (used.user + used.system) / 1000;
   return { mibPerSecond: sizeMiB / seconds, cpuMsPerGib: (cpuMs * 1024) / sizeMiB };
 }
 
-interface Row {
-  name: string;
-  file: string;
-  masker: () => MaskStream | undefined;
-  best: number;
-  // The least CPU time of the rounds: the one least disturbed by other work.
-  cpu: number;
+/** Runs `cat file` with its stdout on the output file, as `tessera exec --no-mask` does. */
+async function catStraight(file: string, output: string): Promise<Figures> {
+  const fd = openSync(output, 'w');
+  try {
+    return await timed(async () => {
+      const child = spawn('cat', [file], { stdio: ['ignore', fd, 'inherit'] });
+      const code = await new Promise((done) => child.once('exit', done));
+      if (code !== 0) throw new Error(`cat exited with ${code}`);
+    });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Reads `cat file` through the masker and writes it to the output file, chunk by chunk.
+ * Output with no match must come out whole, so those rows are checked for every byte.
+ */
+async function relayed(
+  file: string,
+  output: string,
+  masker: MaskStream,
+  expectWhole: boolean,
+): Promise<Figures> {
+  // Opened before the clock starts: truncating the last run's output frees its pages.
+  const fd = openSync(output, 'w');
+  let written = 0;
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      written += writeSync(fd, chunk);
+      done();
+    },
+  });
+  try {
+    const figures = await timed(async () => {
+      const child = spawn('cat', [file], { stdio: ['ignore', 'pipe', 'inherit'] });
+      await pipeline(child.stdout, masker, sink);
+    });
+    if (expectWhole && written !== sizeMiB * MIB) {
+      throw new Error(`the relay wrote ${written} of ${sizeMiB * MIB} bytes`);
+    }
+    return figures;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Returns the search's time per GiB over the text, one pipe-sized piece at a time. Each
+ * piece is first copied into one buffer, as a pipe read leaves the output in the cache,
+ * and only the search is timed. The best of five passes is kept.
+ */
+function searchAlone(text: Buffer): number {
+  const matcher = new PatternMatcher(patterns);
+  const piece = Buffer.alloc(PIPE_READ_BYTES);
+  let best = Infinity;
+  for (let pass = 0; pass < 5; pass++) {
+    let nanoseconds = 0n;
+    for (let at = 0; at + PIPE_READ_BYTES <= text.length; at += PIPE_READ_BYTES) {
+      text.copy(piece, 0, at, at + PIPE_READ_BYTES);
+      const started = process.hrtime.bigint();
+      const found = matcher.findRanges(piece).length;
+      nanoseconds += process.hrtime.bigint() - started;
+      if (found > 0) throw new Error('the search found a secret in text without one');
+    }
+    best = Math.min(best, (Number(nanoseconds) / 1e6) * (1024 / sizeMiB));
+  }
+  return best;
 }
 
 const dir = await mkdtemp(join(SCRATCH, 'tessera-mask-bench-'));
@@ -80,68 +144,72 @@ try {
   const matchingFile = join(dir, 'matching');
   const plain = makeText(sizeMiB * MIB);
   await writeFile(plainFile, plain);
+  const search = searchAlone(plain);
   for (let at = 0, i = 0; at + 64 < plain.length; at += 64 * 1024, i++) {
     plain.write(secrets[i % secrets.length] as string, at);
   }
   await writeFile(matchingFile, plain);
 
-  const rows: Row[] = [
-    { name: 'cat (baseline)', file: plainFile, masker: () => undefined, best: 0, cpu: Infinity },
-    {
-      name: 'masker without secrets',
-      file: plainFile,
-      masker: () => new MaskStream([]),
-      best: 0,
-      cpu: Infinity,
-    },
-    {
-      name: '50 secrets, no match',
-      file: plainFile,
-      masker: () => new MaskStream(patterns),
-      best: 0,
-      cpu: Infinity,
-    },
-    {
-      name: '50 secrets, a match every 64 KiB',
-      file: matchingFile,
-      masker: () => new MaskStream(patterns),
-      best: 0,
-      cpu: Infinity,
-    },
+  const row = (name: string, measure: Row['measure']): Row => ({ name, measure, runs: [] });
+  const rows = [
+    row('cat to the file (baseline)', (out) => catStraight(plainFile, out)),
+    row('relay, nothing to mask', (out) => relayed(plainFile, out, new MaskStream([]), true)),
+    row('50 secrets, no match', (out) => relayed(plainFile, out, new MaskStream(patterns), true)),
+    row('50 secrets, a match every 64 KiB', (out) =>
+      relayed(matchingFile, out, new MaskStream(patterns), false),
+    ),
   ];
-  // The ratio of the two rows that the target compares, round by round: measured a few
-  // seconds apart, they see the same load, so their median varies less than best-of.
-  const paired: number[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const figures: number[] = [];
-    for (const row of rows) {
-      const measured = await throughput(row.file, row.masker());
-      figures.push(measured.mibPerSecond);
-      row.best = Math.max(row.best, measured.mibPerSecond);
-      row.cpu = Math.min(row.cpu, measured.cpuMsPerGib);
+  const output = join(dir, 'output');
+  // Round -1 warms up the JIT and the caches, and is not kept.
+  for (let round = -1; round < ROUNDS; round++) {
+    for (let k = 0; k < rows.length; k++) {
+      const next = rows[(round + 1 + k) % rows.length] as Row;
+      const figures = await next.measure(output);
+      if (round >= 0) next.runs.push(figures);
     }
-    paired.push((figures[2] as number) / (figures[1] as number));
   }
-  paired.sort((a, b) => a - b);
+  report(rows, search);
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
 
-  const [cat, unmasked] = rows.map((row) => row.best) as [number, number];
-  const percent = (value: number, of: number) => `${((value / of) * 100).toFixed(0)}%`.padStart(5);
+function percent(share: number): string {
+  return `${(share * 100).toFixed(0)}%`;
+}
+
+function report(rows: Row[], searchMsPerGib: number): void {
+  const [cat, unmasked, noMatch, matching] = rows as [Row, Row, Row, Row];
+  const speed = (row: Row) => median(row.runs.map((run) => run.mibPerSecond));
+  const cpu = (row: Row) => median(row.runs.map((run) => run.cpuMsPerGib));
   console.log(
     `masking ${sizeMiB} MiB with ${secrets.length} secrets (${patterns.length} patterns), ` +
-      `best of ${ROUNDS}`,
+      `median of ${ROUNDS} rounds`,
   );
   console.log(`${''.padEnd(34)} ${'MiB/s'.padStart(6)}  of cat  of unmasked  CPU ms/GiB`);
   for (const row of rows) {
+    const cpuText = row === cat ? '-' : cpu(row).toFixed(0);
     console.log(
-      `${row.name.padEnd(34)} ${row.best.toFixed(0).padStart(6)}  ${percent(row.best, cat)}` +
-        `   ${percent(row.best, unmasked)}       ${row.cpu.toFixed(0).padStart(5)}`,
+      `${row.name.padEnd(34)} ${speed(row).toFixed(0).padStart(6)}` +
+        `  ${percent(speed(row) / speed(cat)).padStart(6)}` +
+        `  ${percent(speed(row) / speed(unmasked)).padStart(10)}  ${cpuText.padStart(10)}`,
     );
   }
-  const median = paired[Math.floor(paired.length / 2)] as number;
+  console.log(`round by round, 50 secrets with a match against cat: ${paired(matching, cat)}`);
+  console.log(`round by round, no match against nothing to mask:   ${paired(noMatch, unmasked)}`);
   console.log(
-    `no match against the masker without secrets, round by round: median ${percent(median, 1)}` +
-      ` (${percent(paired[0] as number, 1).trim()} to ${percent(paired.at(-1) as number, 1).trim()})`,
+    `search alone, chunk by chunk: ${searchMsPerGib.toFixed(0)} ms/GiB, ` +
+      `${percent(searchMsPerGib / cpu(unmasked))} of the CPU time of the relay with nothing to mask`,
   );
-} finally {
-  await rm(dir, { recursive: true, force: true });
+}
+
+// Two rows of one round are measured a second apart and see the same load, so the ratio
+// of each round's pair varies less than the rows do on their own.
+function paired(of: Row, against: Row): string {
+  const ratios = of.runs.map(
+    (run, i) => run.mibPerSecond / (against.runs[i] as Figures).mibPerSecond,
+  );
+  return (
+    `median ${percent(median(ratios))}, ` +
+    `quartiles ${percent(quantile(ratios, 0.25))} to ${percent(quantile(ratios, 0.75))}`
+  );
 }
