@@ -14,6 +14,7 @@ import { registerScan } from './scan.ts';
 import { registerServer } from './server.ts';
 import { registerTasks } from './tasks.ts';
 import { registerToken } from './token.ts';
+import { withoutOptionValue } from './usage-errors.ts';
 import { registerWrap } from './wrap.ts';
 
 // Exit statuses, as in Vault's CLI: 1 for a usage error, 2 for a failure.
@@ -36,7 +37,9 @@ export function buildProgram(): Command {
     .addHelpText('after', HELP)
     .showHelpAfterError('(run with --help for usage)')
     .enablePositionalOptions()
-    .exitOverride();
+    .exitOverride()
+    // Subcommands copy this setting when they are added, so it comes before them.
+    .configureOutput({ outputError: (text, write) => write(withoutOptionValue(text)) });
 
   registerServer(program);
   registerPut(program);

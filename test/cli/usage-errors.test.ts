@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import { withoutOptionValue } from '../../src/cli/usage-errors.ts';
+import { runTessera } from '../helpers/cli.ts';
+
+const CANARY = 'canary-option-value-7f3a';
+
+describe('withoutOptionValue', () => {
+  it('drops the value of a long option', () => {
+    const text = withoutOptionValue(`error: unknown option '--password=${CANARY}'\n`);
+    assert.equal(text, "error: unknown option '--password' (its value is not shown)\n");
+  });
+
+  it('drops a value that contains quotes', () => {
+    const text = withoutOptionValue(`error: unknown option '--pass'=${CANARY}'\nx'\n`);
+    assert.equal(text, "error: unknown option '--pass'' (its value is not shown)\n");
+  });
+
+  it('drops the value of a short option', () => {
+    const text = withoutOptionValue(`error: unknown option '-p${CANARY}'\n`);
+    assert.equal(text, "error: unknown option '-p' (its value is not shown)\n");
+  });
+
+  it('keeps options without a value and other errors', () => {
+    for (const text of [
+      "error: unknown option '--bogus'\n",
+      "error: unknown option '--pth'\n(Did you mean --path?)\n",
+      "error: unknown option '-z'\n",
+      "error: too many arguments for 'get'. Expected 1 argument but got 2.\n",
+    ]) {
+      assert.equal(withoutOptionValue(text), text);
+    }
+  });
+});
+
+describe('tessera with an unknown option', () => {
+  for (const args of [
+    ['put', `--password=${CANARY}`, 'app/db', 'value=x'],
+    ['get', 'app/db', `-p${CANARY}`],
+    ['token', 'create', `--secret=${CANARY}`],
+  ]) {
+    it(`names the option of ${args[0]} without its value`, async () => {
+      const result = await runTessera(args, { env: { PATH: process.env.PATH } });
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /unknown option '-{1,2}[a-z]+' \(its value is not shown\)/);
+      assert.ok(!result.stderr.includes(CANARY), result.stderr);
+      assert.ok(!result.stdout.includes(CANARY));
+    });
+  }
+});
