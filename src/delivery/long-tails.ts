@@ -50,13 +50,22 @@ export class LongPatternTails {
   #failureOf(pattern: Buffer): Int32Array {
     const known = this.#failures.get(pattern);
     if (known !== undefined) return known;
-    const failure = new Int32Array(pattern.length);
-    for (let i = 1, border = 0; i < pattern.length; i++) {
-      while (border > 0 && pattern[i] !== pattern[border]) border = failure[border - 1] as number;
-      if (pattern[i] === pattern[border]) border++;
-      failure[i] = border;
-    }
+    const failure = failureTable(pattern);
     this.#failures.set(pattern, failure);
     return failure;
   }
+}
+
+/**
+ * Returns the Knuth-Morris-Pratt failure table of a pattern: at each index, the length of
+ * the longest proper prefix of the pattern up to there that is also a suffix of it.
+ */
+export function failureTable(pattern: Buffer): Int32Array {
+  const failure = new Int32Array(pattern.length);
+  for (let i = 1, border = 0; i < pattern.length; i++) {
+    while (border > 0 && pattern[i] !== pattern[border]) border = failure[border - 1] as number;
+    if (pattern[i] === pattern[border]) border++;
+    failure[i] = border;
+  }
+  return failure;
 }

@@ -1,4 +1,4 @@
-import { LongPatternTails } from './long-tails.ts';
+import { failureTable, LongPatternTails } from './long-tails.ts';
 
 // The search reads one gram, a run of four bytes, every `stride` bytes. The stride is the
 // shortest pattern's length less three, so every occurrence of a pattern contains a whole
@@ -20,10 +20,12 @@ const SHORT_TAIL_BYTES = 64;
 /** A `[start, end)` byte range of a match. */
 export type Range = [number, number];
 
-/** A pattern whose gram at `offset` is the gram an entry is filed under. */
+/** A pattern and the offsets, falling, at which it has the gram that it is filed under. */
 interface GramEntry {
   pattern: Buffer;
-  offset: number;
+  offsets: number[];
+  /** The smallest shift that maps the pattern onto itself where the two overlap. */
+  period: number;
 }
 
 // Multiplicative (Fibonacci) hashing: it spreads the few byte values of text over the
@@ -42,13 +44,17 @@ export class PatternMatcher {
   readonly #gram: number;
   readonly #stride: number;
   readonly #filter = new Uint8Array(1 << FILTER_HASH_BITS);
-  // By gram: the patterns that have it at an offset below the stride, by falling offset.
+  // By gram: the patterns that have it at an offset below the stride.
   readonly #entries = new Map<number, GramEntry[]>();
+  // The matches of one sample, sorted by start before they join the found ranges.
+  readonly #sampleMatches: Range[] = [];
   readonly #firstBytes = new Uint8Array(256);
   readonly #byFirstByte = new Map<number, Buffer[]>();
   readonly #longTails: LongPatternTails;
   // Positions of the samples that passed the filter, reused from call to call.
   #candidates = new Int32Array(0);
+  // Where each pattern last matched in the data of the current `findRanges` call.
+  readonly #lastStarts = new Map<Buffer, number>();
 
   constructor(patterns: readonly Buffer[]) {
     const searchable = patterns.filter((pattern) => pattern.length >= MIN_PATTERN_BYTES);
@@ -58,7 +64,6 @@ export class PatternMatcher {
     this.#stride = minLength - this.#gram + 1;
     for (const pattern of patterns) this.#addFirstByte(pattern);
     for (const pattern of searchable) this.#addGrams(pattern);
-    for (const entries of this.#entries.values()) entries.sort((a, b) => b.offset - a.offset);
     this.#longTails = new LongPatternTails(patterns, SHORT_TAIL_BYTES);
   }
 
@@ -71,12 +76,15 @@ export class PatternMatcher {
   // The first sample inside an occurrence lies less than a stride from its start, so the
   // grams at those offsets are the only ones that need to be filed.
   #addGrams(pattern: Buffer): void {
-    for (let offset = 0; offset < this.#stride; offset++) {
+    const period = pattern.length - (failureTable(pattern)[pattern.length - 1] as number);
+    for (let offset = this.#stride - 1; offset >= 0; offset--) {
       const gram = gramAt(pattern, offset, this.#gram);
       this.#filter[filterIndex(gram)] = 1;
-      const entries = this.#entries.get(gram);
-      if (entries === undefined) this.#entries.set(gram, [{ pattern, offset }]);
-      else entries.push({ pattern, offset });
+      const entries = this.#entries.get(gram) ?? [];
+      const last = entries.at(-1);
+      if (last?.pattern === pattern) last.offsets.push(offset);
+      else entries.push({ pattern, offsets: [offset], period });
+      this.#entries.set(gram, entries);
     }
   }
 
@@ -86,6 +94,7 @@ export class PatternMatcher {
     if (this.#entries.size === 0) return found;
     const count = this.#sample(data);
     const candidates = this.#candidates;
+    this.#lastStarts.clear();
     for (let i = 0; i < count; i++) this.#check(data, candidates[i] as number, found);
     return found;
   }
@@ -132,14 +141,38 @@ export class PatternMatcher {
   #check(data: Buffer, at: number, found: Range[]): void {
     const entries = this.#entries.get(gramAt(data, at, this.#gram));
     if (entries === undefined) return;
-    // By falling offset, so by rising start, as `addRange` needs.
-    for (const { pattern, offset } of entries) {
+    const matches = this.#sampleMatches;
+    matches.length = 0;
+    for (const entry of entries) this.#matchEntry(data, at, entry, matches);
+    // Each pattern's matches come by rising start, but those of two patterns interleave.
+    if (entries.length > 1) matches.sort((a, b) => a[0] - b[0]);
+    for (const [start, end] of matches) addRange(found, start, end);
+  }
+
+  /**
+   * Adds to `matches` the ranges where the entry's pattern occurs with its gram at `at`,
+   * merged where they overlap or touch.
+   */
+  #matchEntry(data: Buffer, at: number, entry: GramEntry, matches: Range[]): void {
+    const { pattern, offsets } = entry;
+    // A start from 0 on, and an end at the end of the data at the latest.
+    const lowest = at + pattern.length - data.length;
+    let previous = this.#lastStarts.get(pattern);
+    let run: Range | undefined;
+    for (let i = firstAtMost(offsets, at); i < offsets.length; i++) {
+      const offset = offsets[i] as number;
+      if (offset < lowest) break;
       const start = at - offset;
-      const end = start + pattern.length;
-      if (start >= 0 && end <= data.length && equalAt(data, start, pattern, pattern.length)) {
-        addRange(found, start, end);
+      if (!occursAt(data, start, entry, previous)) continue;
+      previous = start;
+      if (run !== undefined && start <= run[1]) {
+        run[1] = start + pattern.length;
+      } else {
+        run = [start, start + pattern.length];
+        matches.push(run);
       }
     }
+    if (previous !== undefined) this.#lastStarts.set(pattern, previous);
   }
 
   /**
@@ -169,6 +202,51 @@ function equalAt(data: Buffer, at: number, pattern: Buffer, length: number): boo
   if (data[at + length - 1] !== pattern[length - 1]) return false;
   for (let i = 0; i < length; i++) {
     if (data[at + i] !== pattern[i]) return false;
+  }
+  return true;
+}
+
+/**
+ * Returns whether the entry's pattern occurs in `data` at `start`. When it also occurs at
+ * `previous`, less than its length before and shifted by a multiple of its smallest
+ * period, the bytes they share are equal already, so only the bytes past the earlier match
+ * are compared. Output that repeats a periodic value (zero bytes, `xxxx`) would otherwise
+ * cost the value's length at every position.
+ */
+function occursAt(data: Buffer, start: number, entry: GramEntry, previous: number | undefined) {
+  const { pattern, period } = entry;
+  const length = pattern.length;
+  // Most candidates differ in the last byte, so it is tested first.
+  if (data[start + length - 1] !== pattern[length - 1]) return false;
+  const shift = previous === undefined ? length : start - previous;
+  if (shift < length && shift % period === 0) {
+    return equalRange(data, (previous as number) + length, pattern, length - shift, shift);
+  }
+  return equalAt(data, start, pattern, length);
+}
+
+// The index of the first of the falling `values` that is `limit` or less.
+function firstAtMost(values: readonly number[], limit: number): number {
+  let low = 0;
+  let high = values.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((values[middle] as number) > limit) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+// Whether `data` from `dataFrom` contains `length` bytes of `pattern` from `patternFrom`.
+function equalRange(
+  data: Buffer,
+  dataFrom: number,
+  pattern: Buffer,
+  patternFrom: number,
+  length: number,
+): boolean {
+  for (let i = 0; i < length; i++) {
+    if (data[dataFrom + i] !== pattern[patternFrom + i]) return false;
   }
   return true;
 }

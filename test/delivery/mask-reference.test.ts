@@ -143,6 +143,26 @@ function longSample(seed: number, length: number): Sample {
   return { data: Buffer.concat(parts).subarray(0, length), patterns };
 }
 
+// Values that repeat one short unit, some ending inside it, and output made of long runs
+// of that unit with breaks: matches of a value overlap it by every multiple of its period.
+function periodicSample(seed: number, length: number): Sample {
+  const random = generator(seed);
+  const unit = randomBytesFrom(random, ALPHABETS[seed % 2] as Buffer, 1 + Math.floor(random() * 4));
+  const periodic = (size: number) => Buffer.alloc(size, unit);
+  const patterns = Array.from({ length: 1 + Math.floor(random() * 3) }, () =>
+    periodic(6 + Math.floor(random() * 200)),
+  );
+  const parts: Buffer[] = [];
+  for (let total = 0; total < length; total += (parts.at(-1) as Buffer).length) {
+    parts.push(
+      random() < 0.7
+        ? periodic(Math.floor(random() * 2000))
+        : randomBytesFrom(random, ALPHABETS[1] as Buffer, 1 + Math.floor(random() * 5)),
+    );
+  }
+  return { data: Buffer.concat(parts).subarray(0, length), patterns };
+}
+
 async function maskInChunks(sample: Sample, random: () => number): Promise<Buffer> {
   const stream = new MaskStream(sample.patterns);
   const out: Buffer[] = [];
@@ -169,6 +189,14 @@ describe('PatternMatcher against a reference search', () => {
       }
     });
   }
+
+  it('finds every match of periodic patterns', () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const { data, patterns } = periodicSample(seed, 6000);
+      const ranges = new PatternMatcher(patterns).findRanges(data);
+      assert.deepEqual(ranges, referenceRanges(data, patterns), `seed ${seed}`);
+    }
+  });
 
   it('finds every match of patterns from three bytes up', () => {
     for (let seed = 1; seed <= 600; seed++) {
@@ -232,6 +260,24 @@ describe('MaskStream against a reference masker', () => {
       const out = await maskInChunks(input, generator(seed * 7));
       assert.ok(out.equals(referenceMask(input.data, input.patterns)), `seed ${seed}`);
     }
+  });
+
+  it('masks periodic values whatever the chunk sizes', async () => {
+    for (let seed = 1; seed <= 50; seed++) {
+      const input = periodicSample(seed, 20000);
+      const out = await maskInChunks(input, generator(seed * 13));
+      assert.ok(out.equals(referenceMask(input.data, input.patterns)), `seed ${seed}`);
+    }
+  });
+
+  // Each position of such output starts a match, so comparing the whole value at each one
+  // took the value's length per byte: hours for these 16 MiB.
+  it('masks a long run of a periodic value in time', { timeout: 60_000 }, async () => {
+    const value = Buffer.alloc(64 * 1024);
+    const zeros = Buffer.alloc(8 * 1024 * 1024);
+    const input = { data: Buffer.concat([zeros, Buffer.from('x'), zeros]), patterns: [value] };
+    const out = await maskInChunks(input, generator(5));
+    assert.equal(out.toString('latin1'), '****x****');
   });
 
   it('masks patterns from three bytes up whatever the chunk sizes', async () => {
