@@ -68,7 +68,8 @@ export async function readMesosJson<T>(
   }
 }
 
-function networkFailure(error: unknown, where: string, timeoutMs: number): MesosFailure {
+/** Describes a failed request: a timeout, or a network error by its code. */
+export function networkFailure(error: unknown, where: string, timeoutMs: number): MesosFailure {
   const name = (error as Error | undefined)?.name;
   if (name === 'TimeoutError' || name === 'AbortError') {
     return {
@@ -84,7 +85,8 @@ function networkFailure(error: unknown, where: string, timeoutMs: number): Mesos
   };
 }
 
-function statusFailure(response: Response, url: URL, where: string): MesosFailure {
+/** Describes an answer other than 200, with the fix for each status Mesos sends. */
+export function statusFailure(response: Response, url: URL, where: string): MesosFailure {
   switch (response.status) {
     case 401:
       return {
