@@ -1,4 +1,5 @@
 import type { TesseraError } from './errors.ts';
+import { emptyRecord } from './records.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -11,7 +12,7 @@ export function textFields(
   fields: Record<string, Buffer>,
   notText: (field: string) => TesseraError,
 ): Record<string, string> {
-  const data: Record<string, string> = {};
+  const data = emptyRecord<string>();
   for (const [name, bytes] of Object.entries(fields)) {
     try {
       data[name] = utf8.decode(bytes);

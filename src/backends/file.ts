@@ -6,6 +6,7 @@ import { isTesseraError, TesseraError } from '../errors.ts';
 import { decodeBase64 } from '../mesos/base64.ts';
 import { referencePath } from '../mesos/secrets.ts';
 import { parseSecretsFile } from '../mesos/secrets-file.ts';
+import { emptyRecord } from '../records.ts';
 import { parseSecretPath } from '../store/path.ts';
 import {
   type Backend,
@@ -158,7 +159,7 @@ async function load(options: FileBackendOptions): Promise<{ secrets: Secrets; st
   for (const entry of parseSecretsFile(text, options.file)) {
     const { path: raw, field } = referencePath(entry);
     const path = parseSecretPath(raw);
-    const fields = secrets.get(path) ?? {};
+    const fields = secrets.get(path) ?? emptyRecord<Buffer>();
     fields[field] = options.dcosBase64 ? decodeDcosBase64(path, field, entry.data) : entry.data;
     secrets.set(path, fields);
   }

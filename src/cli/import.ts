@@ -3,6 +3,7 @@ import type { SecretWrite } from '../client/client.ts';
 import { TesseraError } from '../errors.ts';
 import { referencePath } from '../mesos/secrets.ts';
 import { parseSecretsFile, type SecretsFileEntry } from '../mesos/secrets-file.ts';
+import { emptyRecord } from '../records.ts';
 import { addressOption, clientFor, formatOption, printJson, readTextInput } from './context.ts';
 
 const HELP = `
@@ -55,7 +56,7 @@ export function groupByPath(entries: SecretsFileEntry[], prefix: string): Secret
   for (const entry of entries) {
     const { path, field } = referencePath({ name: entry.name, key: entry.key });
     const fullPath = base + path;
-    const write = writes.get(fullPath) ?? { path: fullPath, fields: {} };
+    const write = writes.get(fullPath) ?? { path: fullPath, fields: emptyRecord<Buffer>() };
     write.fields[field] = entry.data;
     writes.set(fullPath, write);
   }

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { text } from 'node:stream/consumers';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { TesseraError } from '../errors.ts';
+import { emptyRecord } from '../records.ts';
 import { addressOption, clientFor, formatOption, printJson } from './context.ts';
 
 const HELP = `
@@ -48,7 +49,7 @@ export function registerPut(program: Command) {
 export async function parseFieldArgs(args: string[], stdin: NodeJS.ReadableStream = process.stdin) {
   if (args.length === 1 && args[0] === '-') return fieldsFromJson(await text(stdin));
 
-  const fields: Record<string, Buffer> = {};
+  const fields = emptyRecord<Buffer>();
   let stdinUsed = false;
   for (const arg of args) {
     const equals = arg.indexOf('=');
@@ -60,7 +61,7 @@ export async function parseFieldArgs(args: string[], stdin: NodeJS.ReadableStrea
     }
     const name = arg.slice(0, equals);
     const value = arg.slice(equals + 1);
-    if (name in fields)
+    if (Object.hasOwn(fields, name))
       throw new TesseraError('INVALID_ARGUMENT', `field '${name}' is given twice`);
 
     if (value === '-') {
@@ -126,7 +127,7 @@ function fieldsFromJson(input: string): Record<string, Buffer> {
       'standard input must be a JSON object of field names to strings',
     );
   }
-  const fields: Record<string, Buffer> = {};
+  const fields = emptyRecord<Buffer>();
   for (const [name, value] of Object.entries(parsed)) {
     if (typeof value !== 'string') {
       throw new TesseraError(

@@ -117,7 +117,7 @@ function printMetadata(path: string, metadata: VaultMetadata) {
 }
 
 function printField(path: string, fields: Record<string, Buffer>, field: string) {
-  const bytes = fields[field];
+  const bytes = Object.hasOwn(fields, field) ? fields[field] : undefined;
   if (!bytes) {
     const names = Object.keys(fields).join(', ');
     throw new TesseraError(

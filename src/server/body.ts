@@ -7,8 +7,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * Parses every request body as JSON, whatever its Content-Type: Vault accepts
  * `curl --data` (which sends application/x-www-form-urlencoded), and so do its clients'
  * users. Bytes that are not UTF-8 are rejected instead of being turned into U+FFFD, which
- * would store a different secret from the one sent. Keys named `__proto__` or
- * `constructor` are rejected by Fastify's parser, which guards against prototype pollution.
+ * would store a different secret from the one sent. Keys named `__proto__`, and
+ * `constructor` holding `prototype`, are rejected by Fastify's parser, which guards
+ * against prototype pollution.
  */
 export function registerJsonBodies(app: FastifyInstance) {
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -24,6 +25,26 @@ export function registerJsonBodies(app: FastifyInstance) {
       );
       return;
     }
-    parseJson(request, text, done);
+    parseJson(request, text, (error, parsed) => {
+      done(error && isValidJson(text) ? prototypeKeyError() : error, parsed);
+    });
   });
+}
+
+// Fastify's parser reports JSON with a forbidden key as invalid JSON. Text that
+// JSON.parse accepts was refused for such a key.
+function isValidJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return text.trim() !== '';
+  } catch {
+    return false;
+  }
+}
+
+function prototypeKeyError(): TesseraError {
+  return new TesseraError(
+    'INVALID_ARGUMENT',
+    'request body has a key named __proto__, or constructor.prototype, which the server does not accept; rename that key (a field of a secret cannot have that name)',
+  );
 }

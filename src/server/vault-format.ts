@@ -1,4 +1,5 @@
 import { TesseraError } from '../errors.ts';
+import { emptyRecord } from '../records.ts';
 import type { SecretMetadata, VersionInfo } from '../store/store.ts';
 import { textFields } from '../text.ts';
 
@@ -62,7 +63,7 @@ export function fieldsFromStrings(data: unknown, where: string): Record<string, 
       `${where} must be a JSON object of field names to strings`,
     );
   }
-  const fields: Record<string, Buffer> = {};
+  const fields = emptyRecord<Buffer>();
   for (const [name, value] of Object.entries(data)) {
     if (typeof value !== 'string') {
       throw new TesseraError(

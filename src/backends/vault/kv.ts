@@ -1,4 +1,5 @@
 import { TesseraError } from '../../errors.ts';
+import { emptyRecord } from '../../records.ts';
 
 /** A KV secrets engine mount: its path (ending in '/') and version. */
 export interface KvMount {
@@ -61,7 +62,7 @@ export function fieldsOf(data: unknown, apiPath: string): Record<string, Buffer>
       `Vault answered /v1/${apiPath} without a data object; check that the mount is a KV engine`,
     );
   }
-  const fields: Record<string, Buffer> = {};
+  const fields = emptyRecord<Buffer>();
   for (const [name, value] of Object.entries(data)) fields[name] = valueBytes(value);
   return fields;
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { TesseraError } from '../../errors.ts';
 import { decodeBase64 } from '../../mesos/base64.ts';
+import { emptyRecord } from '../../records.ts';
 import { parseSecretPath } from '../../store/path.ts';
 import type { AppContext } from '../app.ts';
 import { authenticatedCaller, requireCapability, requirePendingWrite } from '../authorize.ts';
@@ -136,7 +137,7 @@ function parseBody<T>(schema: z.ZodType<T>, request: FastifyRequest): T {
 }
 
 function decodeFields(fields: Record<string, string>, where: string): Record<string, Buffer> {
-  const decoded: Record<string, Buffer> = {};
+  const decoded = emptyRecord<Buffer>();
   for (const [name, text] of Object.entries(fields)) {
     decoded[name] = decodeBase64(text, `${where}.${name}`);
   }
@@ -147,7 +148,7 @@ function decodeFields(fields: Record<string, string>, where: string): Record<str
 }
 
 function encodeFields(fields: Record<string, Buffer>): Record<string, string> {
-  const encoded: Record<string, string> = {};
+  const encoded = emptyRecord<string>();
   for (const [name, bytes] of Object.entries(fields)) encoded[name] = bytes.toString('base64');
   return encoded;
 }
