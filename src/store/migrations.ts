@@ -95,6 +95,29 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 4,
+    name: 'login roles and Mesos task logins',
+    sql: `
+      CREATE TABLE login_roles (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        created_time TEXT NOT NULL,
+        updated_time TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE task_logins (
+        framework_id TEXT NOT NULL,
+        task_id TEXT NOT NULL,
+        accessor TEXT NOT NULL,
+        login_time TEXT NOT NULL,
+        ended_time TEXT,
+        PRIMARY KEY (framework_id, task_id)
+      ) STRICT;
+
+      CREATE INDEX task_logins_login_time ON task_logins (login_time);
+    `,
+  },
 ];
 
 /**

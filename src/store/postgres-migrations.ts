@@ -75,6 +75,29 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'login roles and Mesos task logins',
+    sql: `
+      CREATE TABLE login_roles (
+        name text COLLATE "C" PRIMARY KEY,
+        role text NOT NULL,
+        created_time timestamptz NOT NULL,
+        updated_time timestamptz NOT NULL
+      );
+
+      CREATE TABLE task_logins (
+        framework_id text COLLATE "C" NOT NULL,
+        task_id text COLLATE "C" NOT NULL,
+        accessor text COLLATE "C" NOT NULL,
+        login_time timestamptz NOT NULL,
+        ended_time timestamptz,
+        PRIMARY KEY (framework_id, task_id)
+      );
+
+      CREATE INDEX task_logins_login_time ON task_logins (login_time);
+    `,
+  },
 ];
 
 // The key of the transaction-level advisory lock that migrations hold, so that replicas

@@ -3,6 +3,7 @@ import type {
   SecretMetadata,
   StageLabels,
   StoredVersion,
+  TaskLoginRecord,
   TokenRecord,
   VersionInfo,
 } from './store.ts';
@@ -48,6 +49,15 @@ export type VersionInfoRow = Pick<
   VersionRow,
   'version' | 'created_time' | 'deletion_time' | 'destroyed' | 'author'
 >;
+
+/** A row of the `task_logins` table, as pg returns it. */
+export interface TaskLoginRow {
+  framework_id: string;
+  task_id: string;
+  accessor: string;
+  login_time: Date;
+  ended_time: Date | null;
+}
 
 /** A row of the `tokens` table, as pg returns it. */
 export interface TokenRow {
@@ -148,6 +158,21 @@ export const SQL = {
   readPolicy: 'SELECT policy FROM policies WHERE name = $1',
   listPolicies: 'SELECT name FROM policies ORDER BY name',
   deletePolicy: 'DELETE FROM policies WHERE name = $1',
+  saveLoginRole: `INSERT INTO login_roles (name, role, created_time, updated_time)
+    VALUES ($1, $2, $3, $3) ON CONFLICT (name) DO UPDATE SET role = excluded.role,
+    updated_time = excluded.updated_time`,
+  readLoginRole: 'SELECT role FROM login_roles WHERE name = $1',
+  listLoginRoles: 'SELECT name FROM login_roles ORDER BY name',
+  deleteLoginRole: 'DELETE FROM login_roles WHERE name = $1',
+  claimTaskLogin: `INSERT INTO task_logins
+    (framework_id, task_id, accessor, login_time, ended_time) VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (framework_id, task_id) DO NOTHING`,
+  findTaskLogin: 'SELECT * FROM task_logins WHERE framework_id = $1 AND task_id = $2',
+  listRunningTaskLogins: `SELECT * FROM task_logins WHERE ended_time IS NULL
+    ORDER BY login_time, framework_id, task_id`,
+  endTaskLogin: `UPDATE task_logins SET ended_time = $1
+    WHERE framework_id = $2 AND task_id = $3 AND ended_time IS NULL`,
+  deleteTaskLoginsBefore: 'DELETE FROM task_logins WHERE login_time < $1',
 } as const;
 
 /** Converts a `versions` row to the VersionInfo it describes. */
@@ -223,6 +248,17 @@ export function toTokenRecord(row: TokenRow): TokenRecord {
     maxTtlSeconds: row.max_ttl_seconds,
     usesRemaining: row.uses_remaining,
     renewable: row.renewable,
+  };
+}
+
+/** Converts a `task_logins` row to the record it holds. */
+export function toTaskLogin(row: TaskLoginRow): TaskLoginRecord {
+  return {
+    frameworkId: row.framework_id,
+    taskId: row.task_id,
+    accessor: row.accessor,
+    loginTime: row.login_time.toISOString(),
+    endedTime: toIso(row.ended_time),
   };
 }
 

@@ -8,7 +8,14 @@ import {
   saveRotationRow,
   setPendingRow,
 } from './postgres-stages.ts';
-import { type SecretRow, SQL, toStoredVersion, type VersionRow } from './postgres-statements.ts';
+import {
+  type SecretRow,
+  SQL,
+  type TaskLoginRow,
+  toStoredVersion,
+  toTaskLogin,
+  type VersionRow,
+} from './postgres-statements.ts';
 import {
   deleteTokenTree,
   saveTokenRow,
@@ -26,6 +33,7 @@ import type {
   StageLabels,
   Store,
   StoredVersion,
+  TaskLoginRecord,
   TokenPatch,
   TokenRecord,
   VersionInfo,
@@ -221,6 +229,61 @@ export class PostgresStore implements Store {
 
   async deletePolicy(name: string): Promise<boolean> {
     return (await this.#query((db) => db.run(SQL.deletePolicy, [name]))) > 0;
+  }
+
+  async saveLoginRole(name: string, text: string): Promise<void> {
+    await this.#query((db) => db.run(SQL.saveLoginRole, [name, text, now()]));
+  }
+
+  readLoginRole(name: string): Promise<string | undefined> {
+    return this.#query(async (db) => {
+      const [row] = await db.rows<{ role: string }>(SQL.readLoginRole, [name]);
+      return row?.role;
+    });
+  }
+
+  listLoginRoles(): Promise<string[]> {
+    return this.#query(async (db) => {
+      const rows = await db.rows<{ name: string }>(SQL.listLoginRoles);
+      return rows.map((row) => row.name);
+    });
+  }
+
+  async deleteLoginRole(name: string): Promise<boolean> {
+    return (await this.#query((db) => db.run(SQL.deleteLoginRole, [name]))) > 0;
+  }
+
+  async claimTaskLogin(record: TaskLoginRecord): Promise<boolean> {
+    const values = [
+      record.frameworkId,
+      record.taskId,
+      record.accessor,
+      record.loginTime,
+      record.endedTime,
+    ];
+    return (await this.#query((db) => db.run(SQL.claimTaskLogin, values))) > 0;
+  }
+
+  findTaskLogin(frameworkId: string, taskId: string): Promise<TaskLoginRecord | undefined> {
+    return this.#query(async (db) => {
+      const [row] = await db.rows<TaskLoginRow>(SQL.findTaskLogin, [frameworkId, taskId]);
+      return row === undefined ? undefined : toTaskLogin(row);
+    });
+  }
+
+  listRunningTaskLogins(): Promise<TaskLoginRecord[]> {
+    return this.#query(async (db) =>
+      (await db.rows<TaskLoginRow>(SQL.listRunningTaskLogins)).map(toTaskLogin),
+    );
+  }
+
+  async endTaskLogin(frameworkId: string, taskId: string, endedTime: string): Promise<boolean> {
+    const values = [endedTime, frameworkId, taskId];
+    return (await this.#query((db) => db.run(SQL.endTaskLogin, values))) > 0;
+  }
+
+  deleteTaskLoginsBefore(time: string): Promise<number> {
+    return this.#query((db) => db.run(SQL.deleteTaskLoginsBefore, [time]));
   }
 
   close(): Promise<void> {

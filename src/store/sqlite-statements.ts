@@ -50,6 +50,15 @@ export type VersionInfoRow = Pick<
   'version' | 'created_time' | 'deletion_time' | 'destroyed' | 'author'
 >;
 
+/** A row of the `task_logins` table, as node:sqlite returns it. */
+export interface TaskLoginRow {
+  framework_id: string;
+  task_id: string;
+  accessor: string;
+  login_time: string;
+  ended_time: string | null;
+}
+
 /** A row of the `tokens` table, as node:sqlite returns it. */
 export interface TokenRow {
   accessor: string;
@@ -140,6 +149,21 @@ const SQL = {
   readPolicy: 'SELECT policy FROM policies WHERE name = ?',
   listPolicies: 'SELECT name FROM policies ORDER BY name',
   deletePolicy: 'DELETE FROM policies WHERE name = ?',
+  saveLoginRole: `INSERT INTO login_roles (name, role, created_time, updated_time)
+    VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET role = excluded.role,
+    updated_time = excluded.updated_time`,
+  readLoginRole: 'SELECT role FROM login_roles WHERE name = ?',
+  listLoginRoles: 'SELECT name FROM login_roles ORDER BY name',
+  deleteLoginRole: 'DELETE FROM login_roles WHERE name = ?',
+  claimTaskLogin: `INSERT INTO task_logins
+    (framework_id, task_id, accessor, login_time, ended_time) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (framework_id, task_id) DO NOTHING`,
+  findTaskLogin: 'SELECT * FROM task_logins WHERE framework_id = ? AND task_id = ?',
+  listRunningTaskLogins: `SELECT * FROM task_logins WHERE ended_time IS NULL
+    ORDER BY login_time, framework_id, task_id`,
+  endTaskLogin: `UPDATE task_logins SET ended_time = ?
+    WHERE framework_id = ? AND task_id = ? AND ended_time IS NULL`,
+  deleteTaskLoginsBefore: 'DELETE FROM task_logins WHERE login_time < ?',
 } as const;
 
 /** The prepared statements of the SQLite store, by purpose. */

@@ -1,6 +1,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { TesseraError } from '../errors.ts';
 import { checkCas } from './cas.ts';
+import { claimTaskLoginRow, runningTaskLoginRows, taskLoginRow } from './sqlite-logins.ts';
 import {
   labelNewVersion,
   promoteRow,
@@ -35,6 +36,7 @@ import {
   type StageLabels,
   type Store,
   type StoredVersion,
+  type TaskLoginRecord,
   type TokenPatch,
   type TokenRecord,
   type VersionInfo,
@@ -226,6 +228,53 @@ export class SqliteStore implements Store {
 
   deletePolicy(name: string): Promise<boolean> {
     return this.#write(() => Number(this.#sql.deletePolicy.run(name).changes) > 0);
+  }
+
+  saveLoginRole(name: string, text: string): Promise<void> {
+    return this.#write(() => {
+      const time = now();
+      this.#sql.saveLoginRole.run(name, text, time, time);
+    });
+  }
+
+  readLoginRole(name: string): Promise<string | undefined> {
+    return this.#read(() => {
+      const row = this.#sql.readLoginRole.get(name) as { role: string } | undefined;
+      return row?.role;
+    });
+  }
+
+  listLoginRoles(): Promise<string[]> {
+    return this.#read(() => {
+      const rows = this.#sql.listLoginRoles.all() as { name: string }[];
+      return rows.map((row) => row.name);
+    });
+  }
+
+  deleteLoginRole(name: string): Promise<boolean> {
+    return this.#write(() => Number(this.#sql.deleteLoginRole.run(name).changes) > 0);
+  }
+
+  claimTaskLogin(record: TaskLoginRecord): Promise<boolean> {
+    return this.#write(() => claimTaskLoginRow(this.#sql, record));
+  }
+
+  findTaskLogin(frameworkId: string, taskId: string): Promise<TaskLoginRecord | undefined> {
+    return this.#read(() => taskLoginRow(this.#sql, frameworkId, taskId));
+  }
+
+  listRunningTaskLogins(): Promise<TaskLoginRecord[]> {
+    return this.#read(() => runningTaskLoginRows(this.#sql));
+  }
+
+  endTaskLogin(frameworkId: string, taskId: string, endedTime: string): Promise<boolean> {
+    return this.#write(
+      () => Number(this.#sql.endTaskLogin.run(endedTime, frameworkId, taskId).changes) > 0,
+    );
+  }
+
+  deleteTaskLoginsBefore(time: string): Promise<number> {
+    return this.#write(() => Number(this.#sql.deleteTaskLoginsBefore.run(time).changes));
   }
 
   close(): Promise<void> {

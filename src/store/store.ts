@@ -130,6 +130,20 @@ export interface TokenPatch {
 }
 
 /**
+ * The login of a Mesos task: the token it was given, so that the token can end with the
+ * task, and a task can log in only once. Times are ISO 8601 strings in UTC.
+ */
+export interface TaskLoginRecord {
+  frameworkId: string;
+  taskId: string;
+  /** The accessor of the token the login issued. */
+  accessor: string;
+  loginTime: string;
+  /** When the task was seen to end, or null while it may still run. */
+  endedTime: string | null;
+}
+
+/**
  * Persistence for secrets, tokens and policies. An adapter stores ciphertext and metadata
  * only: sealing and opening happen above it, in `Secrets`. Paths reach it already
  * validated by `parseSecretPath`, and it compares them byte for byte. Every adapter must
@@ -261,6 +275,37 @@ export interface Store {
 
   /** Removes a policy; false when there was none of that name. */
   deletePolicy(name: string): Promise<boolean>;
+
+  /** Inserts a login role (JSON text, validated above the store), or replaces it. */
+  saveLoginRole(name: string, text: string): Promise<void>;
+
+  /** Reads a login role's JSON text; undefined when there is no role of that name. */
+  readLoginRole(name: string): Promise<string | undefined>;
+
+  /** Lists the names of the stored login roles, sorted. */
+  listLoginRoles(): Promise<string[]>;
+
+  /** Removes a login role; false when there was none of that name. */
+  deleteLoginRole(name: string): Promise<boolean>;
+
+  /**
+   * Inserts a task's login unless that task (framework and task id) has one already, in
+   * one atomic step, so that of two replicas only one lets a task log in. Returns false,
+   * and changes nothing, when the task has logged in before.
+   */
+  claimTaskLogin(record: TaskLoginRecord): Promise<boolean>;
+
+  /** Finds the login of a task; undefined when the task has none. */
+  findTaskLogin(frameworkId: string, taskId: string): Promise<TaskLoginRecord | undefined>;
+
+  /** Lists the logins of tasks not yet seen to end, oldest login first. */
+  listRunningTaskLogins(): Promise<TaskLoginRecord[]>;
+
+  /** Records that a task ended; false when it has no login or its end was recorded. */
+  endTaskLogin(frameworkId: string, taskId: string, endedTime: string): Promise<boolean>;
+
+  /** Removes the logins made before `time`, whatever their state; returns how many. */
+  deleteTaskLoginsBefore(time: string): Promise<number>;
 
   /** Closes the store; calls made afterwards reject with INTERNAL. */
   close(): Promise<void>;

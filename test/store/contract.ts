@@ -597,6 +597,98 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       });
     });
 
+    describe('login roles', () => {
+      const role = '{"policies": ["billing-read"], "framework_names": ["marathon"]}';
+
+      it('saves, replaces, lists and deletes roles', async () => {
+        await store.saveLoginRole('billing', role);
+        await store.saveLoginRole('audit', role);
+        await store.saveLoginRole('billing', '{"policies": []}');
+        assert.equal(await store.readLoginRole('billing'), '{"policies": []}');
+        assert.equal(await store.readLoginRole('nobody'), undefined);
+        assert.deepEqual(await store.listLoginRoles(), ['audit', 'billing']);
+        assert.equal(await store.deleteLoginRole('billing'), true);
+        assert.equal(await store.deleteLoginRole('billing'), false);
+        assert.deepEqual(await store.listLoginRoles(), ['audit']);
+      });
+
+      it('keeps roles apart from policies', async () => {
+        await store.saveLoginRole('web', role);
+        assert.equal(await store.readPolicy('web'), undefined);
+        assert.deepEqual(await store.listPolicies(), []);
+      });
+    });
+
+    describe('task logins', () => {
+      const login = (taskId: string, loginTime: string, frameworkId = 'framework-1') => ({
+        frameworkId,
+        taskId,
+        accessor: `accessor-of-${taskId}`,
+        loginTime,
+        endedTime: null,
+      });
+
+      it('lets a task log in once', async () => {
+        assert.equal(await store.claimTaskLogin(login('web.1', '2024-01-01T00:00:00.000Z')), true);
+        const again = { ...login('web.1', '2024-01-01T00:05:00.000Z'), accessor: 'other' };
+        assert.equal(await store.claimTaskLogin(again), false);
+        assert.deepEqual(
+          await store.findTaskLogin('framework-1', 'web.1'),
+          login('web.1', '2024-01-01T00:00:00.000Z'),
+        );
+      });
+
+      it('tells tasks of two frameworks apart', async () => {
+        assert.equal(await store.claimTaskLogin(login('web.1', '2024-01-01T00:00:00.000Z')), true);
+        const other = login('web.1', '2024-01-01T00:00:00.000Z', 'framework-2');
+        assert.equal(await store.claimTaskLogin(other), true);
+        assert.equal(await store.findTaskLogin('framework-3', 'web.1'), undefined);
+      });
+
+      it('lists running logins oldest first and records ends', async () => {
+        await store.claimTaskLogin(login('b', '2024-01-01T00:02:00.000Z'));
+        await store.claimTaskLogin(login('a', '2024-01-01T00:01:00.000Z'));
+        await store.claimTaskLogin(login('c', '2024-01-01T00:03:00.000Z'));
+        assert.equal(
+          await store.endTaskLogin('framework-1', 'b', '2024-01-01T01:00:00.000Z'),
+          true,
+        );
+        assert.equal(
+          await store.endTaskLogin('framework-1', 'b', '2024-01-01T02:00:00.000Z'),
+          false,
+        );
+        assert.equal(
+          await store.endTaskLogin('framework-1', 'none', '2024-01-01T02:00:00.000Z'),
+          false,
+        );
+        assert.deepEqual(
+          (await store.listRunningTaskLogins()).map((entry) => entry.taskId),
+          ['a', 'c'],
+        );
+        const ended = await store.findTaskLogin('framework-1', 'b');
+        assert.equal(ended?.endedTime, '2024-01-01T01:00:00.000Z');
+      });
+
+      it('deletes logins made before a time', async () => {
+        await store.claimTaskLogin(login('old', '2024-01-01T00:00:00.000Z'));
+        await store.claimTaskLogin(login('new', '2024-01-02T00:00:00.000Z'));
+        assert.equal(await store.deleteTaskLoginsBefore('2024-01-01T12:00:00.000Z'), 1);
+        assert.equal(await store.findTaskLogin('framework-1', 'old'), undefined);
+        assert.notEqual(await store.findTaskLogin('framework-1', 'new'), undefined);
+      });
+
+      it('lets one of many concurrent claims win', async () => {
+        const claims = Array.from({ length: 8 }, (_, index) =>
+          store.claimTaskLogin({
+            ...login('race', '2024-01-01T00:00:00.000Z'),
+            accessor: `a${index}`,
+          }),
+        );
+        const won = (await Promise.all(claims)).filter(Boolean);
+        assert.equal(won.length, 1);
+      });
+    });
+
     describe('close', () => {
       it('rejects calls after close', async () => {
         await store.close();

@@ -37,7 +37,7 @@ after(async () => {
 
 async function openEmpty(): Promise<Store> {
   const store = await openPostgresStore(url);
-  await admin.query('TRUNCATE secrets, versions, rotations, tokens, policies');
+  await admin.query('TRUNCATE secrets, versions, rotations, tokens, policies, login_roles, task_logins');
   return store;
 }
 
