@@ -10,9 +10,9 @@ const MIN_LINE_PATTERN_BYTES = 16;
 
 /**
  * Returns the forms in which a value may appear in output: the bytes themselves, base64
- * (padded, unpadded, URL-safe, and wrapped into lines), percent-encoding as URL and form
- * encoders write it, and JSON escaping as common encoders write it. Duplicates are left
- * for the caller to drop.
+ * (padded, unpadded, URL-safe, wrapped into lines, and inside longer base64 at any of the
+ * three offsets in a group), percent-encoding as URL and form encoders write it, and JSON
+ * escaping as common encoders write it. Duplicates are left for the caller to drop.
  */
 export function encodedForms(value: Buffer): Buffer[] {
   const forms = [value, ...base64Forms(value), ...percentForms(value)];
@@ -23,6 +23,7 @@ export function encodedForms(value: Buffer): Buffer[] {
 function base64Forms(value: Buffer): Buffer[] {
   const padded = value.toString('base64');
   const texts = [padded, padded.replace(/=+$/, ''), value.toString('base64url')];
+  for (const offset of [0, 1, 2]) texts.push(...embeddedBase64(value, offset));
   for (const width of BASE64_LINE_WIDTHS) {
     if (padded.length <= width) continue;
     for (let at = 0; at < padded.length; at += width) {
@@ -31,6 +32,22 @@ function base64Forms(value: Buffer): Buffer[] {
     }
   }
   return texts.map((text) => Buffer.from(text));
+}
+
+/**
+ * Returns the base64 characters that encode only bytes of the value when it sits
+ * `offset` bytes (0 to 2) into a base64 group. That happens in the `user:password` of an
+ * HTTP Basic header, and when more bytes follow it, as after `echo "$SECRET" | base64`.
+ * Each character holds 6 bits, so the characters that share bits with the bytes around
+ * the value are left out, and the form matches whatever those bytes are.
+ */
+function embeddedBase64(value: Buffer, offset: number): string[] {
+  const first = Math.ceil((offset * 8) / 6);
+  const end = Math.floor(((offset + value.length) * 8) / 6);
+  const shifted = Buffer.concat([Buffer.alloc(offset), value]);
+  return [shifted.toString('base64'), shifted.toString('base64url')].map((text) =>
+    text.slice(first, end),
+  );
 }
 
 // RFC 3986 leaves unreserved characters as they are. Python's quote() also keeps `/` by

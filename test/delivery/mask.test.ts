@@ -56,6 +56,39 @@ describe('MaskStream', () => {
     });
   }
 
+  // Base64 of longer text: each value's characters are masked wherever the value sits in
+  // a group, and whatever bytes come before and after it.
+  for (const [name, before, after] of [
+    ['followed by more bytes', '', ':'],
+    ['with a newline after it, as echo writes it', '', '\n'],
+    ['one byte into a group', 'u', 'x'],
+    ['two bytes into a group', 'us', 'xy'],
+    ['in an HTTP Basic credential', 'admin:', ''],
+  ] as const) {
+    for (const value of [SECRET, 'ZETA-secret-7Qpx', 'Tr0ub4dor&3x']) {
+      it(`masks base64 ${name}, ${value.length} bytes`, async () => {
+        const encoded = Buffer.from(before + value + after).toString('base64');
+        const out = (await maskAll([value], [Buffer.from(`Basic ${encoded}\n`)])).toString();
+        const parts = /^Basic ([A-Za-z0-9+/=]*)\*\*\*\*([A-Za-z0-9+/=]*)\n$/.exec(out);
+        assert.ok(parts, out);
+        // What stays visible encodes the bytes around the value, and a few bits of it.
+        const around = Buffer.byteLength(before + after);
+        const visible = (parts[1] ?? '').length + (parts[2] ?? '').length;
+        assert.ok(
+          visible <= 4 * Math.ceil(around / 3) + 4,
+          `${visible} characters visible: ${out}`,
+        );
+      });
+    }
+  }
+
+  it('masks base64url inside longer base64url', async () => {
+    const value = 'a?b>c~d?e>f~g?h';
+    const encoded = Buffer.from(`x${value}yz`).toString('base64url');
+    const out = (await maskAll([value], [Buffer.from(`${encoded}\n`)])).toString();
+    assert.match(out, /^[A-Za-z0-9_-]{0,3}\*\*\*\*[A-Za-z0-9_-]{0,4}\n$/);
+  });
+
   it('masks base64 wrapped at 76 and 64 columns', async () => {
     const long = 'k'.repeat(20) + SECRET.repeat(8);
     for (const width of [76, 64]) {
