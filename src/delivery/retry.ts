@@ -10,6 +10,7 @@ export const DEFAULT_START_TIMEOUT_MS = 60_000;
 // from the server, or 429. Not found, denied and invalid input cannot, so they fail at once.
 const TRANSIENT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'UNREACHABLE',
+  'MASTER_UNAVAILABLE',
   'RATE_LIMITED',
   'AUDIT_UNAVAILABLE',
   'INTERNAL',

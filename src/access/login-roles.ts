@@ -1,0 +1,178 @@
+import { z } from 'zod';
+
+import { TesseraError } from '../errors.ts';
+import { parseJson } from '../mesos/json.ts';
+import { formatDuration, parseDuration } from './duration.ts';
+import { checkPolicyName, POLICY_NAME } from './policy.ts';
+
+// A login role says which Mesos tasks may log in under it and what their token may do.
+// Every constraint it names must hold; a role must name at least one, so that no role
+// lets every task of the cluster in.
+
+/** The lifetime of a task's token when the role gives none: an hour, renewable. */
+export const DEFAULT_TASK_TOKEN_TTL_SECONDS = 3600;
+
+const MAX_LIST = 64;
+const MAX_LABELS = 32;
+
+const names = (what: string) =>
+  z
+    .array(z.string().min(1, `each ${what} must be a non-empty string`))
+    .max(MAX_LIST, `must list at most ${MAX_LIST} ${what}s`)
+    .optional();
+
+const duration = z.union([z.number(), z.string().max(40)]);
+
+const roleSchema = z.strictObject({
+  policies: z
+    .array(
+      z.string().regex(POLICY_NAME, 'must be policy names: lowercase letters, digits, - and _'),
+    )
+    .min(1, 'must name at least one policy')
+    .max(MAX_LIST, `must list at most ${MAX_LIST} policies`),
+  framework_names: names('framework name'),
+  framework_principals: names('framework principal'),
+  roles: names('role'),
+  labels: z
+    .record(z.string().min(1, 'keys must not be empty'), z.string())
+    .refine(
+      (labels) => Object.keys(labels).length <= MAX_LABELS,
+      `must have at most ${MAX_LABELS} labels`,
+    )
+    .optional(),
+  token_ttl: duration.optional(),
+  token_max_ttl: duration.optional(),
+});
+
+/** A parsed login role. */
+export interface LoginRole {
+  name: string;
+  policies: string[];
+  /** Framework names the task's framework must have one of; empty means any. */
+  frameworkNames: string[];
+  frameworkPrincipals: string[];
+  /** Roles the task must run under one of: its allocation roles, else its framework's. */
+  roles: string[];
+  /** Labels the task must carry, each with this value. */
+  labels: Record<string, string>;
+  tokenTtlSeconds: number;
+  /** The lifetime renewals cannot pass, from the login; 0 for none (the task's end). */
+  tokenMaxTtlSeconds: number;
+}
+
+/** What the master says about a task that asks to log in. */
+export interface TaskIdentity {
+  taskId: string;
+  frameworkName: string;
+  frameworkPrincipal: string | undefined;
+  roles: string[];
+  labels: Record<string, string>;
+}
+
+/**
+ * Parses the JSON text of a login role named `name`. Throws INVALID_ARGUMENT naming the
+ * field that is wrong, or the missing constraint.
+ */
+export function parseLoginRole(name: string, text: string): LoginRole {
+  checkPolicyName(name, 'login role name');
+  const what = `login role '${name}'`;
+  const parsed = roleSchema.safeParse(parseJson(text, what));
+  if (!parsed.success) {
+    const problem = parsed.error.issues[0];
+    const field = problem?.path.join('.') || 'the role';
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      `${what}: ${field} ${problem?.message ?? 'is invalid'}`,
+    );
+  }
+  const body = parsed.data;
+  const role: LoginRole = {
+    name,
+    policies: [...new Set(body.policies)],
+    frameworkNames: body.framework_names ?? [],
+    frameworkPrincipals: body.framework_principals ?? [],
+    roles: body.roles ?? [],
+    labels: body.labels ?? {},
+    tokenTtlSeconds:
+      body.token_ttl === undefined
+        ? DEFAULT_TASK_TOKEN_TTL_SECONDS
+        : parseDuration(body.token_ttl, `${what}: token_ttl`),
+    tokenMaxTtlSeconds:
+      body.token_max_ttl === undefined
+        ? 0
+        : parseDuration(body.token_max_ttl, `${what}: token_max_ttl`),
+  };
+  checkRole(role, what);
+  return role;
+}
+
+function checkRole(role: LoginRole, what: string): void {
+  const constraints =
+    role.frameworkNames.length +
+    role.frameworkPrincipals.length +
+    role.roles.length +
+    Object.keys(role.labels).length;
+  if (constraints === 0) {
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      `${what} names no framework_names, framework_principals, roles or labels, so it would let any task of the cluster log in; name at least one`,
+    );
+  }
+  if (role.tokenTtlSeconds < 60) {
+    throw new TesseraError('INVALID_ARGUMENT', `${what}: token_ttl must be at least 1m`);
+  }
+  if (role.tokenMaxTtlSeconds !== 0 && role.tokenMaxTtlSeconds < role.tokenTtlSeconds) {
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      `${what}: token_max_ttl (${formatDuration(role.tokenMaxTtlSeconds)}) is shorter than token_ttl (${formatDuration(role.tokenTtlSeconds)})`,
+    );
+  }
+}
+
+/** Returns the role as the JSON document that `parseLoginRole` reads, with every default. */
+export function loginRoleDocument(role: LoginRole): Record<string, unknown> {
+  return {
+    policies: role.policies,
+    framework_names: role.frameworkNames,
+    framework_principals: role.frameworkPrincipals,
+    roles: role.roles,
+    labels: role.labels,
+    token_ttl: formatDuration(role.tokenTtlSeconds),
+    token_max_ttl: formatDuration(role.tokenMaxTtlSeconds),
+  };
+}
+
+/**
+ * Returns the constraints of `role` that the task does not meet, each as a phrase for an
+ * error message; an empty list means the task may log in under the role.
+ */
+export function unmetConstraints(role: LoginRole, task: TaskIdentity): string[] {
+  const unmet: string[] = [];
+  if (role.frameworkNames.length > 0 && !role.frameworkNames.includes(task.frameworkName)) {
+    unmet.push(`its framework is named '${task.frameworkName}', not ${anyOf(role.frameworkNames)}`);
+  }
+  const principal = task.frameworkPrincipal;
+  if (
+    role.frameworkPrincipals.length > 0 &&
+    (principal === undefined || !role.frameworkPrincipals.includes(principal))
+  ) {
+    const has = principal === undefined ? 'has no principal' : `has the principal '${principal}'`;
+    unmet.push(`its framework ${has}, not ${anyOf(role.frameworkPrincipals)}`);
+  }
+  if (role.roles.length > 0 && !task.roles.some((name) => role.roles.includes(name))) {
+    const runs = task.roles.length === 0 ? 'no role' : anyOf(task.roles, 'and');
+    unmet.push(`it runs under ${runs}, not ${anyOf(role.roles)}`);
+  }
+  for (const [key, value] of Object.entries(role.labels)) {
+    if (!Object.hasOwn(task.labels, key)) unmet.push(`it has no label '${key}'`);
+    else if (task.labels[key] !== value) unmet.push(`its label '${key}' is not '${value}'`);
+  }
+  return unmet;
+}
+
+function anyOf(values: readonly string[], join = 'or'): string {
+  const quoted = values.map((value) => `'${value}'`);
+  return quoted.length === 1
+    ? (quoted[0] as string)
+    : `${quoted.slice(0, -1).join(', ')} ${join} ${quoted.at(-1)}`;
+}
