@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { TesseraError } from '../errors.ts';
 
@@ -15,4 +16,15 @@ export function inputError(error: z.ZodError, what: string): TesseraError {
   return new TesseraError('INVALID_ARGUMENT', `${what} is invalid: ${lines.join('; ')}`, {
     problems,
   });
+}
+
+/**
+ * Parses the request body with `schema`; a missing body counts as `{}`, because Vault
+ * clients send some calls with no body at all. Throws INVALID_ARGUMENT naming each bad
+ * field.
+ */
+export function parseBody<T>(schema: z.ZodType<T>, request: FastifyRequest): T {
+  const result = schema.safeParse(request.body ?? {});
+  if (!result.success) throw inputError(result.error, 'request body');
+  return result.data;
 }

@@ -12,7 +12,7 @@ import {
 import { isTesseraError } from '../../errors.ts';
 import type { AppContext } from '../app.ts';
 import { auditOwnTokenOperation, requireCapability } from '../authorize.ts';
-import { inputError } from '../input.ts';
+import { parseBody } from '../input.ts';
 import { vaultResponse } from '../vault-format.ts';
 
 // HashiCorp Vault's token auth method at `auth/token/`. Token values appear only in the
@@ -114,13 +114,6 @@ async function guardAccessor(request: FastifyRequest, context: AppContext): Prom
   checkAccessor(accessor);
   await requireCapability(request, context, 'admin', `sys/tokens/${accessor}`);
   return accessor;
-}
-
-function parseBody<T>(schema: z.ZodType<T>, request: FastifyRequest): T {
-  // Vault clients send self operations with no body at all.
-  const result = schema.safeParse(request.body ?? {});
-  if (!result.success) throw inputError(result.error, 'request body');
-  return result.data;
 }
 
 function optionalDuration(value: string | number | undefined, what: string) {

@@ -6,7 +6,7 @@ import { TesseraError } from '../../errors.ts';
 import { parseResourcePath } from '../../store/path.ts';
 import type { AppContext } from '../app.ts';
 import { requireCapability } from '../authorize.ts';
-import { inputError } from '../input.ts';
+import { parseBody } from '../input.ts';
 import { vaultResponse } from '../vault-format.ts';
 
 // HashiCorp Vault's ACL policy endpoints. Tessera policies are JSON documents, sent as
@@ -94,12 +94,6 @@ function parseCheckedPath(raw: string): string {
   if (raw === '' || raw === '/') return '';
   if (!raw.endsWith('/')) return parseResourcePath(raw);
   return `${parseResourcePath(raw.slice(0, -1))}/`;
-}
-
-function parseBody<T>(schema: z.ZodType<T>, request: FastifyRequest): T {
-  const result = schema.safeParse(request.body ?? {});
-  if (!result.success) throw inputError(result.error, 'request body');
-  return result.data;
 }
 
 function missingPolicy(name: string): TesseraError {

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { TesseraError } from '../../errors.ts';
 import { decodeBase64 } from '../../mesos/base64.ts';
@@ -6,7 +6,7 @@ import { emptyRecord } from '../../records.ts';
 import { parseSecretPath } from '../../store/path.ts';
 import type { AppContext } from '../app.ts';
 import { authenticatedCaller, requireCapability, requirePendingWrite } from '../authorize.ts';
-import { inputError } from '../input.ts';
+import { parseBody } from '../input.ts';
 import { checkSecretSize } from '../limits.ts';
 import { resolveBatch } from '../resolve.ts';
 import { vaultResponse, versionMetadata } from '../vault-format.ts';
@@ -128,12 +128,6 @@ function rejectRepeatedPaths(writes: { path: string }[]) {
     }
     seen.add(write.path);
   }
-}
-
-function parseBody<T>(schema: z.ZodType<T>, request: FastifyRequest): T {
-  const result = schema.safeParse(request.body);
-  if (!result.success) throw inputError(result.error, 'request body');
-  return result.data;
 }
 
 function decodeFields(fields: Record<string, string>, where: string): Record<string, Buffer> {
