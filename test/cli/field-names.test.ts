@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { parseFieldArgs } from '../../src/cli/put.ts';
-import { type TaskDir, writeTaskDir } from '../delivery/exec-cli-harness.ts';
 import { runTessera } from '../helpers/cli.ts';
 import { request, startTestServer, type TestServer } from '../helpers/server.ts';
 

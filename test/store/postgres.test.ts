@@ -37,7 +37,9 @@ after(async () => {
 
 async function openEmpty(): Promise<Store> {
   const store = await openPostgresStore(url);
-  await admin.query('TRUNCATE secrets, versions, rotations, tokens, policies, login_roles, task_logins');
+  await admin.query(
+    'TRUNCATE secrets, versions, rotations, tokens, policies, login_roles, task_logins',
+  );
   return store;
 }
 
