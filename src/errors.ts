@@ -23,7 +23,10 @@ export const ERRORS = {
   READ_ONLY_MOUNT: { status: 405, summary: 'the path is served read-only by a mounted backend' },
   RESOLVE_FAILED: { status: 400, summary: 'one or more secrets of a batch failed to resolve' },
   UNREACHABLE: { status: 503, summary: 'the Tessera server could not be reached' },
-  MASTER_UNAVAILABLE: { status: 503, summary: "the server's view of the Mesos master is not current" },
+  MASTER_UNAVAILABLE: {
+    status: 503,
+    summary: "the server's view of the Mesos master is not current",
+  },
   BACKEND_AUTH_FAILED: { status: 502, summary: "a backend rejected Tessera's own credentials" },
   AUDIT_UNAVAILABLE: { status: 503, summary: 'the audit log cannot be written' },
   CONFIG_INVALID: { status: 500, summary: 'start-up configuration is invalid' },

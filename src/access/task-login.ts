@@ -197,6 +197,11 @@ export class TaskLogins {
         'it has logged in before, and a task logs in once; start the task again for a new login',
       );
     }
+    // The task may have ended while its token was made, and that end found no login.
+    if (!this.#index.isLive(task.frameworkId, task.taskId)) {
+      await this.endTasks([{ frameworkId: task.frameworkId, taskId: task.taskId }]);
+      throw loginDenied(task.taskId, 'it ended while it logged in');
+    }
     return created;
   }
 }

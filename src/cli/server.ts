@@ -5,6 +5,7 @@ import { TesseraError } from '../errors.ts';
 import { type RunningServer, SERVER_DEFAULTS, startServer } from '../server/start.ts';
 import { defaultTokenFile } from './context.ts';
 import { wholeNumber } from './put.ts';
+import { addMesosFollowOptions, mesosFollowConfig, trustedProxies } from './server-mesos.ts';
 
 const HELP = `
 The server listens on 127.0.0.1 unless --host says otherwise; any other address needs
@@ -21,11 +22,15 @@ Examples:
       --mount vault/=vault:https://vault.example:8200,path=secret/,token_file=/run/vt
 
 Backends are read-only and described in docs/backends.md.
+
+Mesos tasks log in with a login role when the server follows their master:
+  tessera server --data-dir /var/lib/tessera \\
+      --mesos-master http://master.example:5050   (see docs/mesos.md)
 `;
 
 /** Registers `tessera server`. */
 export function registerServer(program: Command) {
-  program
+  const command = program
     .command('server')
     .summary('run the Tessera server')
     .option('--dev', 'development mode: in-memory store and a fresh key, lost on exit')
@@ -136,42 +141,42 @@ export function registerServer(program: Command) {
         .choices(['debug', 'info', 'warn', 'error'])
         .default('info'),
     )
-    .addHelpText('after', HELP)
-    .action(async (options) => {
-      if (options.dev && options.dataDir) {
-        throw new TesseraError(
-          'CONFIG_INVALID',
-          '--dev and --data-dir exclude each other; pick one',
-        );
-      }
-      checkDatabaseUrl(options);
-      const logger = pino({ level: options.logLevel, base: undefined }, pino.destination(2));
-      const server = await startServer(
-        {
-          dev: Boolean(options.dev),
-          dataDir: options.dataDir,
-          databaseUrl: options.databaseUrl,
-          host: options.host,
-          port: options.port,
-          tls: tlsFiles(options),
-          insecureListen: Boolean(options.insecureListen),
-          auditFile: options.auditFile,
-          limits: {
-            maxSecretBytes: options.maxSecretBytes,
-            requestTimeoutMs: options.requestTimeout * 1000,
-          },
-          failureLimit: {
-            maxFailures: options.authFailureLimit,
-            windowMs: SERVER_DEFAULTS.failureLimit.windowMs,
-          },
-          devTokenFile: options.dev ? defaultTokenFile(process.env) : undefined,
-          mounts: mountSpecs(options, process.env),
+    .addHelpText('after', HELP);
+  addMesosFollowOptions(command);
+  command.action(async (options) => {
+    if (options.dev && options.dataDir) {
+      throw new TesseraError('CONFIG_INVALID', '--dev and --data-dir exclude each other; pick one');
+    }
+    checkDatabaseUrl(options);
+    const logger = pino({ level: options.logLevel, base: undefined }, pino.destination(2));
+    const server = await startServer(
+      {
+        dev: Boolean(options.dev),
+        dataDir: options.dataDir,
+        databaseUrl: options.databaseUrl,
+        host: options.host,
+        port: options.port,
+        tls: tlsFiles(options),
+        insecureListen: Boolean(options.insecureListen),
+        auditFile: options.auditFile,
+        limits: {
+          maxSecretBytes: options.maxSecretBytes,
+          requestTimeoutMs: options.requestTimeout * 1000,
         },
-        logger,
-      );
-      process.stdout.write(banner(server, options.dev ? defaultTokenFile(process.env) : undefined));
-      stopOnSignal(server);
-    });
+        failureLimit: {
+          maxFailures: options.authFailureLimit,
+          windowMs: SERVER_DEFAULTS.failureLimit.windowMs,
+        },
+        devTokenFile: options.dev ? defaultTokenFile(process.env) : undefined,
+        mounts: mountSpecs(options, process.env),
+        mesos: await mesosFollowConfig(options),
+        trustProxy: trustedProxies(options.trustProxy),
+      },
+      logger,
+    );
+    process.stdout.write(banner(server, options.dev ? defaultTokenFile(process.env) : undefined));
+    stopOnSignal(server);
+  });
 }
 
 // The URL itself is never echoed, because it may hold the database password.

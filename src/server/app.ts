@@ -18,12 +18,14 @@ import type { AuditSink } from './authorize.ts';
 import { registerJsonBodies } from './body.ts';
 import { handleError } from './errors.ts';
 import { checkFailureLimit, type FailureLimiter } from './limits.ts';
+import type { MesosFollowing } from './mesos-follow.ts';
 import { registerMetrics, type ServerMetrics } from './metrics.ts';
 import { registerAuthRoutes } from './routes/auth.ts';
 import { registerKvRoutes } from './routes/kv.ts';
 import { registerPolicyRoutes } from './routes/policies.ts';
 import { registerRotationRoutes } from './routes/rotation.ts';
 import { registerSysRoutes } from './routes/sys.ts';
+import { registerTaskLoginRoutes } from './routes/task-login.ts';
 import { registerTaskRoutes } from './routes/tasks.ts';
 import { registerTesseraRoutes } from './routes/tessera.ts';
 import { registerWatchRoutes } from './routes/watch.ts';
@@ -46,6 +48,10 @@ export interface AppContext {
   cluster?: Cluster;
   /** Runs rotations; without it the rotation policy routes reject every request. */
   rotator?: Rotator;
+  /** The view of a Mesos master that task logins rest on; without it they answer TASK_LOGIN_OFF. */
+  mesos?: MesosFollowing;
+  /** Fastify's `trustProxy`: which proxies may set the client address in X-Forwarded-For. */
+  trustProxy?: boolean | string[];
   /** Set by `buildApp`: the metrics that routes update. */
   metrics?: ServerMetrics;
 }
@@ -76,6 +82,7 @@ export function buildApp(context: AppContext): FastifyInstance {
     frameworkErrors: (error, request, reply) => handleError(error, request, reply),
     routerOptions: { ignoreTrailingSlash: false },
     ...(context.https ? { https: context.https } : {}),
+    ...(context.trustProxy ? { trustProxy: context.trustProxy } : {}),
   }) as unknown as FastifyInstance;
 
   registerJsonBodies(app);
@@ -112,6 +119,7 @@ export function buildApp(context: AppContext): FastifyInstance {
   registerKvRoutes(app, context);
   registerTesseraRoutes(app, context);
   registerAuthRoutes(app, context);
+  registerTaskLoginRoutes(app, context);
   registerPolicyRoutes(app, context);
   registerWatchRoutes(app, context);
   registerTaskRoutes(app, context);

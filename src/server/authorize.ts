@@ -102,25 +102,45 @@ export async function requirePendingWrite(
   return caller;
 }
 
+/**
+ * Records a Mesos task's login: allowed with the accessor of the token it gets, or denied
+ * with the reason. An allowed login fails closed, like every authorised request, before
+ * the token is returned.
+ */
+export async function auditTaskLogin(
+  request: FastifyRequest,
+  context: AppContext,
+  login: { taskId: string; role: string; accessor: string | null },
+  outcome: 'allowed' | 'denied',
+  reason: string,
+): Promise<void> {
+  const target = { operation: 'login.mesos', path: `sys/login-roles/${login.role}`, version: null };
+  await audit(request, context, target, outcome, reason, {
+    accessor: login.accessor,
+    taskId: login.taskId,
+  });
+}
+
 async function audit(
   request: FastifyRequest,
   context: AppContext,
   target: { operation: string; path: string | null; version: number | null },
   outcome: AuditEntry['outcome'],
   reason: string | null,
+  subject?: { accessor: string | null; taskId: string },
 ) {
   if (!context.audit) return;
   const entry: AuditEntry = {
     time: new Date().toISOString(),
     request_id: request.id,
-    accessor: request.caller?.accessor ?? null,
+    accessor: subject ? subject.accessor : (request.caller?.accessor ?? null),
     operation: target.operation,
     path: target.path,
     version: target.version,
     outcome,
     reason,
     client: request.ip,
-    task_id: request.caller?.meta?.task_id ?? null,
+    task_id: subject ? subject.taskId : (request.caller?.meta?.task_id ?? null),
   };
   try {
     await context.audit.write(entry);

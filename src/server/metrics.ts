@@ -6,6 +6,7 @@ import type { Store } from '../store/store.ts';
 export interface ServerMetrics {
   registry: Registry;
   auditFailures: Counter;
+  taskLogins: Counter<'outcome'>;
 }
 
 /** Registers request metrics and `GET /v1/sys/metrics` in Prometheus text format. */
@@ -29,6 +30,12 @@ export function registerMetrics(app: FastifyInstance, store: Store): ServerMetri
     help: 'requests refused because the audit log could not be written',
     registers: [registry],
   });
+  const taskLogins = new Counter({
+    name: 'tessera_task_logins_total',
+    help: 'Mesos task logins by outcome (allowed, denied)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
   new Gauge({
     name: 'tessera_tokens_alive',
     help: 'tokens in the store, expired ones not yet removed included',
@@ -49,5 +56,5 @@ export function registerMetrics(app: FastifyInstance, store: Store): ServerMetri
     reply.header('content-type', registry.contentType);
     return registry.metrics();
   });
-  return { registry, auditFailures };
+  return { registry, auditFailures, taskLogins };
 }

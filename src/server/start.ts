@@ -14,6 +14,7 @@ import { Secrets } from '../store/secrets.ts';
 import { buildApp, type ServerLimits } from './app.ts';
 import { openStore } from './data-dir.ts';
 import { type FailureLimit, FailureLimiter } from './limits.ts';
+import { followMesos, type MesosFollowConfig } from './mesos-follow.ts';
 import { checkListenAddress, loadTls, type TlsFiles } from './transport.ts';
 
 /** Server settings, validated by the CLI before they reach here. */
@@ -44,6 +45,10 @@ export interface ServerConfig {
   rotationTickMs?: number;
   /** How often expired tokens are removed from the store, in milliseconds. */
   tokenTidyMs?: number;
+  /** Follow a Mesos master, so that its tasks can log in. */
+  mesos?: MesosFollowConfig;
+  /** Fastify's `trustProxy`: the proxies whose X-Forwarded-For gives the client address. */
+  trustProxy?: boolean | string[];
 }
 
 /** The server's defaults, one place for each limit and its unit. */
@@ -92,6 +97,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     { store, secrets, rotator, cluster, logger },
     config.rotationTickMs,
   );
+  const mesos = config.mesos ? followMesos(config.mesos, store, logger) : undefined;
   const app = buildApp({
     store,
     secrets,
@@ -104,9 +110,12 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     failures: new FailureLimiter(config.failureLimit),
     https,
     mounts,
+    mesos,
+    trustProxy: config.trustProxy,
   });
   let stopTidy: (() => Promise<void>) | undefined;
   const close = async () => {
+    await mesos?.stop();
     await stopTidy?.();
     await scheduler.stop();
     await app.close();

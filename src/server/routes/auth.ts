@@ -120,12 +120,14 @@ function optionalDuration(value: string | number | undefined, what: string) {
   return value === undefined ? undefined : parseDuration(value, what);
 }
 
-function leaseSeconds(info: TokenInfo): number {
+/** Seconds until the token expires, 0 for a token that never does (Vault's `lease_duration`). */
+export function leaseSeconds(info: TokenInfo): number {
   if (info.expireTime === null) return 0;
   return Math.max(0, Math.round((Date.parse(info.expireTime) - Date.now()) / 1000));
 }
 
-function authOf(info: TokenInfo, lease: number) {
+/** The `auth` object of Vault's token responses. */
+export function authOf(info: TokenInfo, lease: number) {
   return {
     accessor: info.accessor,
     policies: info.policies,
@@ -140,7 +142,8 @@ function authOf(info: TokenInfo, lease: number) {
   };
 }
 
-function tokenResponse(request: FastifyRequest, auth: object, warnings: string[]) {
+/** Vault's response to a call that issues a token, with `auth` and the warnings. */
+export function tokenResponse(request: FastifyRequest, auth: object, warnings: string[]) {
   return {
     ...vaultResponse(request.id, null),
     mount_type: 'token',

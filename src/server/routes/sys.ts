@@ -30,6 +30,11 @@ export function registerSysRoutes(app: FastifyInstance, context: AppContext) {
       // A backend that kept its last good version, or cannot reach Vault, still serves
       // what it can, so it is reported here without turning the answer into 503.
       backends: context.mounts?.health() ?? [],
+      // Without the master's view tasks cannot log in, but tokens and secrets still work.
+      mesos: context.mesos && {
+        following: context.mesos.index.synced,
+        ...context.mesos.index.size,
+      },
     };
   });
 }
