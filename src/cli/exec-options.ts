@@ -12,7 +12,7 @@ import { TesseraError } from '../errors.ts';
 import { decodeBase64 } from '../mesos/base64.ts';
 import { referencePath } from '../mesos/secrets.ts';
 import type { Secret, TaskInfo } from '../mesos/types.ts';
-import { tlsFrom, tokenFrom } from './context.ts';
+import { tlsFrom } from './context.ts';
 
 /** The options of `tessera exec` that control masking, start retries and rotations. */
 export interface DeliveryFlags {
@@ -81,18 +81,26 @@ export function addDeliveryOptions(command: Command): Command {
 export function deliverySettings(
   flags: DeliveryFlags,
   task: TaskInfo,
-  address: string,
+  server: { address: string; token: string | undefined },
   log: (line: string) => void,
 ): { startTimeoutMs: number; mask?: MaskOptions; follow?: FollowOptions } {
+  const { address, token } = server;
+  // The command does not get the token, but a process of its user can read it from
+  // /proc, and it must not reach the task's log when the command prints it.
   const mask = flags.mask
-    ? { minBytes: flags.maskMinLength, stdout: process.stdout, stderr: process.stderr }
+    ? {
+        minBytes: flags.maskMinLength,
+        stdout: process.stdout,
+        stderr: process.stderr,
+        alsoMask: token === undefined ? [] : [Buffer.from(token)],
+      }
     : undefined;
   const paths = referencedPaths(task);
   const follow: FollowOptions | undefined =
     flags.follow && paths.length > 0
       ? {
           subscribe: (onChange) =>
-            watchPaths(address, paths, onChange, log, flags.recheckInterval * 1000),
+            watchPaths({ address, token }, paths, onChange, log, flags.recheckInterval * 1000),
           policies: collectChangePolicies(task, flags.onChange),
           splayMs: flags.splay * 1000,
           graceMs: flags.grace * 1000,
@@ -134,15 +142,15 @@ export function reportingResolver(
 // Besides the events, the secrets are checked every `recheckMs`: mounted backends (file,
 // environment, Vault) send no events, and an event can be lost between replicas.
 function watchPaths(
-  address: string,
+  server: { address: string; token: string | undefined },
   paths: string[],
   onChange: () => void,
   log: (line: string) => void,
   recheckMs: number,
 ): () => Promise<void> {
   const watch = new ChangeWatch({
-    address,
-    token: tokenFrom(process.env),
+    address: server.address,
+    token: server.token,
     tls: tlsFrom(process.env),
     paths,
     log,

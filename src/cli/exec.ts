@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import type { TesseraClient } from '../client/client.ts';
+import { TesseraClient } from '../client/client.ts';
 import { type ExecResult, execTask } from '../delivery/exec.ts';
 import { planExit } from '../delivery/signals.ts';
 import { TesseraError } from '../errors.ts';
@@ -7,7 +7,8 @@ import { decodeBase64 } from '../mesos/base64.ts';
 import { SECRETS_VARIABLE, taskFromEnvironment } from '../mesos/secrets-variable.ts';
 import { readTaskText } from '../mesos/task.ts';
 import type { Secret, TaskInfo } from '../mesos/types.ts';
-import { addressOption, clientFor, readTextInput } from './context.ts';
+import { addressOption, readTextInput, tlsFrom } from './context.ts';
+import { execToken, LOGIN_ROLE_VARIABLE } from './exec-login.ts';
 import {
   addDeliveryOptions,
   deliverySettings,
@@ -25,6 +26,9 @@ the one given after --. TESSERA_TOKEN is not passed on to the command.
 
 Without --task, the secrets come from TESSERA_SECRETS (written by tessera wrap) and
 the command after -- is required; the task id is TESSERA_TASK_ID, else MESOS_TASK_ID.
+
+Without TESSERA_TOKEN, a task with ${LOGIN_ROLE_VARIABLE} set logs in as a Mesos
+task under that login role; the server must follow the master (docs/mesos.md).
 
 Examples:
   tessera exec --task task.json
@@ -48,24 +52,35 @@ export function registerExec(program: Command) {
     .addHelpText('after', HELP)
     .action(async (command: string[], options) => {
       const task = await readExecTask(options.task, command);
-      const client = clientFor(options);
       const log = (line: string) => process.stderr.write(`tessera exec: ${line}\n`);
-      const result = await execTask({
-        task,
-        command: command.length > 0 ? command : undefined,
-        resolve: reportingResolver(
-          client,
-          task,
-          (secrets) => resolveWithVersions(client, secrets),
-          log,
-        ),
-        env: process.env,
-        cwd: process.cwd(),
-        tmpfsDir: options.tmpfsDir,
-        log,
-        ...deliverySettings(options, task, client.address, log),
+      const startTimeoutMs = options.startTimeout * 1000;
+      const login = await execToken(options.address, task, process.env, { startTimeoutMs, log });
+      const { token } = login;
+      const client = new TesseraClient({
+        address: options.address,
+        token,
+        tls: tlsFrom(process.env),
       });
-      passOn(result);
+      try {
+        const result = await execTask({
+          task,
+          command: command.length > 0 ? command : undefined,
+          resolve: reportingResolver(
+            client,
+            task,
+            (secrets) => resolveWithVersions(client, secrets),
+            log,
+          ),
+          env: process.env,
+          cwd: process.cwd(),
+          tmpfsDir: options.tmpfsDir,
+          log,
+          ...deliverySettings(options, task, { address: client.address, token }, log),
+        });
+        passOn(result);
+      } finally {
+        login.stop();
+      }
     });
 }
 

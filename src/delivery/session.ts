@@ -15,6 +15,8 @@ import { Supervisor } from './supervise.ts';
 export interface MaskOptions {
   /** Values shorter than this many bytes are not masked. */
   minBytes: number;
+  /** Values to mask besides the secrets, such as the token of `tessera exec` itself. */
+  alsoMask?: readonly Buffer[];
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
 }
@@ -88,7 +90,7 @@ interface Maskers {
 }
 
 function startMasking(input: SessionInput, options: MaskOptions): Maskers {
-  const seen: Buffer[] = [...input.values];
+  const seen: Buffer[] = [...input.values, ...(options.alsoMask ?? [])];
   const build = () => buildMaskPatterns(seen, options.minBytes);
   const { patterns, skippedShort } = build();
   if (skippedShort > 0) {
