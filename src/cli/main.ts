@@ -6,6 +6,7 @@ import { registerDelete } from './delete.ts';
 import { registerDoctor } from './doctor.ts';
 import { registerExec } from './exec.ts';
 import { registerImport } from './import.ts';
+import { registerLoginRole } from './login-role.ts';
 import { registerPolicy } from './policy.ts';
 import { registerPut } from './put.ts';
 import { registerRead } from './read.ts';
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   registerExec(program);
   registerToken(program);
   registerPolicy(program);
+  registerLoginRole(program);
   registerDoctor(program);
   registerWrap(program);
   registerScan(program);
