@@ -10,15 +10,16 @@ const LONG_OPTION = /^--?([A-Za-z][\w.-]+)$/;
 const ENV_OPTIONS = new Set(['-e', '--env']);
 const SETTING_OPTIONS = new Set(['--conf', '-c', '--config', '--set']);
 
-// Options of common clients that take a password, or `user:password`, as their value.
-const PASSWORD_OPTIONS: Record<string, Set<string>> = {
-  curl: new Set(['-u', '--user', '--proxy-user']),
-  'redis-cli': new Set(['-a', '--pass']),
-  sshpass: new Set(['-p']),
-  ldapsearch: new Set(['-w']),
-  ldapmodify: new Set(['-w']),
-  ldapadd: new Set(['-w']),
-};
+// Options of common clients that take a password, or `user:password`, as their value. A
+// Map, because the program name comes from the input and may be `__proto__`.
+const PASSWORD_OPTIONS = new Map<string, Set<string>>([
+  ['curl', new Set(['-u', '--user', '--proxy-user'])],
+  ['redis-cli', new Set(['-a', '--pass'])],
+  ['sshpass', new Set(['-p'])],
+  ['ldapsearch', new Set(['-w'])],
+  ['ldapmodify', new Set(['-w'])],
+  ['ldapadd', new Set(['-w'])],
+]);
 
 // MySQL's clients take the password glued to `-p`: `mysql -pSECRET`.
 const GLUED_PASSWORD_PROGRAMS = new Set(['mysql', 'mysqldump', 'mysqladmin', 'mysqlimport']);
@@ -92,7 +93,7 @@ function passwordOption(
     return checkNamedValue('password', word.slice(2), locate(index), `${program} option -p`);
   }
   const next = words[index + 1];
-  if (!PASSWORD_OPTIONS[program]?.has(word) || next === undefined) return 'none';
+  if (!PASSWORD_OPTIONS.get(program)?.has(word) || next === undefined) return 'none';
   // curl's `-u user:password`: only the part after the first colon is secret.
   let value = next;
   if (program === 'curl') {

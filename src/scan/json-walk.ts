@@ -29,13 +29,15 @@ interface Frame {
   secrets: TaskSecrets;
 }
 
-// Descriptions of the members of an object under these keys, for messages.
-const MAP_KINDS: Record<string, string> = {
-  env: 'environment variable',
-  environment: 'environment variable',
-  labels: 'label',
-  flags: 'flag',
-};
+// Descriptions of the members of an object under these keys, for messages. A Map, because
+// an input key such as `__proto__` or `constructor` would find a member of an object's
+// prototype.
+const MAP_KINDS = new Map<string | number | undefined, string>([
+  ['env', 'environment variable'],
+  ['environment', 'environment variable'],
+  ['labels', 'label'],
+  ['flags', 'flag'],
+]);
 // Marathon's `args`, Mesos's `arguments`, and a Marathon pod's `exec.command.argv`.
 const ARGUMENT_KEYS = new Set(['args', 'arguments', 'argv']);
 // Marathon names a secret by its id in `{"secret": "id"}`, in volumes
@@ -112,7 +114,7 @@ function visitObject(object: Fields, frame: Frame, walk: Walk): Frame[] {
       walk.detections.push(...stringDetections(value, path, { words: true, uri }));
       const named = isSecretReference(object, key)
         ? undefined
-        : checkNamedValue(key, value, path, MAP_KINDS[String(frame.key)] ?? 'field');
+        : checkNamedValue(key, value, path, MAP_KINDS.get(frame.key) ?? 'field');
       if (named !== undefined) walk.detections.push(named);
     } else if (typeof value === 'object' && value !== null && value !== auths) {
       children.push({ value: value as Fields, path, key, arrayKey: undefined, secrets });

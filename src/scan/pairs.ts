@@ -4,12 +4,13 @@ import { type Detection, MASK, STORE_ADVICE } from './finding.ts';
 import { checkNamedValue } from './named-value.ts';
 import { urlDetections } from './urls.ts';
 
-// Descriptions of the entries of an array under these keys, for messages.
-const PAIR_KINDS: Record<string, string> = {
-  variables: 'environment variable',
-  labels: 'label',
-  parameters: 'parameter',
-};
+// Descriptions of the entries of an array under these keys, for messages. A Map, so that
+// an input key such as `__proto__` finds nothing.
+const PAIR_KINDS = new Map<string | number | undefined, string>([
+  ['variables', 'environment variable'],
+  ['labels', 'label'],
+  ['parameters', 'parameter'],
+]);
 
 /**
  * Checks an entry `{name, value}` or `{key, value}` (a Mesos environment variable or
@@ -44,7 +45,7 @@ export function pairDetections(
   const found =
     entry.type === 'SECRET' && value !== ''
       ? strayValue(name, location)
-      : checkNamedValue(name, value, location, PAIR_KINDS[String(arrayKey)] ?? 'field');
+      : checkNamedValue(name, value, location, PAIR_KINDS.get(arrayKey) ?? 'field');
   return [...commandLineDetections(value, location), ...(found === undefined ? [] : [found])];
 }
 

@@ -410,3 +410,31 @@ describe('reading inputs', () => {
     );
   });
 });
+
+describe('keys named like Object members', () => {
+  test('__proto__ reads as an ordinary name', () => {
+    const findings = scanText('{"__proto__": {"DB_PASSWORD": "PLACEHOLDER-p1"}}', 'proto.json');
+    assert.equal(findings.length, 1);
+    assert.equal(findings[0]?.location, '$.__proto__.DB_PASSWORD');
+    assert.match(findings[0]?.message ?? '', /^field DB_PASSWORD has/);
+  });
+
+  test('constructor reads as an ordinary name', () => {
+    const findings = scanText('{"constructor": {"API_TOKEN": "PLACEHOLDER-p2"}}', 'c.json');
+    assert.match(findings[0]?.message ?? '', /^field API_TOKEN has/);
+  });
+
+  test('an array under __proto__ holds fields', () => {
+    const text = '{"__proto__": [{"name": "DB_PASSWORD", "value": "PLACEHOLDER-p3"}]}';
+    const findings = scanText(text, 'pairs.json');
+    assert.match(findings[0]?.message ?? '', /^field DB_PASSWORD has/);
+  });
+
+  test('a program named __proto__ or toString is not a client', () => {
+    const findings = scanText(
+      '__proto__ -u a:PLACEHOLDER-p4\ntoString -u a:PLACEHOLDER-p5\n',
+      'ps',
+    );
+    assert.deepEqual(findings, []);
+  });
+});
