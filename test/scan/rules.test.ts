@@ -43,6 +43,10 @@ describe('secret-like names', () => {
     ['PASSWORD_RESET_URL', undefined],
     ['AUTH_MODE', undefined],
     ['secret_resolver', undefined],
+    ['credsStore', undefined],
+    ['SECRET_STORE', undefined],
+    ['GIT_CREDENTIAL_HELPER', undefined],
+    ['credential.helper', undefined],
   ];
   for (const [name, expected] of cases) {
     test(`${name} reads as ${expected ?? 'not secret'}`, () => {
@@ -249,6 +253,15 @@ describe('Docker config content', () => {
       "$.auths['https://index.docker.io/v1/'] docker-auth high",
       "$.auths['r.example.invalid'] docker-auth high",
     ]);
+  });
+
+  test('credsStore and credHelpers name helpers, not credentials', () => {
+    const config = {
+      auths: { 'r.example.invalid': { auth } },
+      credsStore: 'desktop',
+      credHelpers: { 'ecr.example.invalid': 'ecr-login' },
+    };
+    assert.deepEqual(kinds(config), ["$.auths['r.example.invalid'] docker-auth high"]);
   });
 
   test('Docker Hub names match an image without a registry', () => {
