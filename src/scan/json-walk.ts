@@ -1,9 +1,8 @@
-import type { Secret } from '../mesos/types.ts';
-import { isInline } from '../mesos/wrap.ts';
 import { argumentDetections, commandLineDetections } from './command-line.ts';
 import { credentialFileDetection } from './credential-files.ts';
 import { dockerAuthDetections, imageRegistry } from './docker-config.ts';
-import { type Detection, MASK } from './finding.ts';
+import type { Detection } from './finding.ts';
+import { inlineSecretDetection } from './inline-secrets.ts';
 import { childPath } from './json-path.ts';
 import { leakDetections } from './leaks.ts';
 import { checkNamedValue } from './named-value.ts';
@@ -95,9 +94,8 @@ function visitObject(object: Fields, frame: Frame, walk: Walk): Frame[] {
   const secrets = collectSecrets(object, frame.path, frame.secrets);
   const command = definitionCommand(object, frame.path);
   if (command !== undefined) walk.detections.push(...leakDetections(command, secrets));
-  if (frame.key === 'secret' && isInline(object as Secret)) {
-    walk.detections.push(inlineSecret(frame.path));
-  }
+  const inline = frame.key === 'secret' ? inlineSecretDetection(object, frame.path) : undefined;
+  if (inline !== undefined) walk.detections.push(inline);
   collectImages(object, walk.registries);
   const auths = isRecord(object.auths) ? object.auths : undefined;
   if (auths !== undefined) {
@@ -171,14 +169,4 @@ function collectImages(object: Fields, registries: Set<string>): void {
   if (isRecord(image.docker) && typeof image.docker.name === 'string') {
     registries.add(imageRegistry(image.docker.name));
   }
-}
-
-function inlineSecret(location: string): Detection {
-  return {
-    location,
-    severity: 'high',
-    kind: 'inline-secret',
-    message: `an inline VALUE secret (${MASK}) is readable by anyone who can read this definition or the master's /state; store the value in Tessera and make the secret a REFERENCE to it (see docs/scan.md)`,
-    redacted: MASK,
-  };
 }

@@ -71,6 +71,33 @@ describe('scan of plaintext Marathon env credentials', () => {
   });
 });
 
+describe('scan of the Mesos secret validation matrix', () => {
+  const file = '07-secret-validation-matrix.json';
+  const findings = scanText(readCase(file), file);
+  const variable = (index: number) => `$.cases[${index}].taskInfo.command.environment.variables[0]`;
+
+  test('reports every secret that carries value.data', () => {
+    assert.deepEqual(triples(findings), [
+      `${variable(1)}.value secret-value high`,
+      `${variable(3)}.secret inline-secret high`,
+      `${variable(5)}.secret inline-secret high`,
+    ]);
+  });
+
+  test('names the REFERENCE that also carries data', () => {
+    const reference = findings.find((f) => f.location === `${variable(3)}.secret`);
+    assert.match(reference?.message ?? '', /^a REFERENCE secret also carries data/);
+  });
+
+  test('a VALUE secret without data is not reported', () => {
+    assert.ok(!findings.some((finding) => finding.location.startsWith('$.cases[4]')));
+  });
+
+  test('masks the data', () => {
+    assertNoValues(findings, ['U0VDUkVUX1ZBTFVF', 'SECRET_VALUE', 'eA==']);
+  });
+});
+
 describe('scan of Docker credentials shipped with an app', () => {
   const file = '20-marathon-docker-config-in-uris.json';
   const findings = scanText(readCase(file), file);

@@ -9,6 +9,7 @@ import { type FakeMaster, startFakeMaster } from './fake-master.ts';
 const CASES = join(import.meta.dirname, '..', 'fixtures', 'cases');
 const CASE_FILES = [
   '01-marathon-plaintext-env-credentials.json',
+  '07-secret-validation-matrix.json',
   '20-marathon-docker-config-in-uris.json',
   '22-zk-credentials-in-info-and-flags.json',
   '23-cmdline-credentials.txt',
