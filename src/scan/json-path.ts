@@ -16,3 +16,8 @@ export function childPath(parent: string, key: string | number): string {
   const shown = cut.includes('@') ? redactUrls(cut) : cut;
   return `${parent}['${shown.replace(/[\\']/g, (char) => `\\${char}`)}']`;
 }
+
+/** Tells whether a JSON value is an object (not an array or null). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -3,17 +3,11 @@ import { credentialFileDetection } from './credential-files.ts';
 import { dockerAuthDetections, imageRegistry } from './docker-config.ts';
 import type { Detection } from './finding.ts';
 import { inlineSecretDetection } from './inline-secrets.ts';
-import { childPath } from './json-path.ts';
+import { childPath, isRecord } from './json-path.ts';
 import { leakDetections } from './leaks.ts';
 import { checkNamedValue } from './named-value.ts';
 import { pairDetections } from './pairs.ts';
-import {
-  collectSecrets,
-  definitionCommand,
-  isRecord,
-  NO_SECRETS,
-  type TaskSecrets,
-} from './task-secrets.ts';
+import { collectSecrets, definitionCommand, NO_SECRETS, type TaskSecrets } from './task-secrets.ts';
 import { urlDetections } from './urls.ts';
 
 type Fields = Record<string, unknown>;

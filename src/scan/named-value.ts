@@ -1,5 +1,7 @@
 import { variableDisplayName } from '../mesos/secret-rules.ts';
+import { SECRETS_VARIABLE } from '../mesos/secrets-variable.ts';
 import { type Detection, MASK, STORE_ADVICE } from './finding.ts';
+import { secretsVariableDetection } from './inline-secrets.ts';
 import { classifyName, isHarmlessValue } from './names.ts';
 import { hasCredentialUrl } from './urls.ts';
 
@@ -7,7 +9,8 @@ import { hasCredentialUrl } from './urls.ts';
  * Checks one `name = value` pair: an environment variable, a label, a flag or a
  * command-line option. `label` names the kind of pair for the message, as in "environment
  * variable". Returns undefined when the name does not look secret or the value is
- * harmless. A value containing a URL with a password is left to the URL rule.
+ * harmless. A value containing a URL with a password is left to the URL rule, and the
+ * `TESSERA_SECRETS` of a wrapped task is checked for inline values only.
  */
 export function checkNamedValue(
   name: string,
@@ -21,6 +24,7 @@ export function checkNamedValue(
   }
 
   const subject = `${label} ${variableDisplayName(name)}`;
+  if (name === SECRETS_VARIABLE) return secretsVariableDetection(value, location, subject);
   if (nameClass === 'measure') {
     return {
       location,

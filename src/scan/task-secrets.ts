@@ -1,4 +1,4 @@
-import { childPath } from './json-path.ts';
+import { childPath, isRecord } from './json-path.ts';
 
 /** A secret file that a definition mounts, and the JSON path of its volume. */
 export interface SecretFile {
@@ -21,11 +21,6 @@ export interface DefinitionCommand {
 export const NO_SECRETS: TaskSecrets = { variables: new Set(), files: [] };
 
 type Fields = Record<string, unknown>;
-
-/** Tells whether a JSON value is an object (not an array or null). */
-export function isRecord(value: unknown): value is Fields {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /**
  * Collects the secrets that `object` gives its task: Marathon `env` or `environment`

@@ -88,6 +88,36 @@ describe('tessera scan on files', () => {
   });
 });
 
+// Inputs that plant CANARY in a value each rule reports, read from standard input.
+const CANARY_INPUTS: [string, string][] = [
+  [
+    'an inline TESSERA_SECRETS entry',
+    JSON.stringify({
+      env: {
+        TESSERA_SECRETS: JSON.stringify({
+          version: 1,
+          env: [{ name: 'API_TOKEN', secret: { type: 'VALUE', value: { data: 'CANARY-c1' } } }],
+          files: [],
+        }),
+      },
+    }),
+  ],
+];
+
+describe('tessera scan canaries', () => {
+  for (const [name, input] of CANARY_INPUTS) {
+    test(`${name} is reported without its value`, async () => {
+      const text = await scan(['-'], input);
+      const json = await scan(['--format', 'json', '-'], input);
+      assert.equal(text.code, 2, text.stderr);
+      assert.ok(JSON.parse(json.stdout.toString()).length > 0);
+      for (const ran of [text, json]) {
+        assert.ok(!(ran.stdout.toString() + ran.stderr).includes('CANARY'), ran.stdout.toString());
+      }
+    });
+  }
+});
+
 describe('tessera scan exit status', () => {
   let dir: string;
   before(async () => {

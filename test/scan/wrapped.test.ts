@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { wrapDefinition } from '../../src/mesos/wrap-definition.ts';
+import type { Finding } from '../../src/scan/finding.ts';
+import { scanDocument, scanText } from '../../src/scan/scan.ts';
+
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
+
+function load(...parts: string[]): any {
+  return JSON.parse(readFileSync(join(FIXTURES, ...parts), 'utf8'));
+}
+
+function wrapped(input: unknown, allowInlineValues = false): unknown {
+  return wrapDefinition(input, { allowInlineValues }).definition;
+}
+
+function triples(findings: Finding[]): string[] {
+  return findings.map((f) => `${f.location} ${f.kind} ${f.severity}`).sort();
+}
+
+const REFERENCES = JSON.stringify({
+  version: 1,
+  env: [{ name: 'DB_PASSWORD', secret: { type: 'REFERENCE', reference: { name: '/db' } } }],
+  files: [],
+});
+
+describe('scan of wrapped definitions', () => {
+  test('a wrapped LAUNCH_GROUP call has no finding', () => {
+    const call = wrapped(load('mesos', 'launch-group-with-secrets.json'));
+    assert.deepEqual(triples(scanDocument(call, 'launch.json')), []);
+  });
+
+  test('a wrapped Marathon pod has no finding', () => {
+    const pod = wrapped(load('cases', '02-marathon-env-secret-reference-valid.json').marathonPod);
+    assert.deepEqual(triples(scanDocument(pod, 'pod.json')), []);
+  });
+
+  test('a wrapped Marathon app has no finding', () => {
+    const app = wrapped(load('cases', '02-marathon-env-secret-reference-valid.json').marathonApp);
+    assert.deepEqual(triples(scanDocument(app, 'app.json')), []);
+  });
+
+  test('references on a command line are not reported', () => {
+    const line = `TESSERA_SECRETS='${REFERENCES}' tessera exec -- ./server\n`;
+    assert.deepEqual(scanText(line, 'ps'), []);
+  });
+});
+
+describe('TESSERA_SECRETS with inline values', () => {
+  const canary = Buffer.from('CANARY-inline-w1').toString('base64');
+  const task = {
+    name: 't',
+    task_id: { value: 't' },
+    command: {
+      value: './run',
+      environment: {
+        variables: [
+          {
+            name: 'API_TOKEN',
+            type: 'SECRET',
+            secret: { type: 'VALUE', value: { data: canary } },
+          },
+        ],
+      },
+    },
+  };
+  const findings = scanDocument(wrapped(task, true), 'task.json');
+
+  test('is an inline secret', () => {
+    assert.deepEqual(triples(findings), [
+      '$.command.environment.variables[0].value inline-secret high',
+    ]);
+  });
+
+  test('names the variable, not the value', () => {
+    assert.match(findings[0]?.message ?? '', /for API_TOKEN/);
+    const printed = JSON.stringify(findings);
+    assert.ok(!printed.includes(canary), printed);
+    assert.ok(!printed.includes('CANARY'), printed);
+  });
+});
+
+describe('TESSERA_SECRETS out of its format', () => {
+  test('is a plaintext value', () => {
+    const findings = scanDocument({ env: { TESSERA_SECRETS: 'CANARY-w2' } }, 'app.json');
+    assert.deepEqual(triples(findings), ['$.env.TESSERA_SECRETS secret-value high']);
+    assert.match(findings[0]?.message ?? '', /does not match the format/);
+    assert.ok(!JSON.stringify(findings).includes('CANARY'));
+  });
+
+  test('with an unknown member is a plaintext value', () => {
+    const value = JSON.stringify({ ...JSON.parse(REFERENCES), token: 'CANARY-w3' });
+    const findings = scanDocument({ env: { TESSERA_SECRETS: value } }, 'app.json');
+    assert.deepEqual(triples(findings), ['$.env.TESSERA_SECRETS secret-value high']);
+    assert.ok(!JSON.stringify(findings).includes('CANARY'));
+  });
+});
