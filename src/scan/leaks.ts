@@ -1,15 +1,17 @@
-import { posix } from 'node:path';
 import { printable, variableDisplayName } from '../mesos/secret-rules.ts';
+import {
+  isShell,
+  MAX_NESTED_SHELLS,
+  programName,
+  programWords,
+  shellTextIndex,
+} from './command-words.ts';
 import { changeDirectory, fileServer, isInside } from './file-servers.ts';
 import type { Detection } from './finding.ts';
 import { parseCommands, referencedVariables, type SimpleCommand, type Word } from './shell.ts';
 import type { DefinitionCommand, TaskSecrets } from './task-secrets.ts';
 
-const SHELLS = new Set(['sh', 'bash', 'dash', 'ksh', 'zsh', 'ash']);
-const PREFIXES = new Set(['exec', 'nohup', 'time', 'command']);
 const FILE_REDIRECTS = new Set(['>', '>>', '>|', '&>']);
-// `sh -c 'sh -c ...'` is followed this many levels deep.
-const MAX_NESTED_SHELLS = 3;
 
 /**
  * Reports the ways a command exposes the secrets its task receives by reference. Those
@@ -31,32 +33,20 @@ function scanCommandText(
   const detections: Detection[] = [];
   let directory: string | null = '';
   for (const command of parseCommands(text)) {
-    const words = commandWords(command);
-    const program = posix.basename(words[0]?.text ?? '');
+    const words = programWords(command);
+    const program = programName(words);
     if (program === 'cd') directory = changeDirectory(directory, words[1]?.text ?? '~');
     if (secrets.variables.size > 0) {
       detections.push(...variableLeaks(command, words, location, secrets));
     }
-    const nested = SHELLS.has(program) ? shellCommandText(words) : undefined;
+    const nested = shellTextIndex(words);
     if (nested !== undefined && depth < MAX_NESTED_SHELLS) {
-      detections.push(...scanCommandText(nested, location, secrets, depth + 1));
+      const nestedText = (words[nested] as Word).text;
+      detections.push(...scanCommandText(nestedText, location, secrets, depth + 1));
     }
     detections.push(...servedFiles(words, directory, secrets));
   }
   return detections;
-}
-
-// Skips leading assignments (`A=b cmd`) and prefixes such as `exec` to the program.
-function commandWords(command: SimpleCommand): Word[] {
-  let start = 0;
-  const words = command.words;
-  while (
-    start < words.length &&
-    (/^[A-Za-z_]\w*=/.test(words[start]?.raw ?? '') || PREFIXES.has(words[start]?.text ?? ''))
-  ) {
-    start += 1;
-  }
-  return words.slice(start);
 }
 
 function variableLeaks(
@@ -66,7 +56,7 @@ function variableLeaks(
   secrets: TaskSecrets,
 ): Detection[] {
   const texts = words.map((word) => word.text);
-  const program = posix.basename(texts[0] ?? '');
+  const program = programName(words);
   const names = [...secrets.variables].map(variableDisplayName).join(', ');
   const detections: Detection[] = [];
   if (isEnvironmentDump(program, texts)) {
@@ -112,7 +102,7 @@ function isEnvironmentDump(program: string, words: string[]): boolean {
 // Returns the option that turns tracing on (`-x`, `-ex`, `-o xtrace`), if any.
 function traceOption(program: string, words: string[]): string | undefined {
   let options = words.slice(1);
-  if (SHELLS.has(program)) {
+  if (isShell(program)) {
     const end = options.findIndex((word) => !word.startsWith('-') || word === '--');
     options = options.slice(0, end === -1 ? undefined : end);
   } else if (program !== 'set') {
@@ -130,14 +120,6 @@ function traceOption(program: string, words: string[]): string | undefined {
 function echoedSecrets(words: Word[], secrets: TaskSecrets): string[] {
   const names = words.slice(1).flatMap(referencedVariables);
   return [...new Set(names.filter((name) => secrets.variables.has(name)))];
-}
-
-// Returns the command string of `sh -c 'COMMAND'`.
-function shellCommandText(words: Word[]): string | undefined {
-  const index = words.findIndex(
-    (word, position) => position > 0 && /^-[A-Za-z]*c[A-Za-z]*$/.test(word.text),
-  );
-  return index === -1 ? undefined : words[index + 1]?.text;
 }
 
 function servedFiles(words: Word[], directory: string | null, secrets: TaskSecrets): Detection[] {

@@ -1,3 +1,5 @@
+import { SECRETS_VARIABLE, type SecretsVariable } from '../mesos/secrets-variable.ts';
+import { readSecretsVariable } from './inline-secrets.ts';
 import { childPath, isRecord } from './json-path.ts';
 
 /** A secret file that a definition mounts, and the JSON path of its volume. */
@@ -25,15 +27,28 @@ type Fields = Record<string, unknown>;
 /**
  * Collects the secrets that `object` gives its task: Marathon `env` or `environment`
  * entries `{"secret": "id"}`, Mesos `environment.variables` of type SECRET (also inside
- * `command`), Marathon volumes `{containerPath, secret}` and Mesos SECRET volumes.
- * Secrets from `inherited` (the enclosing pod or app) are kept.
+ * `command`), Marathon volumes `{containerPath, secret}`, Mesos SECRET volumes, and the
+ * entries of a `TESSERA_SECRETS` variable that `tessera wrap` wrote. Secrets from
+ * `inherited` (the enclosing pod or app) are kept.
  */
 export function collectSecrets(object: Fields, path: string, inherited: TaskSecrets): TaskSecrets {
   const variables = new Set(inherited.variables);
-  for (const environment of [object.env, object.environment, commandOf(object)?.environment]) {
-    for (const name of secretVariables(environment)) variables.add(name);
-  }
   const files = [...inherited.files, ...secretFiles(object, path)];
+  const commandPath = childPath(path, 'command');
+  const environments: [unknown, string][] = [
+    [object.env, childPath(path, 'env')],
+    [object.environment, childPath(path, 'environment')],
+    [commandOf(object)?.environment, childPath(commandPath, 'environment')],
+  ];
+  for (const [environment, location] of environments) {
+    for (const name of secretVariables(environment)) variables.add(name);
+    const wrapped = wrappedSecrets(environment, location);
+    if (wrapped === undefined) continue;
+    for (const entry of wrapped.secrets.env) variables.add(entry.name);
+    for (const file of wrapped.secrets.files) {
+      files.push({ containerPath: file.container_path, location: wrapped.location });
+    }
+  }
   return { variables, files };
 }
 
@@ -72,6 +87,28 @@ function secretVariables(environment: unknown): string[] {
   return Object.entries(environment)
     .filter(([, value]) => isRecord(value) && typeof value.secret === 'string')
     .map(([name]) => name);
+}
+
+// Finds and parses the TESSERA_SECRETS variable of an environment: a member of a Marathon
+// `env` or pod `environment`, or an entry of Mesos `variables`.
+function wrappedSecrets(
+  environment: unknown,
+  location: string,
+): { secrets: SecretsVariable; location: string } | undefined {
+  if (!isRecord(environment)) return undefined;
+  let value = environment[SECRETS_VARIABLE];
+  let variableLocation = childPath(location, SECRETS_VARIABLE);
+  if (Array.isArray(environment.variables)) {
+    const index = environment.variables.findIndex(
+      (variable) => isRecord(variable) && variable.name === SECRETS_VARIABLE,
+    );
+    if (index === -1) return undefined;
+    value = (environment.variables[index] as Fields).value;
+    variableLocation = childPath(childPath(location, 'variables'), index);
+  }
+  if (typeof value !== 'string') return undefined;
+  const secrets = readSecretsVariable(value);
+  return secrets === undefined ? undefined : { secrets, location: variableLocation };
 }
 
 function secretFiles(object: Fields, path: string): SecretFile[] {

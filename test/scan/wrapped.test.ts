@@ -97,3 +97,81 @@ describe('TESSERA_SECRETS out of its format', () => {
     assert.ok(!JSON.stringify(findings).includes('CANARY'));
   });
 });
+
+describe('command rules after tessera wrap', () => {
+  const apps = load('cases', '27-cmd-echoes-secret-env.json').apps as unknown[];
+  const findings = scanDocument({ apps: apps.map((app) => wrapped(app)) }, 'apps.json');
+
+  test('still warn on echo, served file, env and set -x', () => {
+    assert.deepEqual(triples(findings), [
+      '$.apps[0].cmd secret-written-to-file medium',
+      '$.apps[0].env.TESSERA_SECRETS secret-file-served medium',
+      '$.apps[1].cmd environment-dump medium',
+      '$.apps[2].cmd shell-trace medium',
+    ]);
+  });
+
+  test('name the variables from TESSERA_SECRETS', () => {
+    const byKind = new Map(findings.map((finding) => [finding.kind, finding.message]));
+    assert.match(byKind.get('secret-written-to-file') ?? '', /MARATHON_ENV_SECRET/);
+    assert.match(byKind.get('secret-file-served') ?? '', /index2\.html/);
+    assert.match(byKind.get('environment-dump') ?? '', /My_SeCrEt/);
+    assert.match(byKind.get('shell-trace') ?? '', /SVC_PASSWORD/);
+  });
+
+  const secretVariable = {
+    name: 'DB_PASSWORD',
+    type: 'SECRET',
+    secret: { type: 'REFERENCE', reference: { name: '/db' } },
+  };
+
+  test('read a wrapped Mesos shell command', () => {
+    const task = {
+      name: 't',
+      task_id: { value: 't' },
+      command: { value: 'set -x; ./run', environment: { variables: [secretVariable] } },
+    };
+    assert.deepEqual(triples(scanDocument(wrapped(task), 'task.json')), [
+      '$.command.value shell-trace medium',
+    ]);
+  });
+
+  test('read a wrapped Mesos argv', () => {
+    const task = {
+      name: 't',
+      task_id: { value: 't' },
+      command: {
+        shell: false,
+        value: '/usr/bin/printenv',
+        arguments: ['printenv'],
+        environment: { variables: [secretVariable] },
+      },
+    };
+    assert.deepEqual(triples(scanDocument(wrapped(task), 'task.json')), [
+      '$.command.value environment-dump medium',
+    ]);
+  });
+
+  test('read a wrapped pod container', () => {
+    const pod = {
+      id: '/p',
+      containers: [
+        {
+          name: 'c',
+          exec: { command: { shell: 'env' } },
+          environment: { DB_PASSWORD: { secret: 'db' } },
+        },
+      ],
+      secrets: { db: { source: '/db' } },
+    };
+    assert.deepEqual(triples(scanDocument(wrapped(pod), 'pod.json')), [
+      '$.containers[0].exec.command.shell environment-dump medium',
+    ]);
+  });
+
+  test('skip tessera exec without a command', () => {
+    const environment = { variables: [secretVariable] };
+    const task = { command: { value: 'exec tessera exec --task task.json', environment } };
+    assert.deepEqual(triples(scanDocument(task, 'task.json')), []);
+  });
+});
