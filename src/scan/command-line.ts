@@ -1,6 +1,7 @@
+import { MAX_NESTED_SHELLS, programName, programWords, shellTextIndex } from './command-words.ts';
 import type { Detection } from './finding.ts';
 import { checkNamedValue } from './named-value.ts';
-import { parseCommands } from './shell.ts';
+import { parseCommands, type Word } from './shell.ts';
 import { urlDetections } from './urls.ts';
 
 // `NAME=value`, `-Dname=value`, `-name=value` and `--name=value`.
@@ -28,13 +29,14 @@ const GLUED_PASSWORD_PROGRAMS = new Set(['mysql', 'mysqldump', 'mysqladmin', 'my
  * Reports the secrets that a command line shows to every local user through the process
  * list: URLs with passwords, and options or assignments whose names look secret
  * (`-Dname=value`, `--conf name=value`, `-e NAME=value`, `--name=value`, `--name value`).
- * Every detection gets `location`.
+ * The text of `sh -c TEXT` is read as a command line of its own. Every detection gets
+ * `location`.
  */
 export function commandLineDetections(text: string, location: string): Detection[] {
-  const words = parseCommands(text).map((command) => command.words.map((word) => word.text));
+  const locate = () => location;
   return [
     ...urlDetections(text, location),
-    ...words.flatMap((list) => argumentDetections(list, () => location)),
+    ...parseCommands(text).flatMap((command) => wordListDetections(command.words, locate, 0)),
   ];
 }
 
@@ -46,16 +48,42 @@ export function argumentDetections(
   words: readonly string[],
   locate: (index: number) => string,
 ): Detection[] {
-  return words.flatMap((_, index) => wordDetection(words, index, locate) ?? []);
+  return wordListDetections(
+    words.map((text) => ({ text, raw: text })),
+    locate,
+    0,
+  );
+}
+
+// Checks each word, except the TEXT of `sh -c TEXT`, whose commands are checked instead.
+function wordListDetections(
+  words: readonly Word[],
+  locate: (index: number) => string,
+  depth: number,
+): Detection[] {
+  const program = programWords(words);
+  const shellText = depth < MAX_NESTED_SHELLS ? shellTextIndex(program) : undefined;
+  const nested = shellText === undefined ? -1 : words.length - program.length + shellText;
+  const texts = words.map((word) => word.text);
+  const detections = texts.flatMap((_, index) =>
+    index === nested ? [] : (wordDetection(texts, index, locate, programName(program)) ?? []),
+  );
+  if (nested === -1) return detections;
+
+  const locateNested = () => locate(nested);
+  for (const command of parseCommands(texts[nested] as string)) {
+    detections.push(...wordListDetections(command.words, locateNested, depth + 1));
+  }
+  return detections;
 }
 
 function wordDetection(
   words: readonly string[],
   index: number,
   locate: (index: number) => string,
+  program: string,
 ): Detection | undefined {
   const word = words[index] as string;
-  const program = programOf(words[0]);
   const password = passwordOption(program, words, index, locate);
   if (password !== 'none') return password;
   const assignment = ASSIGNMENT.exec(word);
@@ -65,7 +93,7 @@ function wordDetection(
     const value = assignment[3] as string;
     // `--env=NAME=value`, as docker run takes it.
     if (prefix === '--' && name === 'env' && ASSIGNMENT.test(value)) {
-      return wordDetection(['-e', value], 1, () => locate(index));
+      return wordDetection(['-e', value], 1, () => locate(index), program);
     }
     const label = describeAssignment(prefix, words[index - 1]);
     return checkNamedValue(name, value, locate(index), label);
@@ -75,10 +103,6 @@ function wordDetection(
   const next = words[index + 1];
   if (option?.[1] === undefined || next === undefined || next.startsWith('-')) return undefined;
   return checkNamedValue(option[1], next, locate(index + 1), 'option');
-}
-
-function programOf(first: string | undefined): string {
-  return (first ?? '').split('/').at(-1) ?? '';
 }
 
 // Checks the value of a client's password option; 'none' when the word is not one.

@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import type { SimpleCommand, Word } from './shell.ts';
+import type { Word } from './shell.ts';
 
 const SHELLS = new Set(['sh', 'bash', 'dash', 'ksh', 'zsh', 'ash']);
 const PREFIXES = new Set(['exec', 'nohup', 'time', 'command']);
@@ -23,8 +23,7 @@ export function isShell(program: string): boolean {
  * which runs the command after `--` with the task's secrets in place, as `tessera wrap`
  * writes it.
  */
-export function programWords(command: SimpleCommand): Word[] {
-  const words = command.words;
+export function programWords(words: readonly Word[]): Word[] {
   let start = 0;
   while (start < words.length) {
     const word = words[start] as Word;

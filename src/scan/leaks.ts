@@ -33,7 +33,7 @@ function scanCommandText(
   const detections: Detection[] = [];
   let directory: string | null = '';
   for (const command of parseCommands(text)) {
-    const words = programWords(command);
+    const words = programWords(command.words);
     const program = programName(words);
     if (program === 'cd') directory = changeDirectory(directory, words[1]?.text ?? '~');
     if (secrets.variables.size > 0) {

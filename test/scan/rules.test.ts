@@ -386,6 +386,9 @@ describe('password options of common clients', () => {
     ['ldapsearch -x -D cn=admin -w PLACEHOLDER-c5', true],
     ['java -jar app.jar -password PLACEHOLDER-c6', true],
     ['docker run --env=API_TOKEN=PLACEHOLDER-c7 example/app', true],
+    ["sh -c './run --password PLACEHOLDER-c9'", true],
+    ['DEBUG=1 curl -u admin:PLACEHOLDER-c10 https://api.example.invalid/', true],
+    ["exec tessera exec -- /bin/sh -c 'curl -u admin:PLACEHOLDER-c11 https://a.invalid/'", true],
   ];
   for (const [line, expected] of lines) {
     test(`${line.split(' ')[0]} ${expected ? 'reported' : 'not reported'}: ${line.slice(0, 30)}`, () => {
@@ -397,6 +400,17 @@ describe('password options of common clients', () => {
       assert.equal(JSON.stringify(findings).includes('PLACEHOLDER'), false);
     });
   }
+
+  test('the text of sh -c is reported once', () => {
+    const findings = scanText("sh -c 'DB_PASSWORD=PLACEHOLDER-c12 ./run'\n", 'ps');
+    assert.equal(findings.length, 1);
+    assert.match(findings[0]?.message ?? '', /^variable DB_PASSWORD/);
+  });
+
+  test('sh -c in an argument list is read', () => {
+    const app = { args: ['sh', '-c', './run --token PLACEHOLDER-c13'] };
+    assert.deepEqual(kinds(app), ['$.args[2] secret-value high']);
+  });
 
   test("a pod container's argv is read", () => {
     const pod = {

@@ -42,6 +42,18 @@ describe('scan of wrapped definitions', () => {
     assert.deepEqual(triples(scanDocument(app, 'app.json')), []);
   });
 
+  test('a password option in a wrapped cmd is still reported', () => {
+    const app = {
+      id: '/a',
+      cmd: './run --password PLACEHOLDER-w4',
+      env: { API_TOKEN: { secret: 'api' } },
+      secrets: { api: { source: '/api' } },
+    };
+    const findings = scanDocument(wrapped(app), 'app.json');
+    assert.deepEqual(triples(findings), ['$.cmd secret-value high']);
+    assert.ok(!JSON.stringify(findings).includes('PLACEHOLDER'));
+  });
+
   test('references on a command line are not reported', () => {
     const line = `TESSERA_SECRETS='${REFERENCES}' tessera exec -- ./server\n`;
     assert.deepEqual(scanText(line, 'ps'), []);
