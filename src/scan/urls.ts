@@ -1,5 +1,6 @@
 import type { Detection } from './finding.ts';
 import { classifyName, isHarmlessValue, isReference } from './names.ts';
+import { looksLikeToken } from './token-forms.ts';
 
 // A URL runs from its scheme to the next space or quote. The authority may list several
 // hosts separated by commas, as ZooKeeper URLs do (`zk://h1:2181,h2:2181/mesos`). The
@@ -17,6 +18,8 @@ export interface UrlInspection {
   redacted: string;
   /** True when the user information contains a literal password (`user:password@`). */
   hasPassword: boolean;
+  /** True when the user name looks like a token (`https://TOKEN@host`), see `looksLikeToken`. */
+  hasTokenUser: boolean;
   /** Names of query parameters that look secret and have a literal value. */
   secretParameters: string[];
 }
@@ -26,7 +29,10 @@ export function inspectUrls(text: string): UrlInspection[] {
   return [...text.matchAll(URL_PATTERN)].map((match) => inspectUrl(match[0]));
 }
 
-/** Tells whether `text` contains a URL with a password or a secret query parameter. */
+/**
+ * Tells whether `text` contains a URL with a password, a token as its user name or a
+ * secret query parameter.
+ */
 export function hasCredentialUrl(text: string): boolean {
   return inspectUrls(text).some(hasCredentials);
 }
@@ -40,8 +46,9 @@ export function redactUrls(text: string): string {
 }
 
 /**
- * Reports each URL in `text` that carries a password in its user information, or a
- * secret-looking query parameter with a literal value. The message shows the URL redacted.
+ * Reports each URL in `text` that carries a password in its user information, a user
+ * name that looks like a token, or a secret-looking query parameter with a literal value.
+ * The message shows the URL redacted.
  */
 export function urlDetections(text: string, location: string): Detection[] {
   return inspectUrls(text)
@@ -50,25 +57,27 @@ export function urlDetections(text: string, location: string): Detection[] {
       location,
       severity: 'high',
       kind: 'url-credentials',
-      message: `${url.redacted} ${describe(url)}; ${advice(url.redacted)}`,
+      message: `${url.redacted} ${describe(url)}; ${advice(url)}`,
       redacted: url.redacted,
     }));
 }
 
 function hasCredentials(url: UrlInspection): boolean {
-  return url.hasPassword || url.secretParameters.length > 0;
+  return url.hasPassword || url.hasTokenUser || url.secretParameters.length > 0;
 }
 
 function describe(url: UrlInspection): string {
-  const parts = url.hasPassword ? ['a password in its user information'] : [];
+  const parts: string[] = [];
+  if (url.hasPassword) parts.push('a password in its user information');
+  else if (url.hasTokenUser) parts.push('a token as its user name');
   for (const name of url.secretParameters) parts.push(`a secret in query parameter ${name}`);
   return `contains ${parts.join(' and ')}`;
 }
 
-function advice(redacted: string): string {
-  const store =
-    'store the password in Tessera and have the task build the URL from a secret variable';
-  if (!redacted.startsWith('zk://')) return store;
+function advice(url: UrlInspection): string {
+  const secret = url.hasTokenUser && !url.hasPassword ? 'token' : 'password';
+  const store = `store the ${secret} in Tessera and have the task build the URL from a secret variable`;
+  if (!url.redacted.startsWith('zk://')) return store;
   // Mesos reads any flag's value from a file given as file:///PATH.
   return (
     "give Mesos the URL as --zk=file:///PATH, which keeps it out of the process list, and let only operators read /flags (VIEW_FLAGS in the ACLs); in a task's definition, " +
@@ -82,6 +91,7 @@ function inspectUrl(url: string): UrlInspection {
   const hostStart = userinfo === undefined ? authorityStart : authorityStart + userinfo.length + 1;
   const hostEnd = firstIndexOf(url, '/?#', hostStart);
   const colon = userinfo?.indexOf(':') ?? -1;
+  const user = colon === -1 ? userinfo : userinfo?.slice(0, colon);
   const password = colon === -1 ? '' : (userinfo as string).slice(colon + 1);
   const keepsPath = /^(zk|file):/i.test(url);
   const pathEnd = keepsPath ? firstIndexOf(url, '?#', hostEnd) : hostEnd;
@@ -90,6 +100,7 @@ function inspectUrl(url: string): UrlInspection {
   return {
     redacted: `${url.slice(0, authorityStart)}${userinfo === undefined ? '' : '***@'}${shown}${hidden}`,
     hasPassword: password !== '' && !isReference(password) && !/^\*+$/.test(password),
+    hasTokenUser: user !== undefined && looksLikeToken(user),
     secretParameters: secretParametersOf(url.slice(hostEnd)),
   };
 }

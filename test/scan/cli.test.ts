@@ -102,6 +102,10 @@ const CANARY_INPUTS: [string, string][] = [
       },
     }),
   ],
+  [
+    'a token as the user name of a URL',
+    'git clone https://CANARY0c2abcdefghij0123456789@git.example.invalid/r.git\n',
+  ],
 ];
 
 describe('tessera scan canaries', () => {

@@ -465,3 +465,40 @@ describe('keys named like Object members', () => {
     assert.deepEqual(findings, []);
   });
 });
+
+describe('URLs with a token as the user name', () => {
+  const tokens = [
+    'ghp_PLACEHOLDER0123456789abcdefghijklmnopq',
+    `tsr_${'PLACEHOLDER0123456789_-'.padEnd(43, 'x')}`,
+    'PLACEHOLDER0123456789abcdefXYZ',
+    '0f3a9c4e2b7d1a6f8e5c3b9a7d2e4f6a8c1b3d5e',
+    'glpat-PLACEHOLDER12345abcde',
+  ];
+  for (const token of tokens) {
+    test(`reports ${token.slice(0, 12)}...@`, () => {
+      const [found] = urlDetections(`https://${token}@git.example.invalid/team/repo.git`, '$');
+      assert.equal(found?.kind, 'url-credentials');
+      assert.match(found?.message ?? '', /a token as its user name; store the token/);
+      assert.equal(found?.redacted, 'https://***@git.example.invalid…');
+    });
+  }
+
+  const users = [
+    'git',
+    'admin',
+    'deploy',
+    'x-access-token',
+    'gitlab-ci-token',
+    'build-agent-number-12345',
+    'firstname.lastname2024',
+    'svc_marathon_prod_01',
+    'averyveryverylongusername',
+    'aaaaaaaaaaaaaaaaaaaaaaaaaaaa1',
+    'john.doe%40example.invalid',
+  ];
+  for (const user of users) {
+    test(`leaves ${user}@ alone`, () => {
+      assert.deepEqual(urlDetections(`https://${user}@git.example.invalid/r.git`, '$'), []);
+    });
+  }
+});
