@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import type { Finding, Severity } from '../scan/finding.ts';
 import { scanMaster } from '../scan/master.ts';
+import { scanCredentialsFile } from '../scan/mesos-credentials.ts';
 import { exceeds, formatFindings, formatSummary } from '../scan/report.ts';
 import { scanText } from '../scan/scan.ts';
 import { formatOption, printJson, readTextInput } from './context.ts';
@@ -22,7 +23,9 @@ with { or [ is read as JSON of any shape: a Marathon app, pod or list of them,
 a TaskInfo, a LAUNCH or LAUNCH_GROUP call, a master's /state or /flags,
 Marathon's /v2/info, or a Docker config.json. Any other FILE holds one command
 line per line; lines starting with # are comments. --master reads the master's
-/state and /flags (GET requests only) and scans both.
+/state and /flags (GET requests only) and scans both. --mesos-credentials reads
+a Mesos credentials file, JSON or the text form of one 'principal secret' pair
+a line, which scan does not guess from a FILE because it looks like a command.
 
 Each finding prints as SOURCE LOCATION SEVERITY KIND: message, where LOCATION
 is a JSON path or 'line N'. Values are never printed: they show as ****, and
@@ -36,6 +39,7 @@ Examples:
   tessera scan app.json
   curl -s http://marathon.example:8080/v2/apps | tessera scan --format json -
   tessera scan --master http://master.example:5050 --fail-on high
+  tessera scan --mesos-credentials /etc/mesos/credentials
 `;
 
 /** Registers `tessera scan [FILE...] [--master URL]`. */
@@ -50,6 +54,12 @@ export function registerScan(program: Command) {
       new Option('--master <url>', 'also scan this Mesos master').env('TESSERA_SCAN_MASTER'),
     )
     .addOption(
+      new Option('--mesos-credentials <file>', 'also scan this Mesos credentials file (repeatable)')
+        .env('TESSERA_SCAN_MESOS_CREDENTIALS')
+        .argParser((file: string, previous: string[] = []) => [...previous, file])
+        .default([], 'none'),
+    )
+    .addOption(
       new Option('--fail-on <severity>', 'lowest severity that makes the exit status 2')
         .choices(['high', 'medium', 'low'])
         .env('TESSERA_SCAN_FAIL_ON')
@@ -59,8 +69,11 @@ export function registerScan(program: Command) {
   addMesosReadOptions(command)
     .addHelpText('after', HELP)
     .action(async (files: string[], options, command: Command) => {
-      if (files.length === 0 && options.master === undefined) {
-        command.error('error: give at least one FILE (or - for standard input), or --master URL');
+      const credentials: string[] = options.mesosCredentials;
+      if (files.length === 0 && credentials.length === 0 && options.master === undefined) {
+        command.error(
+          'error: give at least one FILE (or - for standard input), --mesos-credentials FILE or --master URL',
+        );
       }
       const master = asUsageError(command, () =>
         options.master === undefined ? undefined : parseMasterUrl(options.master),
@@ -68,13 +81,13 @@ export function registerScan(program: Command) {
       const timeoutMs = asUsageError(command, () =>
         positiveInteger(options.timeoutMs, '--timeout-ms'),
       );
-      const findings = await scanInputs(files, { ...options, master, timeoutMs });
+      const findings = await scanInputs(files, credentials, { ...options, master, timeoutMs });
       if (options.format === 'json') {
         printJson(findings);
       } else {
         process.stdout.write(formatFindings(findings));
       }
-      const inputs = files.length + (options.master === undefined ? 0 : 2);
+      const inputs = files.length + credentials.length + (options.master === undefined ? 0 : 2);
       process.stderr.write(`tessera scan: ${formatSummary(findings, inputs)}\n`);
       if (exceeds(findings, options.failOn as Severity)) process.exitCode = EXIT_FINDINGS;
     });
@@ -84,10 +97,19 @@ export function registerScan(program: Command) {
 // command before any finding is printed.
 async function scanInputs(
   files: string[],
+  credentials: string[],
   options: { master?: URL; timeoutMs: number; principal?: string; secretFile?: string },
 ): Promise<Finding[]> {
   const texts = await Promise.all(files.map((file) => readTextInput(file, 'the file')));
-  const findings = texts.flatMap((text, index) => scanText(text, files[index] as string));
+  const credentialTexts = await Promise.all(
+    credentials.map((file) => readTextInput(file, 'the Mesos credentials file')),
+  );
+  const findings = [
+    ...texts.flatMap((text, index) => scanText(text, files[index] as string)),
+    ...credentialTexts.flatMap((text, index) =>
+      scanCredentialsFile(text, credentials[index] as string),
+    ),
+  ];
   if (options.master === undefined) return findings;
   const authorization = await basicAuthorization(options.principal, options.secretFile);
   return [

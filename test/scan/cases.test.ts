@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Finding } from '../../src/scan/finding.ts';
+import { scanCredentialsFile } from '../../src/scan/mesos-credentials.ts';
 import { scanDocument, scanText } from '../../src/scan/scan.ts';
 
 const CASES = join(import.meta.dirname, '..', 'fixtures', 'cases');
@@ -183,6 +184,43 @@ describe('scan of credentials on command lines', () => {
   test('masks every value', () => {
     assertNoValues(findings, ['exporter:', 'admin:']);
     assert.ok(findings.every((finding) => finding.source === file));
+  });
+});
+
+describe('scan of Mesos credentials files', () => {
+  const file = '24-mesos-credentials-file-formats.json';
+  const scenario = JSON.parse(readCase(file));
+  const lines = scenario.legacyPlainTextCredentialsFile as string;
+
+  test('the JSON form reports every secret', () => {
+    const findings = scanDocument(scenario.jsonCredentialsFile, 'credentials.json');
+    assert.deepEqual(triples(findings), [
+      '$.credentials[0].secret secret-value high',
+      '$.credentials[1].secret secret-value high',
+    ]);
+    assertNoValues(findings, ['UExBQ0VIT0xERVItbG9va3MtYmFzZTY0']);
+  });
+
+  test('the text form reports every line', () => {
+    const findings = scanCredentialsFile(lines, 'credentials');
+    assert.deepEqual(triples(findings), ['line 1 secret-value high', 'line 2 secret-value high']);
+    assertNoValues(findings, ['marathon', 'chronos']);
+  });
+
+  test('the text form read as command lines is not reported', () => {
+    assert.deepEqual(scanText(lines, 'ps'), []);
+  });
+
+  test('the JSON form given as a credentials file', () => {
+    const text = JSON.stringify(scenario.jsonCredentialsFile);
+    assert.equal(scanCredentialsFile(text, 'credentials.json').length, 2);
+  });
+
+  test('lines that Mesos rejects are skipped', () => {
+    const text = 'one\nthree words here\n\nfw  PLACEHOLDER-two-spaces\n';
+    assert.deepEqual(triples(scanCredentialsFile(text, 'credentials')), [
+      'line 4 secret-value high',
+    ]);
   });
 });
 

@@ -122,6 +122,45 @@ describe('tessera scan canaries', () => {
   }
 });
 
+describe('tessera scan --mesos-credentials', () => {
+  let dir: string;
+  let file: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tessera-scan-'));
+    file = join(dir, 'credentials');
+    await writeFile(file, 'marathon CANARY-cred-1\nchronos CANARY-cred-2\n');
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  test('reports each line without its secret', async () => {
+    const text = await scan(['--mesos-credentials', file]);
+    const json = await scan(['--format', 'json', '--mesos-credentials', file]);
+    assert.equal(text.code, 2, text.stderr);
+    assert.deepEqual(
+      JSON.parse(json.stdout.toString()).map((f: { location: string }) => f.location),
+      ['line 1', 'line 2'],
+    );
+    for (const ran of [text, json]) {
+      assert.ok(!(ran.stdout.toString() + ran.stderr).includes('CANARY'), ran.stdout.toString());
+    }
+    assert.equal(text.stderr, 'tessera scan: 2 findings in 1 input: 2 high, 0 medium, 0 low\n');
+  });
+
+  test('comes from TESSERA_SCAN_MESOS_CREDENTIALS', async () => {
+    const ran = await runTessera(['scan'], {
+      env: { ...env, TESSERA_SCAN_MESOS_CREDENTIALS: file },
+    });
+    assert.equal(ran.code, 2, ran.stderr);
+    assert.equal(ran.stdout.toString().trimEnd().split('\n').length, 2);
+  });
+
+  test('the same file as FILE reports nothing', async () => {
+    const ran = await scan([file]);
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.equal(ran.stdout.length, 0);
+  });
+});
+
 describe('tessera scan exit status', () => {
   let dir: string;
   before(async () => {
