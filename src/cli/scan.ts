@@ -30,7 +30,8 @@ a line, which scan does not guess from a FILE because it looks like a command.
 Each finding prints as SOURCE LOCATION SEVERITY KIND: message, where LOCATION
 is a JSON path or 'line N'. Values are never printed: they show as ****, and
 URLs with their user information replaced by ***. The rules are heuristic: a
-secret under a name that does not look secret is missed (see docs/scan.md).
+secret under a name that does not look secret is missed, unless it is a private
+key or a Tessera or GitHub token (see docs/scan.md).
 
 Exit status: 0 when nothing at or above --fail-on was found, 2 when something
 was (or an input could not be read or parsed), 1 for a usage error.

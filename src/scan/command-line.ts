@@ -2,7 +2,8 @@ import { MAX_NESTED_SHELLS, programName, programWords, shellTextIndex } from './
 import type { Detection } from './finding.ts';
 import { checkNamedValue } from './named-value.ts';
 import { parseCommands, type Word } from './shell.ts';
-import { urlDetections } from './urls.ts';
+import { credentialUrlTexts } from './urls.ts';
+import { textDetections, valueFormDetections } from './value-forms.ts';
 
 // `NAME=value`, `-Dname=value`, `-name=value` and `--name=value`.
 const ASSIGNMENT = /^(-D|--?)?([A-Za-z_][\w.-]*)=([\s\S]*)$/;
@@ -25,34 +26,58 @@ const PASSWORD_OPTIONS = new Map<string, Set<string>>([
 // MySQL's clients take the password glued to `-p`: `mysql -pSECRET`.
 const GLUED_PASSWORD_PROGRAMS = new Set(['mysql', 'mysqldump', 'mysqladmin', 'mysqlimport']);
 
+// A detection of the name rule and the value it reports, so that the value-form rule
+// can skip that value.
+interface NamedDetection {
+  detection: Detection;
+  value: string;
+}
+
 /**
  * Reports the secrets that a command line shows to every local user through the process
- * list: URLs with passwords, and options or assignments whose names look secret
- * (`-Dname=value`, `--conf name=value`, `-e NAME=value`, `--name=value`, `--name value`).
- * The text of `sh -c TEXT` is read as a command line of its own. Every detection gets
- * `location`.
+ * list: URLs with passwords, options or assignments whose names look secret
+ * (`-Dname=value`, `--conf name=value`, `-e NAME=value`, `--name=value`, `--name value`),
+ * and values that their form gives away. The text of `sh -c TEXT` is read as a command
+ * line of its own. Every detection gets `location`. `reported` lists values that another
+ * rule reported at `location`, which the value-form rule skips.
  */
-export function commandLineDetections(text: string, location: string): Detection[] {
+export function commandLineDetections(
+  text: string,
+  location: string,
+  reported: readonly string[] = [],
+): Detection[] {
   const locate = () => location;
+  const named = parseCommands(text).flatMap((command) =>
+    wordListDetections(command.words, locate, 0),
+  );
   return [
-    ...urlDetections(text, location),
-    ...parseCommands(text).flatMap((command) => wordListDetections(command.words, locate, 0)),
+    ...textDetections(text, location, [...reported, ...named.map((found) => found.value)]),
+    ...named.map((found) => found.detection),
   ];
 }
 
 /**
  * Checks a list of argument words, such as a Mesos CommandInfo's `arguments` or a
- * Marathon app's `args`. `locate` returns the location of the word at an index.
+ * Marathon app's `args`. `locate` returns the location of the word at an index. URLs in
+ * the words are left to the caller, which checks each word as a string.
  */
 export function argumentDetections(
   words: readonly string[],
   locate: (index: number) => string,
 ): Detection[] {
-  return wordListDetections(
+  const named = wordListDetections(
     words.map((text) => ({ text, raw: text })),
     locate,
     0,
   );
+  const forms = words.flatMap((word, index) => {
+    const location = locate(index);
+    const reported = named
+      .filter((found) => found.detection.location === location)
+      .map((found) => found.value);
+    return valueFormDetections(word, location, [...reported, ...credentialUrlTexts(word)]);
+  });
+  return [...named.map((found) => found.detection), ...forms];
 }
 
 // Checks each word, except the TEXT of `sh -c TEXT`, whose commands are checked instead.
@@ -60,7 +85,7 @@ function wordListDetections(
   words: readonly Word[],
   locate: (index: number) => string,
   depth: number,
-): Detection[] {
+): NamedDetection[] {
   const program = programWords(words);
   const shellText = depth < MAX_NESTED_SHELLS ? shellTextIndex(program) : undefined;
   const nested = shellText === undefined ? -1 : words.length - program.length + shellText;
@@ -82,7 +107,7 @@ function wordDetection(
   index: number,
   locate: (index: number) => string,
   program: string,
-): Detection | undefined {
+): NamedDetection | undefined {
   const word = words[index] as string;
   const password = passwordOption(program, words, index, locate);
   if (password !== 'none') return password;
@@ -96,13 +121,13 @@ function wordDetection(
       return wordDetection(['-e', value], 1, () => locate(index), program);
     }
     const label = describeAssignment(prefix, words[index - 1]);
-    return checkNamedValue(name, value, locate(index), label);
+    return checkNamed(name, value, locate(index), label);
   }
 
   const option = LONG_OPTION.exec(word);
   const next = words[index + 1];
   if (option?.[1] === undefined || next === undefined || next.startsWith('-')) return undefined;
-  return checkNamedValue(option[1], next, locate(index + 1), 'option');
+  return checkNamed(option[1], next, locate(index + 1), 'option');
 }
 
 // Checks the value of a client's password option; 'none' when the word is not one.
@@ -111,10 +136,10 @@ function passwordOption(
   words: readonly string[],
   index: number,
   locate: (index: number) => string,
-): Detection | undefined | 'none' {
+): NamedDetection | undefined | 'none' {
   const word = words[index] as string;
   if (GLUED_PASSWORD_PROGRAMS.has(program) && /^-p./.test(word)) {
-    return checkNamedValue('password', word.slice(2), locate(index), `${program} option -p`);
+    return checkNamed('password', word.slice(2), locate(index), `${program} option -p`);
   }
   const next = words[index + 1];
   if (!PASSWORD_OPTIONS.get(program)?.has(word) || next === undefined) return 'none';
@@ -124,7 +149,17 @@ function passwordOption(
     const colon = next.indexOf(':');
     value = colon === -1 ? '' : next.slice(colon + 1);
   }
-  return checkNamedValue('password', value, locate(index + 1), `${program} option ${word}`);
+  return checkNamed('password', value, locate(index + 1), `${program} option ${word}`);
+}
+
+function checkNamed(
+  name: string,
+  value: string,
+  location: string,
+  label: string,
+): NamedDetection | undefined {
+  const detection = checkNamedValue(name, value, location, label);
+  return detection === undefined ? undefined : { detection, value };
 }
 
 function describeAssignment(prefix: string | undefined, previous: string | undefined): string {

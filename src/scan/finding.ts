@@ -16,7 +16,9 @@ export type FindingKind =
   | 'secret-written-to-file'
   | 'environment-dump'
   | 'shell-trace'
-  | 'secret-file-served';
+  | 'secret-file-served'
+  | 'private-key'
+  | 'token';
 
 /**
  * One place where a secret is kept in plaintext or leaks. `message` and `redacted` never

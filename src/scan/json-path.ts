@@ -1,5 +1,6 @@
 import { variableDisplayName } from '../mesos/secret-rules.ts';
 import { redactUrls } from './urls.ts';
+import { maskTokens } from './value-forms.ts';
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
@@ -7,12 +8,13 @@ const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
  * Returns the JSON path of a member: `$.env.DB_PASSWORD` for an identifier,
  * `$.labels['deploy-token']` for any other name, `$.fetch[1]` for an array index. A key
  * can hold a secret too (`NAME=value` as a variable name, a registry URL with a
- * password), so what follows an `=` is cut and URLs are redacted.
+ * password, a token), so what follows an `=` is cut, and URLs and tokens are redacted.
  */
 export function childPath(parent: string, key: string | number): string {
   if (typeof key === 'number') return `${parent}[${key}]`;
-  if (IDENTIFIER.test(key)) return `${parent}.${key}`;
-  const cut = variableDisplayName(key);
+  const masked = maskTokens(key);
+  if (IDENTIFIER.test(masked)) return `${parent}.${masked}`;
+  const cut = variableDisplayName(masked);
   const shown = cut.includes('@') ? redactUrls(cut) : cut;
   return `${parent}['${shown.replace(/[\\']/g, (char) => `\\${char}`)}']`;
 }

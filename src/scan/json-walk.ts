@@ -103,10 +103,11 @@ function visitObject(object: Fields, frame: Frame, walk: Walk): Frame[] {
     const path = childPath(frame.path, key);
     if (typeof value === 'string' && !(pair !== undefined && key === 'value')) {
       const uri = key === 'uri' || (frame.arrayKey === 'uris' && key === 'value');
-      walk.detections.push(...stringDetections(value, path, { words: true, uri }));
       const named = isSecretReference(object, key)
         ? undefined
         : checkNamedValue(key, value, path, MAP_KINDS.get(frame.key) ?? 'field');
+      const reported = named === undefined ? [] : [value];
+      walk.detections.push(...stringDetections(value, path, { words: true, uri, reported }));
       if (named !== undefined) walk.detections.push(named);
     } else if (typeof value === 'object' && value !== null && value !== auths) {
       children.push({ value: value as Fields, path, key, arrayKey: undefined, secrets });
@@ -127,7 +128,7 @@ function visitArray(array: unknown[], frame: Frame, walk: Walk): Frame[] {
   for (const [index, value] of array.entries()) {
     const path = childPath(frame.path, index);
     if (typeof value === 'string') {
-      const options = { words: !argumentList, uri: frame.key === 'uris' };
+      const options = { words: !argumentList, uri: frame.key === 'uris', reported: [] };
       walk.detections.push(...stringDetections(value, path, options));
     } else if (typeof value === 'object' && value !== null) {
       const secrets = frame.secrets;
@@ -138,14 +139,14 @@ function visitArray(array: unknown[], frame: Frame, walk: Walk): Frame[] {
 }
 
 // The words of an argument list are checked together, so each string then gets only
-// the URL rule.
+// the URL rule. `reported` lists values that the name rule reported at `location`.
 function stringDetections(
   value: string,
   location: string,
-  options: { words: boolean; uri: boolean },
+  options: { words: boolean; uri: boolean; reported: readonly string[] },
 ): Detection[] {
   const detections = options.words
-    ? commandLineDetections(value, location)
+    ? commandLineDetections(value, location, options.reported)
     : urlDetections(value, location);
   const file = options.uri ? credentialFileDetection(value, location) : undefined;
   return file === undefined ? detections : [...detections, file];

@@ -4,13 +4,15 @@ import { type Detection, MASK, STORE_ADVICE } from './finding.ts';
 import { secretsVariableDetection } from './inline-secrets.ts';
 import { classifyName, isHarmlessValue } from './names.ts';
 import { hasCredentialUrl } from './urls.ts';
+import { namedValueFormDetection } from './value-forms.ts';
 
 /**
  * Checks one `name = value` pair: an environment variable, a label, a flag or a
  * command-line option. `label` names the kind of pair for the message, as in "environment
  * variable". Returns undefined when the name does not look secret or the value is
  * harmless. A value containing a URL with a password is left to the URL rule, and the
- * `TESSERA_SECRETS` of a wrapped task is checked for inline values only.
+ * `TESSERA_SECRETS` of a wrapped task is checked for inline values only. A value that its
+ * form gives away (a private key, a token) is reported as that kind, with its advice.
  */
 export function checkNamedValue(
   name: string,
@@ -25,6 +27,8 @@ export function checkNamedValue(
 
   const subject = `${label} ${variableDisplayName(name)}`;
   if (name === SECRETS_VARIABLE) return secretsVariableDetection(value, location, subject);
+  const form = namedValueFormDetection(value, location, subject);
+  if (form !== undefined) return form;
   if (nameClass === 'measure') {
     return {
       location,

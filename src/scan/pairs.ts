@@ -2,7 +2,7 @@ import { variableDisplayName } from '../mesos/secret-rules.ts';
 import { commandLineDetections } from './command-line.ts';
 import { type Detection, MASK, STORE_ADVICE } from './finding.ts';
 import { checkNamedValue } from './named-value.ts';
-import { urlDetections } from './urls.ts';
+import { textDetections } from './value-forms.ts';
 
 // Descriptions of the entries of an array under these keys, for messages. A Map, so that
 // an input key such as `__proto__` finds nothing.
@@ -38,7 +38,8 @@ export function pairDetections(
             location,
             'environment variable',
           );
-    return [...urlDetections(value, location), ...(found === undefined ? [] : [found])];
+    if (found === undefined) return textDetections(value, location);
+    return [...textDetections(value, location, [value]), found];
   }
 
   // Mesos rejects a SECRET variable with a `value`, but a definition file may still carry one.
@@ -46,7 +47,8 @@ export function pairDetections(
     entry.type === 'SECRET' && value !== ''
       ? strayValue(name, location)
       : checkNamedValue(name, value, location, PAIR_KINDS.get(arrayKey) ?? 'field');
-  return [...commandLineDetections(value, location), ...(found === undefined ? [] : [found])];
+  if (found === undefined) return commandLineDetections(value, location);
+  return [...commandLineDetections(value, location, [value]), found];
 }
 
 function strayValue(name: string, location: string): Detection {

@@ -37,6 +37,13 @@ export function hasCredentialUrl(text: string): boolean {
   return inspectUrls(text).some(hasCredentials);
 }
 
+/** Returns the URLs in `text`, as written, that carry credentials. */
+export function credentialUrlTexts(text: string): string[] {
+  return [...text.matchAll(URL_PATTERN)]
+    .map((match) => match[0])
+    .filter((url) => hasCredentials(inspectUrl(url)));
+}
+
 /**
  * Returns `text` with each URL redacted as `UrlInspection.redacted` describes:
  * `zk://***@192.0.2.10:2181,192.0.2.11:2181/mesos`, `https://***@host.example/…`.

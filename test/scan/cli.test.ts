@@ -106,6 +106,18 @@ const CANARY_INPUTS: [string, string][] = [
     'a token as the user name of a URL',
     'git clone https://CANARY0c2abcdefghij0123456789@git.example.invalid/r.git\n',
   ],
+  [
+    'a private key under a name that does not look secret',
+    JSON.stringify({
+      env: { TLS_KEY: '-----BEGIN EC PRIVATE KEY-----\nCANARY-c3\n-----END EC PRIVATE KEY-----' },
+    }),
+  ],
+  [
+    'a Tessera token in a label',
+    JSON.stringify({ labels: { note: `tsr_${'CANARY-c4'.padEnd(43, 'q')}` } }),
+  ],
+  ['a GitHub token on a command line', `./sync ${'ghp_CANARYc5'.padEnd(44, 'r')}\n`],
+  ['a GitHub token under a secret name', `GITHUB_TOKEN=${'ghp_CANARYc6'.padEnd(44, 's')} ./sync\n`],
 ];
 
 describe('tessera scan canaries', () => {

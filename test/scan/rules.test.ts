@@ -356,6 +356,17 @@ describe('nothing secret in what is printed', () => {
     assert.equal(text.includes('CANARY'), false, text);
   });
 
+  test('masks a token used as a key', () => {
+    const token = `tsr_${'CANARY-k2_'.padEnd(43, 'x')}`;
+    const github = `ghp_${'CANARYk3'.padEnd(36, 'y')}`;
+    const document = { [token]: { DB_PASSWORD: 'literal' }, [`x-${github}`]: { API_TOKEN: 'v' } };
+    const findings = scanDocument(document, 'test');
+    assert.equal(findings.length, 2);
+    assert.equal(findings[0]?.location, "$['****'].DB_PASSWORD");
+    const text = JSON.stringify(findings);
+    assert.equal(text.includes('CANARY'), false, text);
+  });
+
   test('redacts a registry URL used as a key', () => {
     const config = { auths: { 'https://u:CANARY-k1@weird.example.invalid/v2/': { auth: 'dTpw' } } };
     const text = printed(config);
@@ -502,3 +513,117 @@ describe('URLs with a token as the user name', () => {
     });
   }
 });
+
+describe('values recognised by their form', () => {
+  const tessera = `tsr_${'CANARY-f1_'.padEnd(43, 'x')}`;
+  const github = `ghp_${'CANARYf2'.padEnd(36, 'y')}`;
+  const keys = ['RSA ', 'EC ', 'DSA ', 'OPENSSH ', 'ENCRYPTED ', ''];
+  const armor = (label: string) => `-----BEGIN ${label}-----\nQ0FOQVJZ\n-----END ${label}-----\n`;
+
+  for (const key of keys) {
+    test(`a ${key}PRIVATE KEY under TLS_KEY`, () => {
+      const findings = scanDocument({ env: { TLS_KEY: armor(`${key}PRIVATE KEY`) } }, 'pem');
+      assert.deepEqual(
+        findings.map((f) => `${f.location} ${f.kind} ${f.severity}`),
+        ['$.env.TLS_KEY private-key high'],
+      );
+      assert.match(findings[0]?.message ?? '', new RegExp(`\\(${key}PRIVATE KEY, \\*{4}\\)`));
+    });
+  }
+
+  test('a PGP PRIVATE KEY BLOCK on a command line', () => {
+    const line = `gpg --import '${armor('PGP PRIVATE KEY BLOCK').replaceAll('\n', ' ')}'\n`;
+    assert.deepEqual(kindsOf(scanText(line, 'ps')), ['line 1 private-key high']);
+  });
+
+  test('public keys and certificates are not reported', () => {
+    const document = { env: { TLS_CERT: armor('CERTIFICATE'), SSH_KEY: armor('PUBLIC KEY') } };
+    assert.deepEqual(kinds(document), []);
+  });
+
+  test('a Tessera token in any string', () => {
+    assert.deepEqual(kinds({ labels: { owner: `set by ${tessera}` } }), [
+      '$.labels.owner token high',
+    ]);
+  });
+
+  test('a Tessera token advises revoking it', () => {
+    const [found] = scanDocument({ env: { CONFIG: tessera } }, 'app');
+    assert.match(found?.message ?? '', /tessera token revoke/);
+    assert.match(found?.message ?? '', /keep tokens out of definitions/);
+  });
+
+  test('a Tessera token of another length is not one', () => {
+    const short = tessera.slice(0, -1);
+    const long = `${tessera}z`;
+    assert.deepEqual(kinds({ labels: { a: short, b: long } }), []);
+  });
+
+  const prefixes = ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_', 'github_pat_'];
+  for (const prefix of prefixes) {
+    test(`a GitHub ${prefix} token in an argument`, () => {
+      const token = `${prefix}${'CANARYf3'.padEnd(36, 'z')}`;
+      assert.deepEqual(kinds({ args: ['./sync', token] }), ['$.args[1] token high']);
+    });
+  }
+
+  test('a GitHub prefix with 35 characters is not a token', () => {
+    assert.deepEqual(kinds({ labels: { a: `ghp_${'a1'.padEnd(35, 'b')}` } }), []);
+  });
+
+  test('a token on a command line', () => {
+    const line = `curl -H 'Authorization: Bearer ${github}' https://api.example.invalid/\n`;
+    assert.deepEqual(kindsOf(scanText(line, 'ps')), ['line 1 token high']);
+  });
+
+  const once: [string, unknown, string[]][] = [
+    ['under a secret name', { env: { GITHUB_TOKEN: github } }, ['$.env.GITHUB_TOKEN token high']],
+    [
+      'a key under a secret name',
+      { env: { TLS_PRIVATE_KEY: armor('RSA PRIVATE KEY') } },
+      ['$.env.TLS_PRIVATE_KEY private-key high'],
+    ],
+    ['after --token', { cmd: `./run --token ${github}` }, ['$.cmd token high']],
+    ['after --token in args', { args: ['./run', '--token', github] }, ['$.args[2] token high']],
+    [
+      'as a URL user name',
+      { env: { REPO: `https://${github}@git.example.invalid/r.git` } },
+      ['$.env.REPO url-credentials high'],
+    ],
+    [
+      'in a Docker env parameter',
+      { parameters: [{ key: 'env', value: `GITHUB_TOKEN=${github}` }] },
+      ['$.parameters[0].value token high'],
+    ],
+    [
+      'in a Mesos variable',
+      { variables: [{ name: 'TESSERA_TOKEN', value: tessera }] },
+      ['$.variables[0].value token high'],
+    ],
+  ];
+  for (const [name, document, expected] of once) {
+    test(`a token ${name} is reported once`, () => {
+      assert.deepEqual(kinds(document), expected);
+    });
+  }
+
+  test('the name rule message keeps the name', () => {
+    const [found] = scanDocument({ env: { GITHUB_TOKEN: github } }, 'app');
+    assert.match(
+      found?.message ?? '',
+      /^environment variable GITHUB_TOKEN contains a GitHub token/,
+    );
+  });
+
+  test('a second value on the same line is still reported', () => {
+    const line = `./run --password PLACEHOLDER-f4 ${github}\n`;
+    assert.deepEqual(kindsOf(scanText(line, 'ps')).sort(), [
+      'line 1 secret-value high',
+      'line 1 token high',
+    ]);
+  });
+});
+
+function kindsOf(findings: { location: string; kind: string; severity: string }[]): string[] {
+  return findings.map((f) => `${f.location} ${f.kind} ${f.severity}`);
+}
