@@ -87,6 +87,16 @@ describe('values of secret-like names', () => {
     assert.deepEqual(kinds(app), []);
   });
 
+  test('a credentials flag that is a path is not reported', () => {
+    const flags = { credentials: '/etc/mesos/credentials', acls: 'file:///etc/mesos/acls.json' };
+    assert.deepEqual(kinds({ flags }), []);
+  });
+
+  test('a credentials value with spaces is reported', () => {
+    const flags = { credentials: 'PLACEHOLDER correct horse battery staple' };
+    assert.deepEqual(kinds({ flags }), ['$.flags.credentials secret-value high']);
+  });
+
   test('a Mesos credentials entry is reported', () => {
     const credentials = { credentials: [{ principal: 'fw', secret: 'PLACEHOLDER-cred' }] };
     assert.deepEqual(kinds(credentials), ['$.credentials[0].secret secret-value high']);
