@@ -39,7 +39,7 @@ export function programWords(words: readonly Word[]): Word[] {
 }
 
 /**
- * Returns the index of the word that holds the command text of `sh -c TEXT`, in words
+ * Returns the index of the word that contains the command text of `sh -c TEXT`, in words
  * that start at the program, or undefined when the program is not a shell given `-c`.
  */
 export function shellTextIndex(words: readonly Word[]): number | undefined {

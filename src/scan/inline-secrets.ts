@@ -6,7 +6,7 @@ import { isRecord } from './json-path.ts';
 
 /**
  * Tells whether a Mesos `Secret` carries its bytes in the definition: a non-empty
- * `value.data`, whatever its `type` says. A `VALUE` secret without data carries nothing,
+ * `value.data`, whatever its `type`. A `VALUE` secret without data carries nothing,
  * and a `REFERENCE` with data still shows the data to every reader.
  */
 export function carriesData(secret: unknown): boolean {
@@ -40,7 +40,7 @@ export function readSecretsVariable(value: string): SecretsVariable | undefined 
 
 /**
  * Checks the value of the variable `TESSERA_SECRETS`, described by `subject` in messages.
- * Returns undefined when the value holds references only, an inline-secret detection that
+ * Returns undefined when the value contains references only, an inline-secret detection that
  * names each entry with data, and a secret-value detection when the value does not match
  * the format, because it may then hold anything.
  */

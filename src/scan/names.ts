@@ -19,9 +19,9 @@ const SECRET_WORDS = new Set(['auth', 'pwd', 'pass', 'creds']);
 
 // A last word that makes the name about a secret (where it is, what it is called, how it
 // is used) rather than the secret itself: `DB_PASSWORD_FILE`, `spark.mesos.secret.names`,
-// `AUTH_MODE`, `TOKEN_ENDPOINT`, Mesos's `--secret_resolver`, and Docker's `credsStore`
-// and Git's `credential.helper`, which name a helper program. A URL under such a name is
-// still checked for credentials.
+// `AUTH_MODE`, `TOKEN_ENDPOINT`, Mesos's `--secret_resolver`. Docker's `credsStore` and
+// Git's `credential.helper` name a helper program. A URL under such a name is still
+// checked for credentials.
 const DESCRIBING_WORDS = new Set([
   'file',
   'files',

@@ -8,9 +8,10 @@ export interface TokenForm {
 
 /**
  * Tokens with a documented prefix. Tessera's are `tsr_` and 43 base64url characters (32
- * random bytes). GitHub's personal, OAuth, user-to-server, server-to-server and refresh
- * tokens start with `ghp_`, `gho_`, `ghu_`, `ghs_` and `ghr_`, fine-grained personal
- * tokens with `github_pat_`.
+ * random bytes, see `src/access/tokens.ts`). GitHub's personal, OAuth, user-to-server,
+ * server-to-server and refresh tokens start with `ghp_`, `gho_`, `ghu_`, `ghs_` and
+ * `ghr_` (GitHub changelog, 2021-03-31), and fine-grained personal tokens with
+ * `github_pat_`.
  */
 export const TOKEN_FORMS: readonly TokenForm[] = [
   { name: 'Tessera token', source: 'tsr_[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])' },

@@ -5,16 +5,12 @@ import { describe, test } from 'node:test';
 import type { Finding } from '../../src/scan/finding.ts';
 import { scanCredentialsFile } from '../../src/scan/mesos-credentials.ts';
 import { scanDocument, scanText } from '../../src/scan/scan.ts';
+import { triples } from './triples.ts';
 
 const CASES = join(import.meta.dirname, '..', 'fixtures', 'cases');
 
 function readCase(file: string): string {
   return readFileSync(join(CASES, file), 'utf8');
-}
-
-// Sorted `location kind severity` triples, so that a failure shows the whole difference.
-function triples(findings: Finding[]): string[] {
-  return findings.map((f) => `${f.location} ${f.kind} ${f.severity}`).sort();
 }
 
 function locations(findings: Finding[]): string[] {

@@ -6,6 +6,7 @@ import { classifyName } from '../../src/scan/names.ts';
 import { scanDocument, scanText } from '../../src/scan/scan.ts';
 import { parseCommands } from '../../src/scan/shell.ts';
 import { redactUrls, urlDetections } from '../../src/scan/urls.ts';
+import { triples } from './triples.ts';
 
 function kinds(document: unknown): string[] {
   return scanDocument(document, 'test').map((f) => `${f.location} ${f.kind} ${f.severity}`);
@@ -543,7 +544,7 @@ describe('values recognised by their form', () => {
 
   test('a PGP PRIVATE KEY BLOCK on a command line', () => {
     const line = `gpg --import '${armor('PGP PRIVATE KEY BLOCK').replaceAll('\n', ' ')}'\n`;
-    assert.deepEqual(kindsOf(scanText(line, 'ps')), ['line 1 private-key high']);
+    assert.deepEqual(triples(scanText(line, 'ps')), ['line 1 private-key high']);
   });
 
   test('public keys and certificates are not reported', () => {
@@ -583,7 +584,7 @@ describe('values recognised by their form', () => {
 
   test('a token on a command line', () => {
     const line = `curl -H 'Authorization: Bearer ${github}' https://api.example.invalid/\n`;
-    assert.deepEqual(kindsOf(scanText(line, 'ps')), ['line 1 token high']);
+    assert.deepEqual(triples(scanText(line, 'ps')), ['line 1 token high']);
   });
 
   const once: [string, unknown, string[]][] = [
@@ -627,13 +628,9 @@ describe('values recognised by their form', () => {
 
   test('a second value on the same line is still reported', () => {
     const line = `./run --password PLACEHOLDER-f4 ${github}\n`;
-    assert.deepEqual(kindsOf(scanText(line, 'ps')).sort(), [
+    assert.deepEqual(triples(scanText(line, 'ps')), [
       'line 1 secret-value high',
       'line 1 token high',
     ]);
   });
 });
-
-function kindsOf(findings: { location: string; kind: string; severity: string }[]): string[] {
-  return findings.map((f) => `${f.location} ${f.kind} ${f.severity}`);
-}

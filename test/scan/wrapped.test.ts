@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { wrapDefinition } from '../../src/mesos/wrap-definition.ts';
-import type { Finding } from '../../src/scan/finding.ts';
 import { scanDocument, scanText } from '../../src/scan/scan.ts';
+import { triples } from './triples.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
 
@@ -14,10 +14,6 @@ function load(...parts: string[]): any {
 
 function wrapped(input: unknown, allowInlineValues = false): unknown {
   return wrapDefinition(input, { allowInlineValues }).definition;
-}
-
-function triples(findings: Finding[]): string[] {
-  return findings.map((f) => `${f.location} ${f.kind} ${f.severity}`).sort();
 }
 
 const REFERENCES = JSON.stringify({
