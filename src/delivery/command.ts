@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { TesseraError } from '../errors.ts';
 import type { TaskInfo } from '../mesos/types.ts';
-import type { SignalRelay } from './signals.ts';
+import { type CommandProcess, GroupWatchdog } from './process-group.ts';
 import { errorCode } from './tmpfs.ts';
 
 /** A program to run: the file to execute, its arguments, and its argv[0] when that differs. */
@@ -55,18 +55,21 @@ export interface ChildOutput {
   stderr?: NodeJS.WritableStream;
 }
 
-/** Options of `runChild` and `startChild`. */
+/** Options of `startChild`. */
 export interface ChildOptions extends ChildOutput {
   env: Record<string, string>;
   cwd: string;
+  /** Starts the child in a process group and session of its own; see `CommandProcess`. */
+  ownGroup?: boolean;
   /** Receives a line when output is cut off after the command exits. */
   log?: (line: string) => void;
 }
 
 /** A started child and the promise of how it ended, after its output is passed on. */
-export interface StartedChild {
-  child: ChildProcess;
+export interface StartedChild extends CommandProcess {
   ended: Promise<ExecResult>;
+  /** Kills the child's group if `tessera exec` dies; release it once the group is stopped. */
+  watchdog: GroupWatchdog;
 }
 
 // A grandchild that keeps the pipes open must not stall the exit, so the wait for the
@@ -75,14 +78,10 @@ export const OUTPUT_DRAIN_MS = 2000;
 
 /**
  * Starts the program, with stdin inherited and stdout and stderr inherited or piped into
- * the given streams, which are not ended. The relay passes signals to it while it runs.
- * Throws DELIVERY_FAILED, naming the program, when it cannot be started.
+ * the given streams, which are not ended. Throws DELIVERY_FAILED, naming the program,
+ * when it cannot be started.
  */
-export function startChild(
-  spec: CommandSpec,
-  options: ChildOptions,
-  relay: SignalRelay,
-): Promise<StartedChild> {
+export function startChild(spec: CommandSpec, options: ChildOptions): Promise<StartedChild> {
   return new Promise((resolve, reject) => {
     let child: ChildProcess;
     try {
@@ -90,6 +89,8 @@ export function startChild(
         argv0: spec.argv0,
         env: options.env,
         cwd: options.cwd,
+        // Node offers setsid(), not setpgid() alone, so the group comes with a session.
+        detached: options.ownGroup === true,
         stdio: [
           'inherit',
           options.stdout ? 'pipe' : 'inherit',
@@ -103,7 +104,10 @@ export function startChild(
       return;
     }
 
-    relay.attach(child);
+    // Started at once, so that the time in which a SIGKILL of `tessera exec` leaves the
+    // child unguarded is as short as spawning a process.
+    const ownGroup = options.ownGroup === true;
+    const watchdog = GroupWatchdog.start({ child, ownGroup });
     const drained = [
       pipeOutput(child.stdout, options.stdout),
       pipeOutput(child.stderr, options.stderr),
@@ -122,22 +126,9 @@ export function startChild(
       if (child.pid === undefined) reject(startError(spec, options.cwd, error));
     });
     child.once('spawn', () => {
-      resolve({ child, ended });
+      resolve({ child, ended, ownGroup, watchdog });
     });
   });
-}
-
-/**
- * Starts the program and resolves with how it ended; see `startChild`. Throws
- * DELIVERY_FAILED, naming the program, when it cannot be started.
- */
-export async function runChild(
-  spec: CommandSpec,
-  options: ChildOptions,
-  relay: SignalRelay,
-): Promise<ExecResult> {
-  const { ended } = await startChild(spec, options, relay);
-  return ended;
 }
 
 function pipeOutput(

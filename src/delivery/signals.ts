@@ -1,4 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 
 import type { ExecResult } from './command.ts';
@@ -14,17 +13,17 @@ export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = [
 ];
 
 /**
- * Catches the forwarded signals from `start` to `stop` and sends each to the attached
- * child. A signal that arrives before a child is attached is kept in `pending`, so that
- * the caller can clean up and not start the child. While the handlers are installed the
- * process does not die of these signals, which lets clean-up finish.
+ * Catches the forwarded signals from `start` to `stop` and passes each to the attached
+ * handler. A signal that arrives before a handler is attached is kept in `pending`, so
+ * that the caller can clean up and not start the command. While the handlers are
+ * installed the process does not die of these signals, which lets clean-up finish.
  */
 export class SignalRelay {
-  #child: ChildProcess | undefined;
+  #handler: ((signal: NodeJS.Signals) => void) | undefined;
   #pending: NodeJS.Signals | undefined;
-  readonly #handler = (signal: NodeJS.Signals): void => this.#forward(signal);
+  readonly #listener = (signal: NodeJS.Signals): void => this.#forward(signal);
 
-  /** The first signal received while no child was attached. */
+  /** The first signal received while no handler was attached. */
   get pending(): NodeJS.Signals | undefined {
     return this.#pending;
   }
@@ -32,33 +31,29 @@ export class SignalRelay {
   /** Installs the signal handlers. */
   start(): void {
     for (const signal of FORWARDED_SIGNALS) {
-      process.on(signal, this.#handler);
+      process.on(signal, this.#listener);
     }
   }
 
-  /** Sends the signals that arrive from now on to `child`. */
-  attach(child: ChildProcess): void {
-    this.#child = child;
+  /** Passes the signals that arrive from now on to `handler`. */
+  attach(handler: (signal: NodeJS.Signals) => void): void {
+    this.#handler = handler;
   }
 
   /** Removes the signal handlers, restoring the process's previous behaviour. */
   stop(): void {
     for (const signal of FORWARDED_SIGNALS) {
-      process.off(signal, this.#handler);
+      process.off(signal, this.#listener);
     }
-    this.#child = undefined;
+    this.#handler = undefined;
   }
 
   #forward(signal: NodeJS.Signals): void {
-    const child = this.#child;
-    if (child === undefined) {
+    if (this.#handler === undefined) {
       this.#pending ??= signal;
       return;
     }
-
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill(signal);
-    }
+    this.#handler(signal);
   }
 }
 

@@ -26,7 +26,7 @@ const resolve = async (secrets) => {
 try {
   const result = await execTask({
     task: config.task, command: config.command, env: config.env, cwd: config.cwd,
-    tmpfsDir: config.tmpfsDir, resolve, log: (line) => say('LOG', line),
+    tmpfsDir: config.tmpfsDir, graceMs: config.graceMs, resolve, log: (line) => say('LOG', line),
   });
   say('RESULT', result);
 } catch (error) {
@@ -41,6 +41,7 @@ export interface RunConfig {
   env: Record<string, string>;
   cwd: string;
   tmpfsDir?: string;
+  graceMs?: number;
   values?: Record<string, string>;
   failResolve?: boolean;
 }

@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import {
+  type Dirs,
+  makeDirs,
+  makeTask,
+  type Run,
+  startExec,
+  waitForStdout,
+} from './exec-harness.ts';
+
+const TIMEOUT = { timeout: 30_000 };
+const PATH = process.env.PATH ?? '/usr/bin:/bin';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitUntilGone(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (alive(pid) && Date.now() < deadline) await sleep(50);
+  return !alive(pid);
+}
+
+// Resolves with the process ids the command printed, one line `TAG PID` for each tag.
+function printedPids(run: Run, ...tags: string[]): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`no ${tags} PID on stdout: ${seen}`)), 10_000);
+    run.process.stdout?.on('data', (chunk: Buffer) => {
+      seen += chunk.toString('utf8');
+      const pids = tags.map((tag) => new RegExp(`${tag} (\\d+)\\n`).exec(seen)?.[1]);
+      if (pids.every((pid) => pid !== undefined)) {
+        clearTimeout(timer);
+        resolve(pids.map(Number));
+      }
+    });
+  });
+}
+
+describe('execTask process group', () => {
+  let dirs: Dirs;
+  const started: number[] = [];
+  beforeEach(async () => {
+    dirs = await makeDirs();
+  });
+  afterEach(async () => {
+    for (const pid of started.splice(0)) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    await dirs.cleanup();
+  });
+
+  function start(script: string, graceMs = 10_000): Run {
+    const task = makeTask({ command: { value: script } });
+    return startExec({ task, env: { PATH }, cwd: dirs.sandbox, graceMs });
+  }
+
+  it('stops the processes the command started on SIGTERM', TIMEOUT, async () => {
+    const run = start('sleep 300 & echo "background $!"; wait');
+    const [pid] = (await printedPids(run, 'background')) as [number];
+    started.push(pid);
+    run.process.kill('SIGTERM');
+    const out = await run.output;
+    assert.deepEqual(out.result, { code: null, signal: 'SIGTERM' });
+    assert.equal(await waitUntilGone(pid, 2000), true);
+  });
+
+  it('kills what ignores SIGTERM after the grace', TIMEOUT, async () => {
+    const script = `sh -c 'trap "" TERM; exec sleep 300' & echo "background $!"; wait`;
+    const run = start(script, 500);
+    const [pid] = (await printedPids(run, 'background')) as [number];
+    started.push(pid);
+    const stopAt = Date.now();
+    run.process.kill('SIGTERM');
+    await run.output;
+    assert.equal(await waitUntilGone(pid, 2000), true);
+    assert.ok(Date.now() - stopAt >= 500);
+  });
+
+  it('kills the command when exec is killed', TIMEOUT, async () => {
+    const run = start('echo "main $$"; sleep 300 & echo "background $!"; wait');
+    const [main, background] = (await printedPids(run, 'main', 'background')) as [number, number];
+    started.push(main, background);
+    // The guard starts right after the command; a command that prints at once can be
+    // faster than that spawn.
+    await sleep(300);
+    // Only tessera exec itself, not its process group.
+    process.kill(run.process.pid as number, 'SIGKILL');
+    await run.output;
+    assert.equal(await waitUntilGone(main, 3000), true);
+    assert.equal(await waitUntilGone(background, 3000), true);
+  });
+
+  it('passes SIGHUP to the main process only', TIMEOUT, async () => {
+    const script =
+      `sh -c 'trap "echo child-hup" HUP; while :; do sleep 0.1; done' & ` +
+      'trap \'echo "main-hup"; kill $!; exit 0\' HUP; echo ready; wait; wait';
+    const run = start(script);
+    await waitForStdout(run, 'ready');
+    run.process.kill('SIGHUP');
+    const out = await run.output;
+    const stdout = out.stdout.toString('utf8');
+    assert.match(stdout, /main-hup/);
+    assert.doesNotMatch(stdout, /child-hup/);
+  });
+});
