@@ -1,20 +1,17 @@
 import { type Command, Option } from 'commander';
-import { TesseraClient } from '../client/client.ts';
 import { type ExecResult, execTask } from '../delivery/exec.ts';
 import { planExit } from '../delivery/signals.ts';
 import { TesseraError } from '../errors.ts';
-import { decodeBase64 } from '../mesos/base64.ts';
 import { SECRETS_VARIABLE, taskFromEnvironment } from '../mesos/secrets-variable.ts';
-import { readTaskText } from '../mesos/task.ts';
-import type { Secret, TaskInfo } from '../mesos/types.ts';
-import { addressOption, readTextInput, tlsFrom } from './context.ts';
-import { execToken, LOGIN_ROLE_VARIABLE } from './exec-login.ts';
+import { readTaskAndExecutor, type TaskAndExecutor } from '../mesos/task.ts';
+import { addressOption, clientFor, readTextInput } from './context.ts';
 import {
   addDeliveryOptions,
+  changePolicies,
+  DEFAULT_RECHECK_SECONDS,
   deliverySettings,
-  reportingResolver,
-  resolveWithVersions,
 } from './exec-options.ts';
+import { TaskVersionReport } from './exec-report.ts';
 
 const HELP = `
 The task file is a Mesos TaskInfo in the v1 JSON form, or a LAUNCH or LAUNCH_GROUP call
@@ -26,9 +23,6 @@ the one given after --. TESSERA_TOKEN is not passed on to the command.
 
 Without --task, the secrets come from TESSERA_SECRETS (written by tessera wrap) and
 the command after -- is required; the task id is TESSERA_TASK_ID, else MESOS_TASK_ID.
-
-Without TESSERA_TOKEN, a task with ${LOGIN_ROLE_VARIABLE} set logs in as a Mesos
-task under that login role; the server must follow the master (docs/mesos.md).
 
 Examples:
   tessera exec --task task.json
@@ -45,50 +39,60 @@ export function registerExec(program: Command) {
     .addOption(
       new Option('--tmpfs-dir <dir>', 'tmpfs directory for file secrets').env('TESSERA_TMPFS_DIR'),
     )
+    .addOption(
+      new Option(
+        '--allow-non-tmpfs',
+        'let --tmpfs-dir be a directory that is not on tmpfs, so file secrets may reach a disk',
+      ).env('TESSERA_ALLOW_NON_TMPFS'),
+    )
     .addOption(addressOption());
   addDeliveryOptions(exec)
     .argument('[command...]', "command to run instead of the task's own")
     .passThroughOptions()
     .addHelpText('after', HELP)
-    .action(async (command: string[], options) => {
-      const task = await readExecTask(options.task, command);
+    .action(async (command: string[], options, self: Command) => {
+      const { task, groupExecutor } = await readExecTask(options.task, command);
+      const policies = changePolicies(task, options.onChange, (message) =>
+        self.error(`error: ${message}`),
+      );
+      const client = clientFor(options);
       const log = (line: string) => process.stderr.write(`tessera exec: ${line}\n`);
-      const startTimeoutMs = options.startTimeout * 1000;
-      const login = await execToken(options.address, task, process.env, { startTimeoutMs, log });
-      const { token } = login;
-      const client = new TesseraClient({
-        address: options.address,
-        token,
-        tls: tlsFrom(process.env),
+      // The report is refreshed at the pace of the periodic check, and lapses on the
+      // server after a few missed refreshes, so that a run killed with SIGKILL drops out.
+      const report = new TaskVersionReport({
+        client,
+        taskId: task.task_id.value,
+        refreshMs: (options.recheckInterval || DEFAULT_RECHECK_SECONDS) * 1000,
+        log,
       });
       try {
         const result = await execTask({
           task,
+          groupExecutor,
           command: command.length > 0 ? command : undefined,
-          resolve: reportingResolver(
-            client,
-            task,
-            (secrets) => resolveWithVersions(client, secrets),
-            log,
-          ),
+          resolve: report.resolve,
+          onValuesInUse: report.inUse,
           env: process.env,
           cwd: process.cwd(),
           tmpfsDir: options.tmpfsDir,
+          allowNonTmpfs: options.allowNonTmpfs === true,
           log,
-          ...deliverySettings(options, task, { address: client.address, token }, log),
+          ...deliverySettings(options, task, policies, client.address, log),
         });
+        await report.end();
         passOn(result);
-      } finally {
-        login.stop();
+      } catch (error) {
+        await report.end();
+        throw error;
       }
     });
 }
 
 // `--task` wins over TESSERA_SECRETS, so a wrapped task can still be run from a file.
-async function readExecTask(file: string | undefined, command: string[]): Promise<TaskInfo> {
+async function readExecTask(file: string | undefined, command: string[]): Promise<TaskAndExecutor> {
   if (file !== undefined) {
     const source = file === '-' ? 'standard input' : file;
-    return readTaskText(await readTextInput(file, 'the task file'), source);
+    return readTaskAndExecutor(await readTextInput(file, 'the task file'), source);
   }
 
   const task = taskFromEnvironment(process.env);
@@ -104,26 +108,7 @@ async function readExecTask(file: string | undefined, command: string[]): Promis
       `${SECRETS_VARIABLE} carries no command; give the command to run after --`,
     );
   }
-  return task;
-}
-
-/**
- * Resolves REFERENCE secrets through the server in one request. VALUE secrets carry their
- * bytes already, so they are decoded here and never sent over the network.
- */
-export async function resolveSecrets(client: TesseraClient, secrets: Secret[]): Promise<Buffer[]> {
-  const references = secrets.filter((secret) => secret.type !== 'VALUE');
-  const resolved = references.length > 0 ? await client.resolve(references) : [];
-
-  let next = 0;
-  return secrets.map((secret, index) => {
-    if (secret.type === 'VALUE')
-      return decodeBase64(secret.value?.data ?? '', `secret ${index} value.data`);
-    const item = resolved[next++];
-    if (!item)
-      throw new TesseraError('INTERNAL', 'the server returned fewer secrets than were asked for');
-    return item.data;
-  });
+  return { task, groupExecutor: undefined };
 }
 
 // Exits as the command did: with its code, or by the same signal, so that Mesos records

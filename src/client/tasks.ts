@@ -1,23 +1,38 @@
 import type { TesseraClient } from './client.ts';
 
-/** A task that received a version of a secret, as `GET /v1/tessera/tasks` lists it. */
+/** A task that runs with a version of a secret, as `GET /v1/tessera/tasks` lists it. */
 export interface TaskVersionRecord {
   task_id: string;
   version: number;
   reported_time: string;
+  /** When the report lapses unless the task reports again; null for never. */
+  expires_time: string | null;
   outdated: boolean;
 }
 
-/** Records on the server which version of each secret a task received. */
+/**
+ * Records on the server which version of each secret a task runs with. The record lapses
+ * after `ttlSeconds` unless the task reports again.
+ */
 export async function reportTaskVersions(
   client: TesseraClient,
   taskId: string,
   secrets: readonly { path: string; version: number }[],
+  ttlSeconds: number,
 ): Promise<void> {
-  await client.request('POST', '/v1/tessera/tasks/versions', { task_id: taskId, secrets });
+  await client.request('POST', '/v1/tessera/tasks/versions', {
+    task_id: taskId,
+    secrets,
+    ttl_seconds: ttlSeconds,
+  });
 }
 
-/** Lists the tasks that received a version of `path`, with the secret's current version. */
+/** Removes a task's record from the server, once the task has ended. */
+export async function reportTaskEnded(client: TesseraClient, taskId: string): Promise<void> {
+  await client.request('POST', '/v1/tessera/tasks/ended', { task_id: taskId });
+}
+
+/** Lists the tasks that run with a version of `path`, with the secret's current version. */
 export async function listTaskVersions(
   client: TesseraClient,
   path: string,

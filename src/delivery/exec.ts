@@ -1,16 +1,24 @@
 import { isAbsolute } from 'node:path';
 
-import { isTesseraError } from '../errors.ts';
+import { isTesseraError, TesseraError } from '../errors.ts';
 import { executorSecretNames } from '../mesos/secrets.ts';
-import type { TaskInfo } from '../mesos/types.ts';
+import type { ExecutorInfo, TaskInfo } from '../mesos/types.ts';
 import { type CommandSpec, commandToRun, type ExecResult } from './command.ts';
 import { buildChildEnvironment, type EnvironmentSecret } from './environment.ts';
 import { checkExecveSize, execveTooLargeError, measureExecve, readArgMax } from './execve-size.ts';
 import { type FileSecret, PlacedFiles, resolveContainerPath } from './files.ts';
 import { type DeliveryPlan, planDelivery, type ResolveSecrets, resolvePlan } from './plan.ts';
 import { retryTransient } from './retry.ts';
-import { type FollowOptions, type MaskOptions, runSession, type SessionInput } from './session.ts';
+import { checkSandboxDir } from './sandbox-path.ts';
+import {
+  type FollowOptions,
+  type MaskOptions,
+  runSession,
+  type SessionInput,
+  type ValuesInUseListener,
+} from './session.ts';
 import { SignalRelay } from './signals.ts';
+import { DEFAULT_GRACE_MS } from './supervise.ts';
 import { markOwner, sweepStaleDirs } from './sweep.ts';
 import { defaultTmpfsCandidates, findTmpfsDir, isMemoryFilesystem } from './tmpfs.ts';
 
@@ -20,6 +28,8 @@ export type { ExecResult } from './command.ts';
 export interface ExecOptions {
   /** A TaskInfo that has already passed validation. */
   task: TaskInfo;
+  /** The executor of the LAUNCH_GROUP that holds the task, whose secrets are not delivered. */
+  groupExecutor?: ExecutorInfo;
   /** The argv to run in place of the task's command, when not empty. */
   command?: string[];
   /** Returns the bytes of each secret, in the order given. */
@@ -30,10 +40,16 @@ export interface ExecOptions {
   cwd: string;
   /** The directory for file secrets. The default is /dev/shm, or else $XDG_RUNTIME_DIR, on tmpfs. */
   tmpfsDir?: string;
+  /** Accepts a `tmpfsDir` that is not on tmpfs or ramfs, with a warning; else it is refused. */
+  allowNonTmpfs?: boolean;
   /** Receives one-line diagnostics, which never contain secret bytes. */
   log: (line: string) => void;
   /** How long the first resolution retries transient failures; 0 tries once. */
   startTimeoutMs?: number;
+  /** Time between SIGTERM and SIGKILL when the command is stopped or restarted, in ms. */
+  graceMs?: number;
+  /** Receives the value each use of a secret runs with; see `ValuesInUseListener`. */
+  onValuesInUse?: ValuesInUseListener;
   /** Masks the secrets in the command's stdout and stderr when given. */
   mask?: MaskOptions;
   /** Follows rotations of the task's secrets when given. */
@@ -102,6 +118,10 @@ async function placeAndRun(
   try {
     if (placed !== undefined) await markOwner(placed.privateDir);
     const sandboxDir = options.env.MESOS_SANDBOX || options.cwd;
+    if (files.some((file) => !isAbsolute(file.containerPath))) {
+      const source = options.env.MESOS_SANDBOX ? 'MESOS_SANDBOX' : 'the working directory';
+      await checkSandboxDir(sandboxDir, source);
+    }
     for (const [index, file] of files.entries()) {
       const linkPath = resolveContainerPath(file.containerPath, sandboxDir);
       const within = isAbsolute(file.containerPath) ? undefined : sandboxDir;
@@ -123,6 +143,8 @@ async function placeAndRun(
       values: prepared.values,
       resolve: options.resolve,
       privateDir: placed?.privateDir,
+      graceMs: options.graceMs ?? DEFAULT_GRACE_MS,
+      onValuesInUse: options.onValuesInUse,
       mask: options.mask,
       follow: options.follow,
       log: options.log,
@@ -152,10 +174,10 @@ async function runCommand(
   }
 }
 
-// The executor of a TaskInfo is started by the agent, not by `tessera exec`, so its
-// secrets cannot be delivered here. Only names are logged.
+// The executor of a TaskInfo or of its task group is started by the agent, not by
+// `tessera exec`, so its secrets cannot be delivered here. Only names are logged.
 function warnOfExecutorSecrets(options: ExecOptions): void {
-  const names = executorSecretNames(options.task);
+  const names = executorSecretNames(options.task, options.groupExecutor);
   if (names.length > 0) {
     options.log(`warning: executor secrets are not delivered by tessera exec: ${names.join(', ')}`);
   }
@@ -166,16 +188,22 @@ function secretNames(deliveries: Deliveries): string[] {
 }
 
 async function chooseTmpfsDir(options: ExecOptions): Promise<string> {
-  if (options.tmpfsDir === undefined) {
+  if (options.tmpfsDir === undefined || options.tmpfsDir === '') {
     return findTmpfsDir(defaultTmpfsCandidates(options.env));
   }
 
-  if (!(await isMemoryFilesystem(options.tmpfsDir))) {
-    options.log(
-      `warning: ${options.tmpfsDir} is not on tmpfs or ramfs; file secrets may reach a disk`,
+  const dir = options.tmpfsDir;
+  if (await isMemoryFilesystem(dir)) return dir;
+  if (options.allowNonTmpfs !== true) {
+    throw new TesseraError(
+      'DELIVERY_FAILED',
+      `the tmpfs directory ${dir} is not on tmpfs or ramfs, so file secrets would reach a ` +
+        'disk; pass a directory on tmpfs, or add --allow-non-tmpfs to accept that',
+      { tmpfsDir: dir },
     );
   }
-  return options.tmpfsDir;
+  options.log(`warning: ${dir} is not on tmpfs or ramfs; file secrets may reach a disk`);
+  return dir;
 }
 
 function splitDeliveries(plan: DeliveryPlan, values: readonly Buffer[]): Deliveries {

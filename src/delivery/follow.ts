@@ -11,11 +11,19 @@ import { type DeliveryPlan, type PlannedUse, type ResolveSecrets, resolvePlan } 
 export interface FollowActions {
   /** Replaces the file of the `position`-th file secret with `bytes`. */
   rewriteFile(position: number, use: PlannedUse & { kind: 'file' }, bytes: Buffer): Promise<void>;
-  /** Restarts the command with an environment built from `values`. */
-  restart(values: readonly Buffer[]): Promise<void>;
+  /**
+   * Restarts the command with an environment built from `values`. Resolves false when
+   * the command was not started again, because it ended or was asked to stop.
+   */
+  restart(values: readonly Buffer[]): Promise<boolean>;
   signal(signal: NodeJS.Signals): void;
   /** Receives every new set of values, so that the masker masks them too. */
   updateValues(values: readonly Buffer[]): void;
+  /**
+   * Receives, after each check that found a change, the value that each use runs with,
+   * by position in `plan.uses`. A use whose change was not applied keeps its old value.
+   */
+  valuesInUse(values: readonly Buffer[]): void;
 }
 
 /** Options of `Follower`. */
@@ -42,13 +50,17 @@ export interface FollowerOptions {
 export class Follower {
   readonly #options: FollowerOptions;
   readonly #filePositions: Map<PlannedUse, number>;
+  /** The values of the last resolution, by position in `plan.secrets`. */
   #values: Buffer[];
+  /** The value each use runs with, by position in `plan.uses`. */
+  readonly #inUse: Buffer[];
   #running: Promise<void> | undefined;
   #again = false;
 
   constructor(options: FollowerOptions) {
     this.#options = options;
     this.#values = [...options.values];
+    this.#inUse = options.plan.uses.map((use) => options.values[use.index] as Buffer);
     this.#filePositions = new Map();
     for (const use of options.plan.uses) {
       if (use.kind === 'file') this.#filePositions.set(use, this.#filePositions.size);
@@ -94,7 +106,11 @@ export class Follower {
 
     this.#values = fresh;
     this.#options.actions.updateValues(fresh);
-    await this.#apply(changed, fresh);
+    try {
+      await this.#apply(changed, fresh);
+    } finally {
+      this.#options.actions.valuesInUse([...this.#inUse]);
+    }
   }
 
   async #apply(changed: ReadonlySet<number>, values: readonly Buffer[]): Promise<void> {
@@ -107,24 +123,32 @@ export class Follower {
       log(`${describeUse(use)} changed; applying ${describePolicy(policy)}`);
       if (policy.kind === 'none') continue;
       if (use.kind === 'file') {
-        await actions.rewriteFile(
-          this.#filePositions.get(use) as number,
-          use,
-          values[use.index] as Buffer,
-        );
+        const bytes = values[use.index] as Buffer;
+        await actions.rewriteFile(this.#filePositions.get(use) as number, use, bytes);
+        this.#inUse[position] = bytes;
       }
       if (policy.kind === 'restart') restart = true;
       if (policy.kind === 'signal') signals.add(policy.signal);
     }
 
     if (restart) {
-      const delay = Math.floor(Math.random() * this.#options.splayMs);
-      if (delay > 0) log(`restarting the command in ${delay} ms (splay)`);
-      await sleep(delay);
-      await actions.restart(values);
+      await this.#restart(values);
       return;
     }
     for (const signal of signals) actions.signal(signal);
+  }
+
+  // A restart builds the whole environment from `values`, so every variable then runs
+  // with its latest value, those whose policy is none included.
+  async #restart(values: readonly Buffer[]): Promise<void> {
+    const delay = Math.floor(Math.random() * this.#options.splayMs);
+    if (delay > 0) this.#options.log(`restarting the command in ${delay} ms (splay)`);
+    await sleep(delay);
+    if (!(await this.#options.actions.restart(values))) return;
+
+    for (const [position, use] of this.#options.plan.uses.entries()) {
+      if (use.kind === 'env') this.#inUse[position] = values[use.index] as Buffer;
+    }
   }
 }
 

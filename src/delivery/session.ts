@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { isatty } from 'node:tty';
 
 import type { TaskInfo } from '../mesos/types.ts';
 import { type ChangePolicy, policyForUse } from './change-policy.ts';
@@ -7,7 +8,7 @@ import { buildChildEnvironment } from './environment.ts';
 import { checkExecveSize } from './execve-size.ts';
 import { Follower, rewriteAtomically } from './follow.ts';
 import { buildMaskPatterns, MaskStream } from './mask.ts';
-import type { DeliveryPlan, ResolveSecrets } from './plan.ts';
+import type { DeliveryPlan, PlannedUse, ResolveSecrets } from './plan.ts';
 import type { SignalRelay } from './signals.ts';
 import { Supervisor } from './supervise.ts';
 
@@ -15,8 +16,6 @@ import { Supervisor } from './supervise.ts';
 export interface MaskOptions {
   /** Values shorter than this many bytes are not masked. */
   minBytes: number;
-  /** Values to mask besides the secrets, such as the token of `tessera exec` itself. */
-  alsoMask?: readonly Buffer[];
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
 }
@@ -28,8 +27,19 @@ export interface FollowOptions {
   /** Policies by variable name or container path; see `collectChangePolicies`. */
   policies: ReadonlyMap<string, ChangePolicy>;
   splayMs: number;
-  graceMs: number;
 }
+
+/** The value one use of a secret runs with, and the position of the secret in the plan. */
+export interface ValueInUse {
+  index: number;
+  bytes: Buffer;
+}
+
+/**
+ * Receives the value each use of a secret runs with, by position in `plan.uses`: once
+ * the command has started, and again after each check that found a change.
+ */
+export type ValuesInUseListener = (inUse: readonly ValueInUse[]) => void;
 
 /** Everything a session needs: the command, the resolved secrets and where files are. */
 export interface SessionInput {
@@ -43,6 +53,9 @@ export interface SessionInput {
   resolve: ResolveSecrets;
   /** The private directory of the file secrets, when there are any. */
   privateDir: string | undefined;
+  /** Time between SIGTERM and SIGKILL when the command is stopped or restarted, in ms. */
+  graceMs: number;
+  onValuesInUse?: ValuesInUseListener;
   mask?: MaskOptions;
   follow?: FollowOptions;
   log: (line: string) => void;
@@ -58,7 +71,11 @@ export async function runSession(input: SessionInput, relay: SignalRelay): Promi
     input.spec,
     {
       cwd: input.cwd,
-      graceMs: input.follow?.graceMs ?? 0,
+      graceMs: input.graceMs,
+      // setsid() would take the terminal away from a command that reads it, and Node
+      // cannot hand the terminal to another process group, so an interactive command
+      // stays in the group of `tessera exec`.
+      ownGroup: !isatty(0),
       stdout: maskers?.stdout,
       stderr: maskers?.stderr,
       log: input.log,
@@ -71,6 +88,7 @@ export async function runSession(input: SessionInput, relay: SignalRelay): Promi
     policyForUse(use, input.follow?.policies ?? new Map()),
   );
   await supervisor.start(input.env);
+  input.onValuesInUse?.(input.plan.uses.map((use) => valueInUse(use, input.values)));
   const stop = input.follow
     ? follow(input, input.follow, policies, supervisor, maskers)
     : undefined;
@@ -90,15 +108,22 @@ interface Maskers {
 }
 
 function startMasking(input: SessionInput, options: MaskOptions): Maskers {
-  const seen: Buffer[] = [...input.values, ...(options.alsoMask ?? [])];
-  const build = () => buildMaskPatterns(seen, options.minBytes);
-  const { patterns, skippedShort } = build();
-  if (skippedShort > 0) {
-    input.log(
-      `warning: ${skippedShort} secret value(s) shorter than ${options.minBytes} bytes are ` +
-        'not masked in the output; lower --mask-min-length to mask them',
-    );
-  }
+  const seen: Buffer[] = [...input.values];
+  let warnedShort = 0;
+  // Warns of the values too short to mask that were not counted in an earlier warning.
+  const build = () => {
+    const built = buildMaskPatterns(seen, options.minBytes);
+    const count = built.skippedShort - warnedShort;
+    if (count > 0) {
+      input.log(
+        `warning: ${count} secret value(s) shorter than ${options.minBytes} bytes are ` +
+          'not masked in the output; lower --mask-min-length to mask them',
+      );
+    }
+    warnedShort = built.skippedShort;
+    return built;
+  };
+  const { patterns } = build();
 
   const stdout = new MaskStream(patterns);
   const stderr = new MaskStream(patterns);
@@ -109,7 +134,10 @@ function startMasking(input: SessionInput, options: MaskOptions): Maskers {
     stderr,
     update(values) {
       // Old values stay masked too: the command may still print what it read before.
-      seen.push(...values);
+      // Each value is kept once, so that the count of short values grows only with new ones.
+      for (const value of values) {
+        if (!seen.some((known) => known.equals(value))) seen.push(value);
+      }
       const next = build().patterns;
       stdout.setPatterns(next);
       stderr.setPatterns(next);
@@ -148,10 +176,17 @@ function follow(
       restart: async (values) => {
         const env = environmentFor(input, values);
         await checkExecveSize(input.spec, env, secretVariableNames(input));
-        await supervisor.restart(env);
+        return supervisor.restart(env);
       },
       signal: (signal) => supervisor.signal(signal),
       updateValues: (values) => maskers?.update(values),
+      valuesInUse: (values) => {
+        const inUse = input.plan.uses.map((use, position) => ({
+          index: use.index,
+          bytes: values[position] as Buffer,
+        }));
+        input.onValuesInUse?.(inUse);
+      },
     },
   });
   return options.subscribe(() => {
@@ -159,6 +194,10 @@ function follow(
       input.log(`failed to apply changed secrets: ${(error as Error).message}`);
     });
   });
+}
+
+function valueInUse(use: PlannedUse, values: readonly Buffer[]): ValueInUse {
+  return { index: use.index, bytes: values[use.index] as Buffer };
 }
 
 function environmentFor(input: SessionInput, values: readonly Buffer[]): Record<string, string> {

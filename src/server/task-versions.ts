@@ -1,39 +1,65 @@
 /** Most tasks remembered; the one reported longest ago is forgotten first. */
 export const MAX_TASK_RECORDS = 10_000;
 
-/** The version of one secret that a task received, and when it said so. */
+/** Longest time a report may ask to be kept without a refresh, in seconds (one day). */
+export const MAX_REPORT_TTL_SECONDS = 86_400;
+
+/** The version of one secret that a task runs with, and when it said so. */
 export interface TaskVersion {
   taskId: string;
   path: string;
   version: number;
   reportedTime: string;
+  /** When the report lapses unless the task reports again; undefined for never. */
+  expiresTime: string | undefined;
+}
+
+interface TaskRecord {
+  versions: Map<string, TaskVersion>;
+  expiresAtMs: number;
 }
 
 /**
- * Which version of each secret every task received, as `tessera exec` reports it after
- * each resolution. Kept in memory only.
+ * Which version of each secret every task runs with, as `tessera exec` reports it once
+ * the command has started, after each change, and again before the report lapses. Kept
+ * in memory only. A task drops out when it reports its end, when its last report lapses
+ * (a `tessera exec` killed with SIGKILL reports nothing more), or when newer tasks push
+ * it past `MAX_TASK_RECORDS`.
  * NOTE: the records are lost when the server restarts, so after a restart a task shows
  * up again only at its next report. Replicas send each other new reports, but a replica
  * that starts does not get the reports made before.
  */
 export class TaskVersions {
-  readonly #byTask = new Map<string, Map<string, TaskVersion>>();
+  readonly #byTask = new Map<string, TaskRecord>();
   readonly #limit: number;
+  readonly #now: () => number;
 
-  constructor(limit: number = MAX_TASK_RECORDS) {
+  constructor(limit: number = MAX_TASK_RECORDS, now: () => number = Date.now) {
     this.#limit = limit;
+    this.#now = now;
   }
 
-  /** Records the versions a task now runs with, replacing what it reported before. */
-  report(taskId: string, secrets: readonly { path: string; version: number }[]): void {
-    const reportedTime = new Date().toISOString();
-    const records = new Map<string, TaskVersion>();
+  /**
+   * Records the versions a task now runs with, replacing what it reported before. The
+   * record lapses after `ttlSeconds` without another report; without it, it is kept.
+   */
+  report(
+    taskId: string,
+    secrets: readonly { path: string; version: number }[],
+    ttlSeconds?: number,
+  ): void {
+    const now = this.#now();
+    const reportedTime = new Date(now).toISOString();
+    const expiresAtMs =
+      ttlSeconds === undefined ? Number.POSITIVE_INFINITY : now + ttlSeconds * 1000;
+    const expiresTime = ttlSeconds === undefined ? undefined : new Date(expiresAtMs).toISOString();
+    const versions = new Map<string, TaskVersion>();
     for (const { path, version } of secrets) {
-      records.set(path, { taskId, path, version, reportedTime });
+      versions.set(path, { taskId, path, version, reportedTime, expiresTime });
     }
     // Deleting first moves the task to the end of the insertion order, the newest place.
     this.#byTask.delete(taskId);
-    this.#byTask.set(taskId, records);
+    this.#byTask.set(taskId, { versions, expiresAtMs });
     for (const oldest of this.#byTask.keys()) {
       if (this.#byTask.size <= this.#limit) break;
       this.#byTask.delete(oldest);
@@ -45,13 +71,27 @@ export class TaskVersions {
     this.#byTask.delete(taskId);
   }
 
-  /** Lists the tasks that received a version of `path`, oldest version first. */
+  /** Lists the paths of a task's live record; empty when there is none. */
+  pathsOf(taskId: string): string[] {
+    const record = this.#live(taskId);
+    return record === undefined ? [] : [...record.versions.keys()];
+  }
+
+  /** Lists the tasks whose live record names `path`, oldest version first. */
   forPath(path: string): TaskVersion[] {
     const found: TaskVersion[] = [];
-    for (const records of this.#byTask.values()) {
-      const record = records.get(path);
+    for (const taskId of [...this.#byTask.keys()]) {
+      const record = this.#live(taskId)?.versions.get(path);
       if (record !== undefined) found.push(record);
     }
     return found.sort((a, b) => a.version - b.version || a.taskId.localeCompare(b.taskId));
+  }
+
+  // Returns the task's record unless it has lapsed, and drops a lapsed one.
+  #live(taskId: string): TaskRecord | undefined {
+    const record = this.#byTask.get(taskId);
+    if (record === undefined || record.expiresAtMs > this.#now()) return record;
+    this.#byTask.delete(taskId);
+    return undefined;
   }
 }

@@ -9,8 +9,15 @@ import type { SecretChange } from './secrets.ts';
 export type ClusterMessage =
   | { kind: 'secret'; change: SecretChange }
   | { kind: 'policy'; name: string }
-  // The versions a task reported receiving, for `tessera tasks` on every server.
-  | { kind: 'task-versions'; taskId: string; secrets: { path: string; version: number }[] }
+  // The versions a task reported running with, for `tessera tasks` on every server.
+  | {
+      kind: 'task-versions';
+      taskId: string;
+      secrets: { path: string; version: number }[];
+      ttlSeconds?: number;
+    }
+  // A task that reported its end.
+  | { kind: 'task-ended'; taskId: string }
   // Given to this process's own listeners after messages may have been lost, for example
   // while the connection that receives them was down.
   | { kind: 'gap' };

@@ -38,7 +38,9 @@ const payloadSchema = z.discriminatedUnion('kind', [
     kind: z.literal('task-versions'),
     taskId: z.string(),
     secrets: z.array(z.object({ path: z.string(), version: z.number().int() })),
+    ttlSeconds: z.number().int().optional(),
   }),
+  z.object({ origin: z.string(), kind: z.literal('task-ended'), taskId: z.string() }),
 ]);
 
 /**

@@ -6,25 +6,36 @@ import { parseSecretPath } from '../../store/path.ts';
 import type { AppContext } from '../app.ts';
 import { authenticatedCaller, requireCapability } from '../authorize.ts';
 import { inputError } from '../input.ts';
-import { TaskVersions } from '../task-versions.ts';
+import { MAX_REPORT_TTL_SECONDS, TaskVersions } from '../task-versions.ts';
 import { vaultResponse } from '../vault-format.ts';
 
+const taskId = z.string().min(1).max(1024);
+
 const reportBody = z.object({
-  task_id: z.string().min(1).max(1024),
+  task_id: taskId,
   secrets: z.array(z.object({ path: z.string(), version: z.number().int().min(1) })).max(1024),
+  ttl_seconds: z.number().int().min(1).max(MAX_REPORT_TTL_SECONDS).optional(),
 });
 
+const endedBody = z.object({ task_id: taskId });
+
 /**
- * Registers the records of which secret versions tasks received:
- * `POST /v1/tessera/tasks/versions`, which `tessera exec` calls after each resolution
- * (it needs `read` on each path, as the resolution did), and
- * `GET /v1/tessera/tasks?path=P`, which lists the tasks that received a version of P
- * and needs `list` on P. Reports reach the other server processes through the cluster.
+ * Registers the records of which secret versions tasks run with:
+ * `POST /v1/tessera/tasks/versions`, which `tessera exec` calls once the command runs,
+ * after each change and before the report lapses (it needs `read` on each path, as the
+ * resolution did), `POST /v1/tessera/tasks/ended`, which it calls when it ends (it needs
+ * `read` on each path of the task's record), and `GET /v1/tessera/tasks?path=P`, which
+ * lists the tasks that run with a version of P and needs `list` on P. Reports and ends
+ * reach the other server processes through the cluster.
  */
 export function registerTaskRoutes(app: FastifyInstance, context: AppContext): void {
   const records = new TaskVersions();
   context.cluster?.subscribe((message) => {
-    if (message.kind === 'task-versions') records.report(message.taskId, message.secrets);
+    if (message.kind === 'task-versions') {
+      records.report(message.taskId, message.secrets, message.ttlSeconds);
+    } else if (message.kind === 'task-ended') {
+      records.forget(message.taskId);
+    }
   });
 
   app.post('/v1/tessera/tasks/versions', async (request) => {
@@ -32,6 +43,7 @@ export function registerTaskRoutes(app: FastifyInstance, context: AppContext): v
     const body = reportBody.safeParse(request.body);
     if (!body.success) throw inputError(body.error, 'request body');
 
+    const { task_id: id, ttl_seconds: ttlSeconds } = body.data;
     const secrets = body.data.secrets.map((item) => ({
       ...item,
       path: parseSecretPath(item.path),
@@ -39,9 +51,23 @@ export function registerTaskRoutes(app: FastifyInstance, context: AppContext): v
     for (const { path, version } of secrets) {
       await requireCapability(request, context, 'read', path, version);
     }
-    records.report(body.data.task_id, secrets);
-    context.cluster?.publish({ kind: 'task-versions', taskId: body.data.task_id, secrets });
-    return vaultResponse(request.id, { task_id: body.data.task_id, secrets: secrets.length });
+    records.report(id, secrets, ttlSeconds);
+    context.cluster?.publish({ kind: 'task-versions', taskId: id, secrets, ttlSeconds });
+    return vaultResponse(request.id, { task_id: id, secrets: secrets.length });
+  });
+
+  app.post('/v1/tessera/tasks/ended', async (request) => {
+    await authenticatedCaller(request, context);
+    const body = endedBody.safeParse(request.body);
+    if (!body.success) throw inputError(body.error, 'request body');
+
+    const id = body.data.task_id;
+    for (const path of records.pathsOf(id)) {
+      await requireCapability(request, context, 'read', path);
+    }
+    records.forget(id);
+    context.cluster?.publish({ kind: 'task-ended', taskId: id });
+    return vaultResponse(request.id, { task_id: id });
   });
 
   app.get('/v1/tessera/tasks', async (request) => {
@@ -52,6 +78,7 @@ export function registerTaskRoutes(app: FastifyInstance, context: AppContext): v
       task_id: record.taskId,
       version: record.version,
       reported_time: record.reportedTime,
+      expires_time: record.expiresTime ?? null,
       outdated: current !== null && record.version < current,
     }));
     return vaultResponse(request.id, { path, current_version: current, tasks });

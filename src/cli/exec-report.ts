@@ -1,0 +1,148 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import type { TesseraClient } from '../client/client.ts';
+import { reportTaskEnded, reportTaskVersions } from '../client/tasks.ts';
+import type { ResolveSecrets } from '../delivery/plan.ts';
+import type { ValueInUse } from '../delivery/session.ts';
+import { TesseraError } from '../errors.ts';
+import { decodeBase64 } from '../mesos/base64.ts';
+import type { Secret } from '../mesos/types.ts';
+
+/** A report lapses on the server after this many refresh intervals without a refresh. */
+const REFRESHES_PER_TTL = 3;
+
+/** Longest wait for the server to record the end of the task, so that exit is not held up. */
+const END_REPORT_TIMEOUT_MS = 2000;
+
+interface PathVersion {
+  path: string;
+  version: number;
+}
+
+interface Received extends PathVersion {
+  bytes: Buffer;
+}
+
+/** Options of `TaskVersionReport`. */
+export interface TaskVersionReportOptions {
+  client: TesseraClient;
+  taskId: string;
+  /** Time between two reports of unchanged versions, in milliseconds. */
+  refreshMs: number;
+  /** Receives one line per version received and per failed report; never a value. */
+  log: (line: string) => void;
+}
+
+/**
+ * Tells the server which version of each secret the task's command runs with. `resolve`
+ * resolves secrets and remembers the version of each value. `inUse`, given the value that
+ * each use runs with, reports for each path the oldest version still in use, so that a
+ * change that was not applied (policy `none`, or a value that cannot go into a variable)
+ * keeps the old version. The report is sent again every `refreshMs`, and the server lets
+ * it lapse after a few missed refreshes. `end` removes it.
+ */
+export class TaskVersionReport {
+  readonly #options: TaskVersionReportOptions;
+  // Every value received so far for each position of the batch, with its version.
+  readonly #received = new Map<number, Received[]>();
+  readonly #seen = new Map<string, number>();
+  #last: PathVersion[] | undefined;
+  #refresh: NodeJS.Timeout | undefined;
+
+  constructor(options: TaskVersionReportOptions) {
+    this.#options = options;
+  }
+
+  /** Resolves secrets through the server and remembers the version of each value. */
+  readonly resolve: ResolveSecrets = async (secrets) => {
+    const { bytes, versions } = await resolveWithVersions(this.#options.client, secrets);
+    for (const [index, version] of versions.entries()) {
+      if (version === undefined) continue;
+      this.#remember(index, { ...version, bytes: bytes[index] as Buffer });
+      if (this.#seen.get(version.path) !== version.version) {
+        this.#seen.set(version.path, version.version);
+        this.#options.log(`received ${version.path} version ${version.version}`);
+      }
+    }
+    return bytes;
+  };
+
+  /** Reports the versions the command runs with, given the value each use runs with. */
+  readonly inUse = (values: readonly ValueInUse[]): void => {
+    const oldest = new Map<string, number>();
+    for (const { index, bytes } of values) {
+      const match = this.#received.get(index)?.findLast((item) => item.bytes.equals(bytes));
+      if (match === undefined) continue;
+      const known = oldest.get(match.path);
+      if (known === undefined || match.version < known) oldest.set(match.path, match.version);
+    }
+    this.#last = [...oldest].map(([path, version]) => ({ path, version }));
+    void this.#send();
+    this.#armRefresh();
+  };
+
+  /** Stops refreshing and removes the task's record from the server. */
+  async end(): Promise<void> {
+    clearInterval(this.#refresh);
+    if (this.#last === undefined) return;
+
+    const ended = reportTaskEnded(this.#options.client, this.#options.taskId).catch(() =>
+      this.#options.log('could not record the end of the task on the server; it lapses later'),
+    );
+    await Promise.race([ended, sleep(END_REPORT_TIMEOUT_MS, undefined, { ref: false })]);
+  }
+
+  #remember(index: number, received: Received): void {
+    const list = this.#received.get(index) ?? [];
+    if (!list.some((item) => item.version === received.version && item.path === received.path)) {
+      list.push(received);
+    }
+    this.#received.set(index, list);
+  }
+
+  #armRefresh(): void {
+    if (this.#refresh !== undefined) return;
+    this.#refresh = setInterval(() => void this.#send(), this.#options.refreshMs);
+    this.#refresh.unref();
+  }
+
+  async #send(): Promise<void> {
+    const secrets = this.#last;
+    if (secrets === undefined || secrets.length === 0) return;
+    const ttlSeconds = Math.ceil((this.#options.refreshMs * REFRESHES_PER_TTL) / 1000);
+    await reportTaskVersions(this.#options.client, this.#options.taskId, secrets, ttlSeconds).catch(
+      () => this.#options.log('could not record the versions in use on the server; continuing'),
+    );
+  }
+}
+
+/**
+ * Resolves REFERENCE secrets through the server in one request and returns their bytes
+ * with the path and version of each, by position; VALUE secrets are decoded locally and
+ * have no version.
+ */
+export async function resolveWithVersions(
+  client: TesseraClient,
+  secrets: Secret[],
+): Promise<{ bytes: Buffer[]; versions: (PathVersion | undefined)[] }> {
+  const references = secrets.filter((secret) => secret.type !== 'VALUE');
+  const resolved = references.length > 0 ? await client.resolve(references) : [];
+  const versions: (PathVersion | undefined)[] = [];
+  let next = 0;
+  const bytes = secrets.map((secret, index) => {
+    if (secret.type === 'VALUE') {
+      versions.push(undefined);
+      return decodeBase64(secret.value?.data ?? '', `secret ${index} value.data`);
+    }
+    const item = resolved[next++];
+    if (!item) {
+      throw new TesseraError('INTERNAL', 'the server returned fewer secrets than were asked for');
+    }
+    const known = item.path !== undefined && item.version !== undefined;
+    versions.push(
+      known ? { path: item.path as string, version: item.version as number } : undefined,
+    );
+    return item.data;
+  });
+  return { bytes, versions };
+}
