@@ -23,6 +23,23 @@ export interface WatchOptions extends Omit<ClientOptions, 'timeoutMs'> {
   idleTimeoutMs?: number;
 }
 
+// The server answers 401 without a token and 403 for a token that is invalid, expired or
+// no longer allowed to read a path. Retrying those would only add failed authentications,
+// which the server counts per client address and then blocks every client of it for.
+const REJECTED_STATUSES: ReadonlySet<number> = new Set([401, 403]);
+
+/** The server refused the stream for its token; reconnecting cannot help. */
+class StreamRejected extends Error {
+  readonly status: number;
+  readonly code: string;
+
+  constructor(status: number, code: string) {
+    super(`HTTP ${status}${code === '' ? '' : ` (${code})`}`);
+    this.status = status;
+    this.code = code;
+  }
+}
+
 interface RawEvent {
   id?: string;
   event: string;
@@ -32,7 +49,8 @@ interface RawEvent {
 /**
  * Follows `GET /v1/tessera/watch` for a set of paths. When the stream ends or fails it
  * reconnects with backoff and jitter, sending the last event id so that the server can
- * replay what was missed (or answer `reset`), until `stop` is called.
+ * replay what was missed (or answer `reset`), until `stop` is called. It stops for good,
+ * with one log line, when the server rejects the token (HTTP 401 or 403).
  */
 export class ChangeWatch {
   readonly #options: WatchOptions;
@@ -66,11 +84,18 @@ export class ChangeWatch {
   async #run(): Promise<void> {
     let failures = 0;
     while (!this.#stopped) {
+      let rejected = false;
       const received = await this.#connectOnce().catch((error: unknown) => {
-        if (!this.#stopped) this.#options.log(`change stream failed: ${describe(error)}`);
+        if (this.#stopped) return false;
+        if (error instanceof StreamRejected) {
+          rejected = true;
+          this.#options.log(rejectedMessage(error));
+          return false;
+        }
+        this.#options.log(`change stream failed: ${describe(error)}`);
         return false;
       });
-      if (this.#stopped) return;
+      if (this.#stopped || rejected) return;
 
       failures = received ? 0 : failures + 1;
       const delay = backoffDelay(failures, this.#options.backoff ?? DEFAULT_BACKOFF);
@@ -93,7 +118,11 @@ export class ChangeWatch {
     });
     if (response.status !== 200 || response.body === null) {
       const text = await response.text().catch(() => '');
-      throw new Error(`HTTP ${response.status}${serverCode(text)}`);
+      if (REJECTED_STATUSES.has(response.status)) {
+        throw new StreamRejected(response.status, serverCode(text));
+      }
+      const code = serverCode(text);
+      throw new Error(`HTTP ${response.status}${code === '' ? '' : ` (${code})`}`);
     }
 
     this.#connections++;
@@ -191,10 +220,19 @@ function applyField(event: RawEvent, line: string): void {
 function serverCode(text: string): string {
   try {
     const code = (JSON.parse(text) as { code?: unknown }).code;
-    return typeof code === 'string' ? ` (${code})` : '';
+    return typeof code === 'string' ? code : '';
   } catch {
     return '';
   }
+}
+
+function rejectedMessage(error: StreamRejected): string {
+  return (
+    `change stream rejected with ${error.message}: the token is missing, invalid or ` +
+    'expired, or may no longer read a followed path; not reconnecting. The command keeps ' +
+    'its values and the periodic check goes on; give the task a valid token and restart ' +
+    'it to follow changes again'
+  );
 }
 
 function describe(error: unknown): string {

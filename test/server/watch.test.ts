@@ -183,6 +183,28 @@ describe('GET /v1/tessera/watch', () => {
     assert.equal(response.status, 400);
   });
 
+  it('stops ChangeWatch on a rejected token', async () => {
+    const logs: string[] = [];
+    const invalid = 'tsr_invalid-token-never-logged';
+    const watch = new ChangeWatch({
+      address: server.address,
+      token: invalid,
+      paths: ['watch/rejected'],
+      onEvent: () => undefined,
+      log: (line) => logs.push(line),
+      backoff: { initialMs: 10, maxMs: 20 },
+    });
+    watch.start();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.equal(logs.length, 1, logs.join('\n'));
+      assert.match(logs[0] ?? '', /rejected with HTTP 403 \(PERMISSION_DENIED\).*not reconnecting/);
+      assert.doesNotMatch(logs[0] ?? '', new RegExp(invalid));
+    } finally {
+      await watch.stop();
+    }
+  });
+
   it('delivers changes to ChangeWatch', async () => {
     const seen: WatchEvent[] = [];
     const watch = new ChangeWatch({
