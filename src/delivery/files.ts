@@ -13,6 +13,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 
 import { TesseraError } from '../errors.ts';
 import { checkInsideSandbox } from './sandbox-path.ts';
+import { privateDirOwner, recordPlaced } from './sweep.ts';
 import { errorCode, makePrivateDir, PRIVATE_DIR_PREFIX } from './tmpfs.ts';
 
 /** A `SECRET` volume with its resolved bytes. */
@@ -129,6 +130,10 @@ export class PlacedFiles {
     await this.#clearLinkPath(linkPath, file.containerPath);
     await symlink(target, linkPath);
     this.#links.push({ path: linkPath, target });
+    await recordPlaced(this.privateDir, {
+      links: this.#links.map((link) => link.path),
+      dirs: this.#createdDirs,
+    });
   }
 
   /**
@@ -167,7 +172,8 @@ export class PlacedFiles {
   }
 
   // An earlier run that was killed before its clean-up (SIGKILL, a crash) leaves a
-  // dangling link into its own private directory. Only such a link is replaced.
+  // link into its own private directory. Only such a link is replaced, and only once
+  // that run is gone: a live run's command still reads its secrets through it.
   async #clearLinkPath(linkPath: string, containerPath: string): Promise<void> {
     let isLink: boolean;
     try {
@@ -195,6 +201,16 @@ export class PlacedFiles {
         `container path ${containerPath} already exists and was not placed by tessera; ` +
           'remove it or choose another container path',
         { containerPath },
+      );
+    }
+    const owner = await privateDirOwner(dirname(target));
+    if (owner !== 'gone') {
+      const who = owner === 'unknown' ? 'another tessera exec' : `tessera exec process ${owner}`;
+      throw new TesseraError(
+        'DELIVERY_FAILED',
+        `container path ${containerPath} (${linkPath}) is in use by ${who}, which is still ` +
+          'running; give this run another container path or working directory, or stop that run',
+        { containerPath, owner },
       );
     }
     await unlink(linkPath);

@@ -12,7 +12,9 @@ import {
   runExec,
   secretVariable,
   secretVolume,
+  startExec,
   toBase64,
+  waitForStdout,
 } from './exec-harness.ts';
 
 const TIMEOUT = { timeout: 30_000 };
@@ -147,6 +149,27 @@ describe('execTask file secrets', () => {
     assert.deepEqual(out.result, { code: 0, signal: null });
     assert.equal(out.stdout.toString('utf8'), 'fresh');
     assert.equal(await pathExists(join(dirs.sandbox, 'key')), false);
+  });
+
+  it('refuses a link of a running run', TIMEOUT, async () => {
+    const volumes = [secretVolume('shared/key', '/k')];
+    const task = makeTask({ command: { value: 'echo ready; sleep 5' }, volumes });
+    const config = { task, env: { PATH }, cwd: dirs.sandbox, tmpfsDir: dirs.tmpfs };
+    const first = startExec({ ...config, values: { '/k': toBase64('first-run') } });
+    try {
+      await waitForStdout(first, 'ready');
+      const second = await runExec({ ...config, values: { '/k': toBase64('second-run') } });
+      assert.equal(second.error?.code, 'DELIVERY_FAILED');
+      assert.match(
+        second.error?.message ?? '',
+        /container path shared\/key \(.*shared\/key\) is in use by tessera exec process \d+/,
+      );
+      const link = join(dirs.sandbox, 'shared', 'key');
+      assert.equal(await readFile(link, 'utf8'), 'first-run');
+    } finally {
+      first.process.kill('SIGTERM');
+      await first.output;
+    }
   });
 
   it('leaves nothing when resolve fails', TIMEOUT, async () => {
