@@ -1,18 +1,20 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 
-import type { TesseraClient } from '../client/client.ts';
-import { reportTaskVersions } from '../client/tasks.ts';
 import { ChangeWatch } from '../client/watch.ts';
-import { collectChangePolicies } from '../delivery/change-policy.ts';
+import {
+  CHANGE_LABEL_PREFIX,
+  type ChangePolicy,
+  checkChangePolicies,
+  flagChangePolicies,
+  labelChangePolicies,
+} from '../delivery/change-policy.ts';
 import { DEFAULT_MASK_MIN_BYTES, MIN_MASK_BYTES } from '../delivery/mask.ts';
-import type { ResolveSecrets } from '../delivery/plan.ts';
 import type { FollowOptions, MaskOptions } from '../delivery/session.ts';
 import { DEFAULT_GRACE_MS } from '../delivery/supervise.ts';
-import { TesseraError } from '../errors.ts';
-import { decodeBase64 } from '../mesos/base64.ts';
-import { referencePath } from '../mesos/secrets.ts';
-import type { Secret, TaskInfo } from '../mesos/types.ts';
-import { tlsFrom } from './context.ts';
+import { isTesseraError } from '../errors.ts';
+import { referencePath, secretUses } from '../mesos/secrets.ts';
+import type { TaskInfo } from '../mesos/types.ts';
+import { tlsFrom, tokenFrom } from './context.ts';
 
 /** The options of `tessera exec` that control masking, start retries and rotations. */
 export interface DeliveryFlags {
@@ -61,7 +63,7 @@ export function addDeliveryOptions(command: Command): Command {
         .default(0),
     )
     .addOption(
-      new Option('--grace <seconds>', 'time between SIGTERM and SIGKILL on a restart')
+      new Option('--grace <seconds>', 'time between SIGTERM and SIGKILL on a restart or stop')
         .env('TESSERA_GRACE')
         .argParser(wholeNumber(0))
         .default(DEFAULT_GRACE_MS / 1000),
@@ -77,80 +79,76 @@ export function addDeliveryOptions(command: Command): Command {
     );
 }
 
-/** Builds the masking and rotation settings of `execTask` from the parsed flags. */
+/** The settings of `execTask` that come from the delivery flags. */
+export interface DeliverySettings {
+  startTimeoutMs: number;
+  graceMs: number;
+  mask?: MaskOptions;
+  follow?: FollowOptions;
+}
+
+/**
+ * Builds the masking and rotation settings of `execTask` from the parsed flags and the
+ * change policies of `changePolicies`.
+ */
 export function deliverySettings(
   flags: DeliveryFlags,
   task: TaskInfo,
-  server: { address: string; token: string | undefined },
+  policies: ReadonlyMap<string, ChangePolicy>,
+  address: string,
   log: (line: string) => void,
-): { startTimeoutMs: number; mask?: MaskOptions; follow?: FollowOptions } {
-  const { address, token } = server;
-  // The command does not get the token, but a process of its user can read it from
-  // /proc, and it must not reach the task's log when the command prints it.
+): DeliverySettings {
   const mask = flags.mask
-    ? {
-        minBytes: flags.maskMinLength,
-        stdout: process.stdout,
-        stderr: process.stderr,
-        alsoMask: token === undefined ? [] : [Buffer.from(token)],
-      }
+    ? { minBytes: flags.maskMinLength, stdout: process.stdout, stderr: process.stderr }
     : undefined;
   const paths = referencedPaths(task);
   const follow: FollowOptions | undefined =
     flags.follow && paths.length > 0
       ? {
           subscribe: (onChange) =>
-            watchPaths({ address, token }, paths, onChange, log, flags.recheckInterval * 1000),
-          policies: collectChangePolicies(task, flags.onChange),
+            watchPaths(address, paths, onChange, log, flags.recheckInterval * 1000),
+          policies,
           splayMs: flags.splay * 1000,
-          graceMs: flags.grace * 1000,
         }
       : undefined;
-  return { startTimeoutMs: flags.startTimeout * 1000, mask, follow };
+  return { startTimeoutMs: flags.startTimeout * 1000, graceMs: flags.grace * 1000, mask, follow };
 }
 
 /**
- * Wraps a resolver so that each resolution is reported to the server as the versions
- * this task received, and a version that differs from the last one seen is logged.
- * A failed report is logged and does not fail the resolution.
+ * Collects the change policies of the task's labels and of `--on-change`, a flag winning
+ * over a label, and checks each against the task before any secret is resolved. Throws
+ * INVALID_ARGUMENT for a label. Calls `usageError` with the message for a flag, which is
+ * a usage error.
  */
-export function reportingResolver(
-  client: TesseraClient,
+export function changePolicies(
   task: TaskInfo,
-  resolveWithVersions: (
-    secrets: Secret[],
-  ) => Promise<{ bytes: Buffer[]; versions: { path: string; version: number }[] }>,
-  log: (line: string) => void,
-): ResolveSecrets {
-  const seen = new Map<string, number>();
-  return async (secrets) => {
-    const { bytes, versions } = await resolveWithVersions(secrets);
-    const changed = versions.filter((item) => seen.get(item.path) !== item.version);
-    for (const item of changed) {
-      seen.set(item.path, item.version);
-      log(`received ${item.path} version ${item.version}`);
-    }
-    if (changed.length > 0) {
-      await reportTaskVersions(client, task.task_id.value, versions).catch(() =>
-        log('could not record the received versions on the server; continuing'),
-      );
-    }
-    return bytes;
-  };
+  flags: readonly string[],
+  usageError: (message: string) => never,
+): Map<string, ChangePolicy> {
+  const labels = labelChangePolicies(task);
+  checkChangePolicies(task, labels, (target) => `label ${CHANGE_LABEL_PREFIX}${target}`);
+  try {
+    const flagged = flagChangePolicies(flags);
+    checkChangePolicies(task, flagged, (target) => `--on-change ${target}`);
+    return new Map([...labels, ...flagged]);
+  } catch (error) {
+    if (isTesseraError(error, 'INVALID_ARGUMENT')) usageError(error.message);
+    throw error;
+  }
 }
 
 // Besides the events, the secrets are checked every `recheckMs`: mounted backends (file,
 // environment, Vault) send no events, and an event can be lost between replicas.
 function watchPaths(
-  server: { address: string; token: string | undefined },
+  address: string,
   paths: string[],
   onChange: () => void,
   log: (line: string) => void,
   recheckMs: number,
 ): () => Promise<void> {
   const watch = new ChangeWatch({
-    address: server.address,
-    token: server.token,
+    address,
+    token: tokenFrom(process.env),
     tls: tlsFrom(process.env),
     paths,
     log,
@@ -169,16 +167,10 @@ function watchPaths(
 
 function referencedPaths(task: TaskInfo): string[] {
   const paths = new Set<string>();
-  const secrets: Secret[] = [];
-  for (const variable of task.command?.environment?.variables ?? []) {
-    if (variable.secret) secrets.push(variable.secret);
-  }
-  for (const volume of task.container?.volumes ?? []) {
-    if (volume.source?.secret) secrets.push(volume.source.secret);
-  }
-  for (const secret of secrets) {
-    if (secret.reference && secret.type !== 'VALUE')
+  for (const { secret } of secretUses(task)) {
+    if (secret.reference && secret.type !== 'VALUE') {
       paths.add(referencePath(secret.reference).path);
+    }
   }
   return [...paths];
 }
@@ -191,31 +183,4 @@ function wholeNumber(min: number): (value: string) => number {
     }
     return number;
   };
-}
-
-/**
- * Resolves REFERENCE secrets through the server in one request and returns their bytes
- * with the version of each path; VALUE secrets are decoded locally and have no version.
- */
-export async function resolveWithVersions(
-  client: TesseraClient,
-  secrets: Secret[],
-): Promise<{ bytes: Buffer[]; versions: { path: string; version: number }[] }> {
-  const references = secrets.filter((secret) => secret.type !== 'VALUE');
-  const resolved = references.length > 0 ? await client.resolve(references) : [];
-  const versions = new Map<string, number>();
-  let next = 0;
-  const bytes = secrets.map((secret, index) => {
-    if (secret.type === 'VALUE') {
-      return decodeBase64(secret.value?.data ?? '', `secret ${index} value.data`);
-    }
-    const item = resolved[next++];
-    if (!item) {
-      throw new TesseraError('INTERNAL', 'the server returned fewer secrets than were asked for');
-    }
-    if (item.path !== undefined && item.version !== undefined)
-      versions.set(item.path, item.version);
-    return item.data;
-  });
-  return { bytes, versions: [...versions].map(([path, version]) => ({ path, version })) };
 }

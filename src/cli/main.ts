@@ -4,6 +4,7 @@ import { packageVersion } from '../version.ts';
 import { registerAudit } from './audit.ts';
 import { registerDelete } from './delete.ts';
 import { registerDoctor } from './doctor.ts';
+import { BOOLEAN_VARIABLE_VALUES, readEnvironmentByValue } from './env-flags.ts';
 import { registerExec } from './exec.ts';
 import { registerImport } from './import.ts';
 import { registerLoginRole } from './login-role.ts';
@@ -27,6 +28,9 @@ Environment:
   TESSERA_ADDR        server URL (default http://127.0.0.1:8210)
   TESSERA_TOKEN       token; else the file TESSERA_TOKEN_FILE (default ~/.tessera-token)
 
+Each option's variable (shown in its command's help) counts as unset when empty. The
+variable of an option without a value takes ${BOOLEAN_VARIABLE_VALUES}.
+
 Start with 'tessera server --dev', then 'tessera put', 'tessera get', 'tessera exec'.
 `;
 
@@ -42,6 +46,7 @@ export function buildProgram(): Command {
     // Subcommands copy this setting when they are added, so it comes before them.
     .configureOutput({ outputError: (text, write) => write(withoutOptionValue(text)) });
 
+  readEnvironmentByValue(program);
   registerServer(program);
   registerPut(program);
   registerRead(program);

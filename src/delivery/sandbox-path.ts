@@ -1,4 +1,4 @@
-import { lstat, realpath } from 'node:fs/promises';
+import { lstat, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, relative } from 'node:path';
 
 import { TesseraError } from '../errors.ts';
@@ -31,6 +31,36 @@ export async function checkInsideSandbox(
 
   if (!isWithin(realDir, realSandbox)) {
     throw outsideError(containerPath, sandboxDir, existing, `leads to ${realDir}`);
+  }
+}
+
+/**
+ * Throws DELIVERY_FAILED, naming `source` (such as MESOS_SANDBOX), unless `sandboxDir` is
+ * an absolute path to an existing directory. Relative container paths are placed there.
+ */
+export async function checkSandboxDir(sandboxDir: string, source: string): Promise<void> {
+  if (!isAbsolute(sandboxDir)) {
+    throw new TesseraError(
+      'DELIVERY_FAILED',
+      `the sandbox ${sandboxDir} (from ${source}) is not an absolute path, so relative ` +
+        'container paths have no place; set it to the absolute path of the sandbox',
+      { sandboxDir },
+    );
+  }
+
+  let problem: string | undefined;
+  try {
+    if (!(await stat(sandboxDir)).isDirectory()) problem = 'is not a directory';
+  } catch (error) {
+    problem = `cannot be used (${errorCode(error)})`;
+  }
+  if (problem !== undefined) {
+    throw new TesseraError(
+      'DELIVERY_FAILED',
+      `the sandbox ${sandboxDir} (from ${source}) ${problem}; relative container paths are ` +
+        'placed there, so point it at the existing sandbox directory',
+      { sandboxDir },
+    );
   }
 }
 
