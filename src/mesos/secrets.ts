@@ -1,5 +1,5 @@
 import { variableDisplayName } from './secret-rules.ts';
-import type { SecretReference, SecretUse, TaskInfo } from './types.ts';
+import type { ExecutorInfo, SecretReference, SecretUse, TaskInfo } from './types.ts';
 
 /**
  * Lists the secrets a task asks for, in TaskInfo order: `SECRET` environment variables of
@@ -39,11 +39,15 @@ export function referencePath(reference: SecretReference): { path: string; field
 }
 
 /**
- * Lists the `SECRET` environment variables of a task's executor (`executor.command`), by
- * their display names. The agent starts the executor, so `tessera exec` never delivers them.
+ * Lists the `SECRET` environment variables of a task's executor (`executor.command`), and
+ * of `groupExecutor`, the executor of the LAUNCH_GROUP that holds the task, by their
+ * display names. The agent starts the executor, so `tessera exec` never delivers them.
  */
-export function executorSecretNames(task: TaskInfo): string[] {
-  const variables = task.executor?.command?.environment?.variables ?? [];
+export function executorSecretNames(task: TaskInfo, groupExecutor?: ExecutorInfo): string[] {
+  const variables = [
+    ...(task.executor?.command?.environment?.variables ?? []),
+    ...(groupExecutor?.command?.environment?.variables ?? []),
+  ];
   return variables
     .filter((variable) => variable.type === 'SECRET')
     .map((variable) => variableDisplayName(variable.name));

@@ -10,7 +10,7 @@ import {
   TaskGroupInfoSchema,
   TaskInfoSchema,
 } from './schema.ts';
-import type { TaskInfo } from './types.ts';
+import type { ExecutorInfo, Problem, TaskInfo } from './types.ts';
 import { validateTask } from './validate.ts';
 
 const EXPECTED =
@@ -46,11 +46,26 @@ export function readTask(input: unknown): TaskInfo {
  * name; INVALID_TASK messages start with it.
  */
 export function readTaskText(text: string, source: string): TaskInfo {
+  return readTaskAndExecutor(text, source).task;
+}
+
+/** A task read by `readTaskAndExecutor`, and the executor of the LAUNCH_GROUP that holds it. */
+export interface TaskAndExecutor {
+  task: TaskInfo;
+  groupExecutor: ExecutorInfo | undefined;
+}
+
+/**
+ * Reads and validates the one task of `text` as `readTaskText` does, and returns it with
+ * the `executor` of the LAUNCH_GROUP operation that holds it, when the input is one or an
+ * ACCEPT call with one. Tasks of a group have no executor of their own.
+ */
+export function readTaskAndExecutor(text: string, source: string): TaskAndExecutor {
   const input = parseJson(text, source);
   try {
     const task = readTask(input);
     validateTask(task);
-    return task;
+    return { task, groupExecutor: launchGroupExecutor(input) };
   } catch (error) {
     if (isTesseraError(error, 'INVALID_TASK')) {
       throw new TesseraError('INVALID_TASK', `${source}: ${error.message}`, {
@@ -60,6 +75,22 @@ export function readTaskText(text: string, source: string): TaskInfo {
     }
     throw error;
   }
+}
+
+// Called after `readTask` accepted the input, so its shape is known to be right.
+function launchGroupExecutor(input: unknown): ExecutorInfo | undefined {
+  const kind = inputKind(input);
+  let operation: Operation | undefined;
+  if (kind === 'operation') {
+    operation = input as Operation;
+  } else if (kind === 'ACCEPT call') {
+    operation = (input as AcceptCall).accept.operations.find(
+      (item) => item.type === 'LAUNCH_GROUP',
+    );
+  }
+  return operation?.type === 'LAUNCH_GROUP'
+    ? (operation.launch_group?.executor as ExecutorInfo | undefined)
+    : undefined;
 }
 
 function inputKind(input: unknown): InputKind {
@@ -98,14 +129,71 @@ function checkShape<T>(input: unknown, schema: z.ZodType<T>, kind: InputKind): T
     return input as T;
   }
 
-  const problems = shapeProblems(result.error, input);
-  const lines = problems.map((problem) => `  ${problem.path} ${problem.message}`);
+  const shape = shapeProblems(result.error, input);
+  const rules = ruleProblems(input).filter((rule) => !shape.some((item) => overlaps(item, rule)));
+  const lines = [
+    ...shape.map((problem) => `  ${problem.path} ${problem.message}`),
+    ...rules.map((problem) => `  ${problem.path}: ${problem.message}`),
+  ];
+  const problems = [...shape, ...rules];
   throw new TesseraError(
     'INVALID_TASK',
     `The input looks like a Mesos ${kind} but does not match its v1 JSON form; fix these ` +
       `fields:\n${lines.join('\n')}`,
     { problems },
   );
+}
+
+// With a shape error, Mesos's rules still run on the task where it can be found, so that
+// every problem is reported at once. Rules that trip over a misshapen field add nothing.
+function ruleProblems(input: unknown): Problem[] {
+  const found = findRawTask(input);
+  if (found === undefined) return [];
+  try {
+    validateTask(found.task as TaskInfo);
+    return [];
+  } catch (error) {
+    if (!isTesseraError(error, 'INVALID_TASK')) return [];
+    const problems = (error.details?.problems ?? []) as Problem[];
+    return problems.map((problem) => ({ ...problem, path: found.prefix + problem.path }));
+  }
+}
+
+function overlaps(a: Problem, b: Problem): boolean {
+  return a.path.startsWith(b.path) || b.path.startsWith(a.path);
+}
+
+// Finds the one task object of an input that failed its shape check, with the JSON path
+// to it, without trusting any field's type.
+function findRawTask(input: unknown, prefix = ''): { task: unknown; prefix: string } | undefined {
+  const fields = asRecord(input);
+  if (fields === undefined) return undefined;
+  if ('task_id' in fields) return { task: fields, prefix };
+
+  const single = (list: unknown, path: string) =>
+    Array.isArray(list) && list.length === 1
+      ? { task: list[0], prefix: `${prefix}${path}[0].` }
+      : undefined;
+  if ('tasks' in fields) return single(fields.tasks, 'tasks');
+  const launch = asRecord(fields.launch);
+  if (launch !== undefined) return single(launch.task_infos, 'launch.task_infos');
+  const group = asRecord(asRecord(fields.launch_group)?.task_group);
+  if (group !== undefined) return single(group.tasks, 'launch_group.task_group.tasks');
+
+  const operations = asRecord(fields.accept)?.operations;
+  if (!Array.isArray(operations)) return undefined;
+  const launches = operations
+    .map((operation, index) => ({ operation: asRecord(operation), index }))
+    .filter(({ operation }) => operation?.type === 'LAUNCH' || operation?.type === 'LAUNCH_GROUP');
+  const [only] = launches;
+  if (only === undefined || launches.length > 1) return undefined;
+  return findRawTask(only.operation, `${prefix}accept.operations[${only.index}].`);
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }
 
 function operationTasks(operation: Operation): TaskInfo[] {

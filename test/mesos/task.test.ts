@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isTesseraError, type TesseraError } from '../../src/errors.ts';
-import { readTask, readTaskText } from '../../src/mesos/task.ts';
+import { executorSecretNames } from '../../src/mesos/secrets.ts';
+import { readTask, readTaskAndExecutor, readTaskText } from '../../src/mesos/task.ts';
 
 const samplePath = join(
   import.meta.dirname,
@@ -182,4 +183,25 @@ test('readTaskText names the source in task errors', () => {
 
   assert.match(error.message, /^task\.json: Task 't\.1' is invalid/);
   assert.equal(error.details?.source, 'task.json');
+});
+
+test('readTask reports shape and rule problems at once', () => {
+  const input = {
+    name: 't',
+    task_id: { value: 't.1' },
+    command: { value: 5, environment: { variables: [{ name: 'A', type: 'SECRET' }] } },
+  };
+  const error = taskError(() => readTask(input));
+  assert.match(error.message, /command\.value must be a string/);
+  assert.match(error.message, /variables\[0\]: .*must have a secret set/);
+});
+
+test('readTaskAndExecutor returns the group executor', () => {
+  const call = JSON.parse(readFileSync(samplePath, 'utf8'));
+  const secret = { type: 'REFERENCE', reference: { name: '/billing/executor-token' } };
+  call.accept.operations[0].launch_group.executor.command = {
+    environment: { variables: [{ name: 'EXEC_TOKEN', type: 'SECRET', secret }] },
+  };
+  const { task, groupExecutor } = readTaskAndExecutor(JSON.stringify(call), 'call.json');
+  assert.deepEqual(executorSecretNames(task, groupExecutor), ['EXEC_TOKEN']);
 });
