@@ -87,10 +87,7 @@ export interface DeliverySettings {
   follow?: FollowOptions;
 }
 
-/**
- * Builds the masking and rotation settings of `execTask` from the parsed flags and the
- * change policies of `changePolicies`.
- */
+/** Builds the masking and rotation settings of `execTask` from the flags and `policies`. */
 export function deliverySettings(
   flags: DeliveryFlags,
   task: TaskInfo,

@@ -209,3 +209,13 @@ export function secretVariable(variable: string, name: string) {
 export function toBase64(value: string | Buffer): string {
   return Buffer.from(value).toString('base64');
 }
+
+/** Tells whether a process with this id exists. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { request, startTestServer, type TestServer } from '../helpers/server.ts';
 import { envSecret, execEnv, shellTask, startExecCli, writeTaskDir } from './exec-cli-harness.ts';
+import { isAlive } from './exec-harness.ts';
 
 const TIMEOUT = { timeout: 40_000 };
 
@@ -11,15 +12,6 @@ async function put(server: TestServer, path: string, value: string | Buffer): Pr
   const body = { fields: { value: Buffer.from(value).toString('base64') } };
   const response = await request(server, 'POST', `/v1/tessera/data/${path}`, body);
   assert.equal(response.status, 200);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function taskVersions(server: TestServer, path: string) {
@@ -55,7 +47,7 @@ describe('tessera exec stopping and restarting', () => {
       const first = Number(/started (\d+)/.exec(run.stdout())?.[1]);
       await put(server, 'stop/tree', 'second-value-of-stop/tree');
       await run.waitFor(/started \d+\n.*started \d+/s);
-      assert.equal(alive(first), false);
+      assert.equal(isAlive(first), false);
       assert.doesNotMatch(run.stderr(), /still holds its output open/);
     } finally {
       run.kill();

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import {
   type Dirs,
+  isAlive,
   makeDirs,
   makeTask,
   type Run,
@@ -14,19 +15,10 @@ import {
 const TIMEOUT = { timeout: 30_000 };
 const PATH = process.env.PATH ?? '/usr/bin:/bin';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function waitUntilGone(pid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (alive(pid) && Date.now() < deadline) await sleep(50);
-  return !alive(pid);
+  while (isAlive(pid) && Date.now() < deadline) await sleep(50);
+  return !isAlive(pid);
 }
 
 // Resolves with the process ids the command printed, one line `TAG PID` for each tag.
@@ -52,7 +44,7 @@ describe('execTask process group', () => {
     dirs = await makeDirs();
   });
   afterEach(async () => {
-    for (const pid of started.splice(0)) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    for (const pid of started.splice(0)) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     await dirs.cleanup();
   });
 
