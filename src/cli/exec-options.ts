@@ -14,7 +14,7 @@ import { DEFAULT_GRACE_MS } from '../delivery/supervise.ts';
 import { isTesseraError } from '../errors.ts';
 import { referencePath, secretUses } from '../mesos/secrets.ts';
 import type { TaskInfo } from '../mesos/types.ts';
-import { tlsFrom, tokenFrom } from './context.ts';
+import { tlsFrom } from './context.ts';
 
 /** The options of `tessera exec` that control masking, start retries and rotations. */
 export interface DeliveryFlags {
@@ -79,6 +79,12 @@ export function addDeliveryOptions(command: Command): Command {
     );
 }
 
+/** The server that `tessera exec` works with, and its token. */
+export interface ServerAccess {
+  address: string;
+  token: string | undefined;
+}
+
 /** The settings of `execTask` that come from the delivery flags. */
 export interface DeliverySettings {
   startTimeoutMs: number;
@@ -92,18 +98,25 @@ export function deliverySettings(
   flags: DeliveryFlags,
   task: TaskInfo,
   policies: ReadonlyMap<string, ChangePolicy>,
-  address: string,
+  server: ServerAccess,
   log: (line: string) => void,
 ): DeliverySettings {
+  // The command does not get the token, but a process of its user can read it from
+  // /proc, and it must not reach the task's log when the command prints it.
   const mask = flags.mask
-    ? { minBytes: flags.maskMinLength, stdout: process.stdout, stderr: process.stderr }
+    ? {
+        minBytes: flags.maskMinLength,
+        stdout: process.stdout,
+        stderr: process.stderr,
+        alsoMask: server.token === undefined ? [] : [Buffer.from(server.token)],
+      }
     : undefined;
   const paths = referencedPaths(task);
   const follow: FollowOptions | undefined =
     flags.follow && paths.length > 0
       ? {
           subscribe: (onChange) =>
-            watchPaths(address, paths, onChange, log, flags.recheckInterval * 1000),
+            watchPaths(server, paths, onChange, log, flags.recheckInterval * 1000),
           policies,
           splayMs: flags.splay * 1000,
         }
@@ -137,15 +150,15 @@ export function changePolicies(
 // Besides the events, the secrets are checked every `recheckMs`: mounted backends (file,
 // environment, Vault) send no events, and an event can be lost between replicas.
 function watchPaths(
-  address: string,
+  server: ServerAccess,
   paths: string[],
   onChange: () => void,
   log: (line: string) => void,
   recheckMs: number,
 ): () => Promise<void> {
   const watch = new ChangeWatch({
-    address,
-    token: tokenFrom(process.env),
+    address: server.address,
+    token: server.token,
     tls: tlsFrom(process.env),
     paths,
     log,

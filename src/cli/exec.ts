@@ -1,10 +1,12 @@
 import { type Command, Option } from 'commander';
+import { TesseraClient } from '../client/client.ts';
 import { type ExecResult, execTask } from '../delivery/exec.ts';
 import { planExit } from '../delivery/signals.ts';
 import { TesseraError } from '../errors.ts';
 import { SECRETS_VARIABLE, taskFromEnvironment } from '../mesos/secrets-variable.ts';
 import { readTaskAndExecutor, type TaskAndExecutor } from '../mesos/task.ts';
-import { addressOption, clientFor, readTextInput } from './context.ts';
+import { addressOption, readTextInput, tlsFrom } from './context.ts';
+import { execToken, LOGIN_ROLE_VARIABLE } from './exec-login.ts';
 import {
   addDeliveryOptions,
   changePolicies,
@@ -23,6 +25,9 @@ the one given after --. TESSERA_TOKEN is not passed on to the command.
 
 Without --task, the secrets come from TESSERA_SECRETS (written by tessera wrap) and
 the command after -- is required; the task id is TESSERA_TASK_ID, else MESOS_TASK_ID.
+
+Without TESSERA_TOKEN, a task with ${LOGIN_ROLE_VARIABLE} set logs in as a Mesos
+task under that login role; the server must follow the master (docs/mesos.md).
 
 Examples:
   tessera exec --task task.json
@@ -55,8 +60,15 @@ export function registerExec(program: Command) {
       const policies = changePolicies(task, options.onChange, (message) =>
         self.error(`error: ${message}`),
       );
-      const client = clientFor(options);
       const log = (line: string) => process.stderr.write(`tessera exec: ${line}\n`);
+      const startTimeoutMs = options.startTimeout * 1000;
+      const login = await execToken(options.address, task, process.env, { startTimeoutMs, log });
+      const { token } = login;
+      const client = new TesseraClient({
+        address: options.address,
+        token,
+        tls: tlsFrom(process.env),
+      });
       // The report is refreshed at the pace of the periodic check, and lapses on the
       // server after a few missed refreshes, so that a run killed with SIGKILL drops out.
       const report = new TaskVersionReport({
@@ -77,13 +89,15 @@ export function registerExec(program: Command) {
           tmpfsDir: options.tmpfsDir,
           allowNonTmpfs: options.allowNonTmpfs === true,
           log,
-          ...deliverySettings(options, task, policies, client.address, log),
+          ...deliverySettings(options, task, policies, { address: client.address, token }, log),
         });
         await report.end();
         passOn(result);
       } catch (error) {
         await report.end();
         throw error;
+      } finally {
+        login.stop();
       }
     });
 }

@@ -16,6 +16,8 @@ import { Supervisor } from './supervise.ts';
 export interface MaskOptions {
   /** Values shorter than this many bytes are not masked. */
   minBytes: number;
+  /** Values to mask besides the secrets, such as the token of `tessera exec` itself. */
+  alsoMask?: readonly Buffer[];
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
 }
@@ -108,7 +110,7 @@ interface Maskers {
 }
 
 function startMasking(input: SessionInput, options: MaskOptions): Maskers {
-  const seen: Buffer[] = [...input.values];
+  const seen: Buffer[] = [...input.values, ...(options.alsoMask ?? [])];
   let warnedShort = 0;
   // Warns of the values too short to mask that were not counted in an earlier warning.
   const build = () => {
