@@ -2,11 +2,15 @@ import { TesseraError } from '../errors.ts';
 import { type AgentSupport, type Finding, judgeAgent } from './doctor-rules.ts';
 import { type MasterState, stateFindings, type TaskFinding } from './doctor-state.ts';
 import { agentUrl, type MesosFailure, type MesosReadOptions, readMesosJson } from './mesos-http.ts';
+import { baseOf, displayBase, endpointUrl } from './mesos-url.ts';
 import { printable } from './secret-rules.ts';
 
 /** Options of `runDoctor`. */
 export interface DoctorOptions {
-  /** The master's base URL, such as `http://master.example:5050`. */
+  /**
+   * The master's base URL, such as `http://master.example:5050`. Its path is kept, so
+   * `https://dcos.example/mesos/` reads `https://dcos.example/mesos/state`.
+   */
   master: URL;
   /** Time allowed for each HTTP request, in milliseconds. */
   timeoutMs: number;
@@ -51,7 +55,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   };
   let master = options.master;
   let version = await readMesosJson<{ version?: string }>(
-    new URL('/version', master),
+    endpointUrl(master, 'version'),
     'master',
     read,
   );
@@ -59,11 +63,11 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     notes.push(
       version.failure.message.replace(/; point --master at the leader$/, '; using the leader'),
     );
-    master = new URL('/', version.failure.location);
-    version = await readMesosJson(new URL('/version', master), 'master', read);
+    master = baseOf(new URL(version.failure.location), 'version');
+    version = await readMesosJson(endpointUrl(master, 'version'), 'master', read);
   }
   const state = version.ok
-    ? await readMesosJson<MasterState>(new URL('/state', master), 'master', read)
+    ? await readMesosJson<MasterState>(endpointUrl(master, 'state'), 'master', read)
     : version;
   if (!state.ok) {
     throw new TesseraError(
@@ -77,7 +81,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     inspectAgent(slave, master.protocol, read),
   );
   return {
-    master: { url: master.origin, version: masterVersion },
+    master: { url: displayBase(master), version: masterVersion },
     notes,
     agents,
     tasks: stateFindings(state.body),
@@ -105,7 +109,7 @@ async function inspectAgent(
   }
 
   const flags = await readMesosJson<{ flags?: Record<string, string> }>(
-    new URL('/flags', url),
+    endpointUrl(url, 'flags'),
     `agent ${printable(base.id)}`,
     read,
   );

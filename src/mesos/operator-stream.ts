@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { networkFailure, statusFailure } from './mesos-http.ts';
+import { baseOf, endpointUrl } from './mesos-url.ts';
 import { type OperatorEvent, OperatorEventSchema } from './operator-events.ts';
 import { readRecords } from './recordio.ts';
 
@@ -85,7 +86,7 @@ async function subscribeOnce(
   options: FollowMasterOptions,
   signal: AbortSignal,
 ): Promise<Attempt> {
-  const url = new URL('api/v1', master.href.endsWith('/') ? master : `${master.href}/`);
+  const url = endpointUrl(master, 'api/v1');
   const where = `the event stream of the Mesos master at ${url.host}`;
   const attempt = new AbortController();
   const stop = () => attempt.abort();
@@ -108,7 +109,10 @@ async function subscribeOnce(
       await response.body?.cancel();
       const failure = statusFailure(response, url, where);
       if (failure.kind === 'redirect' && failure.location !== undefined) {
-        return { kind: 'redirect', location: masterOf(failure.location), reason: failure.message };
+        // A master redirects an API call to the same path on the leader
+        // (`//leader:5050/api/v1`), so the leader's base URL is the location without it.
+        const leader = baseOf(new URL(failure.location), 'api/v1');
+        return { kind: 'redirect', location: leader, reason: failure.message };
       }
       return { kind: 'ended', reason: failure.message, subscribed: false };
     }
@@ -170,15 +174,6 @@ async function readEvents(
   } finally {
     clearTimeout(silence);
   }
-}
-
-// A master redirects an API call to the same path on the leader (`//leader:5050/api/v1`),
-// so the leader's base URL is the location without that path.
-function masterOf(location: string): URL {
-  const url = new URL(location);
-  url.pathname = url.pathname.replace(/api\/v1\/?$/, '');
-  url.search = '';
-  return url;
 }
 
 function parseEvent(record: Buffer): OperatorEvent | undefined {

@@ -1,5 +1,6 @@
 import { TesseraError } from '../errors.ts';
 import { type MesosReadOptions, readMesosJson } from '../mesos/mesos-http.ts';
+import { endpointUrl } from '../mesos/mesos-url.ts';
 import type { Finding } from './finding.ts';
 import { scanDocument } from './scan.ts';
 
@@ -13,8 +14,8 @@ import { scanDocument } from './scan.ts';
  * a message naming the leader. `tessera doctor` follows that redirect, but this does not.
  */
 export async function scanMaster(master: URL, options: MesosReadOptions): Promise<Finding[]> {
-  const stateUrl = new URL('/state', master);
-  const flagsUrl = new URL('/flags', master);
+  const stateUrl = endpointUrl(master, 'state');
+  const flagsUrl = endpointUrl(master, 'flags');
   const [state, flags] = await Promise.all([
     readMesosJson<Record<string, unknown>>(stateUrl, 'master', options),
     readMesosJson<Record<string, unknown>>(flagsUrl, 'master', options),

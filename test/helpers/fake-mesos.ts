@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 /** Response of a fake endpoint: a JSON body, or a bare status (with a Location for 307). */
 export type FakeAnswer =
   | { status: 200; body: unknown }
-  | { status: 401 | 403 | 503 }
+  | { status: 401 | 403 | 404 | 503 }
   | { status: 307; location: string };
 
 /** A fake Mesos agent: its version, its `/flags` (unset optional flags absent), or a failure. */
@@ -34,6 +34,8 @@ export interface FakeClusterSpec {
   frameworks?: unknown[];
   /** Makes the master respond to every request with this status (307 needs `location`). */
   masterAnswer?: FakeAnswer;
+  /** Serves the master's endpoints under this path, such as `/mesos`, and 404 elsewhere. */
+  pathPrefix?: string;
 }
 
 /**
@@ -53,17 +55,21 @@ export async function startFakeCluster(spec: FakeClusterSpec): Promise<FakeClust
   }
 
   const state = masterState(spec, slaves);
+  const prefix = spec.pathPrefix ?? '';
   const masterPort = await listen(servers, (request, response) => {
     record(requests, 'master', request);
     if (spec.masterAnswer !== undefined) return answer(response, spec.masterAnswer);
-    if (request.url === '/version')
+    const path = request.url ?? '';
+    if (!path.startsWith(`${prefix}/`)) return answer(response, { status: 404 });
+    const endpoint = path.slice(prefix.length);
+    if (endpoint === '/version')
       return answer(response, { status: 200, body: versionBody(spec.masterVersion) });
-    if (request.url === '/state') return answer(response, { status: 200, body: state });
+    if (endpoint === '/state') return answer(response, { status: 200, body: state });
     return answer(response, { status: 200, body: {} });
   });
 
   return {
-    masterUrl: `http://127.0.0.1:${masterPort}`,
+    masterUrl: `http://127.0.0.1:${masterPort}${prefix === '' ? '' : `${prefix}/`}`,
     requests,
     close: async () => {
       await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));

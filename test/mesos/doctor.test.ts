@@ -210,6 +210,40 @@ describe('doctor against fake agents', () => {
   });
 });
 
+describe('doctor against a master under a path', () => {
+  let cluster: FakeCluster;
+  before(async () => {
+    cluster = await startFakeCluster({
+      masterVersion: '1.11.0',
+      agents: [AGENTS[2] as FakeAgentSpec],
+      pathPrefix: '/mesos',
+    });
+  });
+  after(() => cluster.close());
+
+  test('reads every master endpoint under the path', async () => {
+    const report = await runDoctor({
+      master: new URL(cluster.masterUrl),
+      timeoutMs: 2000,
+      concurrency: 2,
+    });
+    assert.deepEqual(cluster.requests.get('master'), ['/mesos/version', '/mesos/state']);
+    assert.equal(report.master.url, cluster.masterUrl.replace(/\/$/, ''));
+    assert.equal(report.agents.length, 1);
+    assert.equal(report.agents[0]?.fileSecrets, 'yes');
+  });
+
+  test('reads the path without a trailing slash too', async () => {
+    cluster.requests.delete('master');
+    await runDoctor({
+      master: new URL(cluster.masterUrl.replace(/\/$/, '')),
+      timeoutMs: 2000,
+      concurrency: 2,
+    });
+    assert.deepEqual(cluster.requests.get('master'), ['/mesos/version', '/mesos/state']);
+  });
+});
+
 describe('doctor against an unhealthy master', () => {
   const clusters: FakeCluster[] = [];
   after(() => Promise.all(clusters.map((cluster) => cluster.close())));
@@ -238,6 +272,29 @@ describe('doctor against an unhealthy master', () => {
     assert.equal(report.master.url, leader.masterUrl);
     assert.equal(report.agents.length, 1);
     assert.match(report.notes[0] ?? '', /not the leading master \(307 Temporary Redirect/);
+  });
+
+  test('307 to a leader under a path keeps the path', async () => {
+    const leader = await startFakeCluster({
+      masterVersion: '1.10.0',
+      agents: [AGENTS[2] as FakeAgentSpec],
+      pathPrefix: '/mesos',
+    });
+    clusters.push(leader);
+    const follower = await startFakeCluster({
+      masterVersion: '1.10.0',
+      agents: [],
+      masterAnswer: { status: 307, location: `${leader.masterUrl}version` },
+    });
+    clusters.push(follower);
+
+    const report = await runDoctor({
+      master: new URL(follower.masterUrl),
+      timeoutMs: 2000,
+      concurrency: 2,
+    });
+    assert.equal(report.master.url, leader.masterUrl.replace(/\/$/, ''));
+    assert.deepEqual(leader.requests.get('master'), ['/mesos/version', '/mesos/state']);
   });
 
   for (const status of [401, 403, 503] as const) {

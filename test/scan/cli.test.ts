@@ -275,6 +275,22 @@ describe('tessera scan --master', () => {
     assertNothingSecret(ran);
   });
 
+  test('keeps the path of a master URL', async () => {
+    const prefixed = await startFakeMaster({
+      '/mesos/state': { version: '1.11.0', frameworks: [{ id: 'fw-1', tasks: [task] }] },
+      '/mesos/flags': { flags: { zk } },
+    });
+    try {
+      const ran = await scan(['--format', 'json', '--master', `${prefixed.url}/mesos/`]);
+      assert.equal(ran.code, 2, ran.stderr);
+      const sources = JSON.parse(ran.stdout.toString()).map((f: { source: string }) => f.source);
+      assert.deepEqual(sources, [`${prefixed.url}/mesos/state`, `${prefixed.url}/mesos/flags`]);
+      assert.deepEqual([...prefixed.requests].sort(), ['/mesos/flags', '/mesos/state']);
+    } finally {
+      await prefixed.close();
+    }
+  });
+
   test('the master comes from TESSERA_SCAN_MASTER', async () => {
     const ran = await runTessera(['scan'], { env: { ...env, TESSERA_SCAN_MASTER: master.url } });
     assert.equal(ran.code, 2, ran.stderr);
