@@ -4,7 +4,7 @@
 
 export { TesseraClient } from './client/client.ts';
 export { isTesseraError, TesseraError } from './errors.ts';
-export { type DoctorReport, runDoctor } from './mesos/doctor.ts';
+export { type DoctorOptions, type DoctorReport, runDoctor } from './mesos/doctor.ts';
 export { readMarathon } from './mesos/marathon.ts';
 export { checkMarathonApp, wrapMarathonApp } from './mesos/marathon-app.ts';
 export { checkMarathonPod, wrapMarathonPod } from './mesos/marathon-pod.ts';

@@ -1,12 +1,13 @@
 import { type Command, Option } from 'commander';
 import { type DoctorReport, runDoctor } from '../mesos/doctor.ts';
+import { parseCount } from '../mesos/read-options.ts';
 import { formatOption, printable, printJson } from './context.ts';
 import {
   addMesosReadOptions,
   asUsageError,
   basicAuthorization,
   parseMasterUrl,
-  positiveInteger,
+  parseTimeoutMs,
 } from './mesos-options.ts';
 
 const HELP = `
@@ -48,10 +49,8 @@ export function registerDoctor(program: Command) {
     .action(async (options, command: Command) => {
       const report = await runDoctor({
         master: asUsageError(command, () => parseMasterUrl(options.master)),
-        timeoutMs: asUsageError(command, () => positiveInteger(options.timeoutMs, '--timeout-ms')),
-        concurrency: asUsageError(command, () =>
-          positiveInteger(options.concurrency, '--concurrency'),
-        ),
+        timeoutMs: asUsageError(command, () => parseTimeoutMs(options.timeoutMs)),
+        concurrency: asUsageError(command, () => parseCount(options.concurrency, '--concurrency')),
         authorization: await basicAuthorization(options.principal, options.secretFile),
         onProgress: process.stderr.isTTY ? drawProgress : undefined,
       });

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
 
 import { isTesseraError, TesseraError } from '../errors.ts';
-import { printable } from './context.ts';
+import { parseMasterUrl as parseMesosUrl } from '../mesos/mesos-url.ts';
+import { MAX_TIMEOUT_MS, parseCount } from '../mesos/read-options.ts';
 
 /** Adds the options of reading a Mesos master: request timeout, principal and its secret. */
 export function addMesosReadOptions(command: Command): Command {
@@ -35,39 +36,18 @@ export function asUsageError<T>(command: Command, parse: () => T): T {
   }
 }
 
-/**
- * Parses `--master`. Throws INVALID_ARGUMENT without echoing the value, because a
- * mistyped URL may still hold a password.
- */
+/** Parses `--master`. Throws INVALID_ARGUMENT without echoing the value. */
 export function parseMasterUrl(text: string): URL {
-  const url = URL.canParse(text) ? new URL(text) : undefined;
-  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
-    throw new TesseraError(
-      'INVALID_ARGUMENT',
-      '--master must be an http or https URL, such as http://master.example:5050',
-    );
-  }
-  // fetch() refuses URLs with credentials, and a command line shows them to every user.
-  if (url.username !== '' || url.password !== '') {
-    throw new TesseraError(
-      'INVALID_ARGUMENT',
-      '--master must not hold a user or password; give the principal with --principal ' +
-        'and its password in the file named by --secret-file',
-    );
-  }
-  return url;
+  return parseMesosUrl(
+    text,
+    '--master',
+    'give the principal with --principal and its password in the file named by --secret-file',
+  );
 }
 
-/** Parses a positive whole number given to `flag`. Throws INVALID_ARGUMENT. */
-export function positiveInteger(text: string, flag: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) {
-    throw new TesseraError(
-      'INVALID_ARGUMENT',
-      `${flag} takes a positive integer; got '${printable(text)}'`,
-    );
-  }
-  return value;
+/** Parses `--timeout-ms`, which Node.js timers limit to MAX_TIMEOUT_MS. Throws INVALID_ARGUMENT. */
+export function parseTimeoutMs(text: string): number {
+  return parseCount(text, '--timeout-ms', MAX_TIMEOUT_MS);
 }
 
 /**

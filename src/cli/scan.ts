@@ -10,7 +10,7 @@ import {
   asUsageError,
   basicAuthorization,
   parseMasterUrl,
-  positiveInteger,
+  parseTimeoutMs,
 } from './mesos-options.ts';
 
 // The exit status when a finding reaches --fail-on, the same as for a failure.
@@ -79,9 +79,7 @@ export function registerScan(program: Command) {
       const master = asUsageError(command, () =>
         options.master === undefined ? undefined : parseMasterUrl(options.master),
       );
-      const timeoutMs = asUsageError(command, () =>
-        positiveInteger(options.timeoutMs, '--timeout-ms'),
-      );
+      const timeoutMs = asUsageError(command, () => parseTimeoutMs(options.timeoutMs));
       const findings = await scanInputs(files, credentials, { ...options, master, timeoutMs });
       if (options.format === 'json') {
         printJson(findings);

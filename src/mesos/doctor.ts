@@ -2,7 +2,8 @@ import { TesseraError } from '../errors.ts';
 import { type AgentSupport, type Finding, judgeAgent } from './doctor-rules.ts';
 import { type MasterState, stateFindings, type TaskFinding } from './doctor-state.ts';
 import { agentUrl, type MesosFailure, type MesosReadOptions, readMesosJson } from './mesos-http.ts';
-import { baseOf, displayBase, endpointUrl } from './mesos-url.ts';
+import { baseOf, displayBase, endpointUrl, parseMasterUrl } from './mesos-url.ts';
+import { checkAuthorization, MAX_TIMEOUT_MS, parseCount } from './read-options.ts';
 import { printable } from './secret-rules.ts';
 
 /** Options of `runDoctor`. */
@@ -11,8 +12,8 @@ export interface DoctorOptions {
    * The master's base URL, such as `http://master.example:5050`. Its path is kept, so
    * `https://dcos.example/mesos/` reads `https://dcos.example/mesos/state`.
    */
-  master: URL;
-  /** Time allowed for each HTTP request, in milliseconds. */
+  master: URL | string;
+  /** Time allowed for each HTTP request, in milliseconds, at most MAX_TIMEOUT_MS. */
   timeoutMs: number;
   /** How many agents are read at the same time. */
   concurrency: number;
@@ -45,15 +46,17 @@ export interface DoctorReport {
  * `concurrency` at a time, each within `timeoutMs`), and judges each agent's native
  * secret support. A master that answers 307 is followed once, to the leader it names.
  * Only GET requests are sent. An agent that cannot be read gets a finding, not an error.
- * Throws UNREACHABLE when the master's `/version` or `/state` cannot be read.
+ * Throws INVALID_ARGUMENT, naming the option, for an invalid option, and UNREACHABLE
+ * when the master's `/version` or `/state` cannot be read.
  */
 export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const notes: string[] = [];
   const read: MesosReadOptions = {
-    timeoutMs: options.timeoutMs,
-    authorization: options.authorization,
+    timeoutMs: parseCount(options.timeoutMs, 'timeoutMs', MAX_TIMEOUT_MS),
+    authorization: checkAuthorization(options.authorization, 'authorization'),
   };
-  let master = options.master;
+  const concurrency = parseCount(options.concurrency, 'concurrency');
+  let master = parseMasterUrl(options.master, 'master', 'send them in authorization');
   let version = await readMesosJson<{ version?: string }>(
     endpointUrl(master, 'version'),
     'master',
@@ -77,8 +80,11 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   }
 
   const masterVersion = version.ok ? (version.body.version ?? 'unknown') : 'unknown';
-  const agents = await mapBounded(state.body.slaves ?? [], options, (slave) =>
-    inspectAgent(slave, master.protocol, read),
+  const agents = await mapBounded(
+    state.body.slaves ?? [],
+    concurrency,
+    options.onProgress,
+    (slave) => inspectAgent(slave, master.protocol, read),
   );
   return {
     master: { url: displayBase(master), version: masterVersion },
@@ -136,7 +142,8 @@ function unreadable(message: string): Finding {
 // are open at once, however many agents the cluster has.
 async function mapBounded<T, R>(
   items: readonly T[],
-  options: Pick<DoctorOptions, 'concurrency' | 'onProgress'>,
+  concurrency: number,
+  onProgress: DoctorOptions['onProgress'],
   work: (item: T) => Promise<R>,
 ): Promise<R[]> {
   const results: R[] = new Array(items.length);
@@ -147,10 +154,10 @@ async function mapBounded<T, R>(
       const index = next++;
       results[index] = await work(items[index] as T);
       done += 1;
-      options.onProgress?.(done, items.length);
+      onProgress?.(done, items.length);
     }
   };
-  const count = Math.max(1, Math.min(options.concurrency, items.length));
+  const count = Math.max(1, Math.min(concurrency, items.length));
   await Promise.all(Array.from({ length: count }, worker));
   return results;
 }

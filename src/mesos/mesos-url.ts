@@ -1,3 +1,5 @@
+import { TesseraError } from '../errors.ts';
+
 /**
  * Returns the URL of `endpoint` (such as `state` or `api/v1`) under `base`, keeping the
  * base's path, so that a master served under a prefix (DC/OS serves it at `/mesos/`) is
@@ -22,4 +24,29 @@ export function baseOf(url: URL, endpoint: string): URL {
 /** Formats a base URL for a report: origin and path, without a trailing `/`. */
 export function displayBase(base: URL): string {
   return `${base.origin}${base.pathname.replace(/\/+$/, '')}`;
+}
+
+/**
+ * Parses the base URL of a Mesos master given to `option` (a flag or an SDK option's name),
+ * as text or as a URL. Throws INVALID_ARGUMENT without echoing the value, because a
+ * mistyped URL may still hold a password. `credentialsFix` says where credentials go
+ * instead.
+ */
+export function parseMasterUrl(value: unknown, option: string, credentialsFix: string): URL {
+  const text = value instanceof URL ? value.href : value;
+  const url = typeof text === 'string' && URL.canParse(text) ? new URL(text) : undefined;
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      `${option} must be an http or https URL, such as http://master.example:5050`,
+    );
+  }
+  // fetch() rejects URLs with credentials, and a command line shows them to every user.
+  if (url.username !== '' || url.password !== '') {
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      `${option} must not hold a user or password; ${credentialsFix}`,
+    );
+  }
+  return url;
 }

@@ -47,6 +47,26 @@ describe('tessera doctor as a command', () => {
     assert.doesNotMatch(text, /\n\s+at /);
   });
 
+  test('--timeout-ms over 2^31 - 1 is a usage error', async () => {
+    const ran = await runTessera(
+      ['doctor', '--master', cluster.masterUrl, '--timeout-ms', '2147483648'],
+      { env },
+    );
+    assert.equal(ran.code, 1);
+    assert.match(ran.stderr, /--timeout-ms must be a whole number from 1 to 2147483647/);
+    assert.match(ran.stderr, /got '2147483648'/);
+    assert.doesNotMatch(ran.stderr, /TimeoutOverflowWarning/);
+  });
+
+  test('--timeout-ms of 2^31 - 1 is accepted', async () => {
+    const ran = await runTessera(
+      ['doctor', '--master', cluster.masterUrl, '--timeout-ms', '2147483647'],
+      { env },
+    );
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.doesNotMatch(ran.stderr, /TimeoutOverflowWarning/);
+  });
+
   test('an unreachable master is one clear line', async () => {
     const ran = await runTessera(['doctor', '--master', 'http://127.0.0.1:1'], { env });
     assert.equal(ran.code, 2);

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { isTesseraError } from '../../src/errors.ts';
-import { type AgentReport, type DoctorReport, runDoctor } from '../../src/mesos/doctor.ts';
+import {
+  type AgentReport,
+  type DoctorOptions,
+  type DoctorReport,
+  runDoctor,
+} from '../../src/mesos/doctor.ts';
 import { type FakeAgentSpec, type FakeCluster, startFakeCluster } from '../helpers/fake-mesos.ts';
 
 const CANARY = 'Q0FOQVJZLWlubGluZS12YWx1ZS0xMjM0';
@@ -242,6 +247,49 @@ describe('doctor against a master under a path', () => {
     });
     assert.deepEqual(cluster.requests.get('master'), ['/mesos/version', '/mesos/state']);
   });
+});
+
+describe('runDoctor options', () => {
+  let cluster: FakeCluster;
+  before(async () => {
+    cluster = await startFakeCluster({ masterVersion: '1.11.0', agents: [AGENTS[2]!] });
+  });
+  after(() => cluster.close());
+
+  test('master may be a string', async () => {
+    const report = await runDoctor({ master: cluster.masterUrl, timeoutMs: 2000, concurrency: 1 });
+    assert.equal(report.agents.length, 1);
+    assert.equal(report.agents[0]?.envSecrets, 'yes');
+  });
+
+  const invalid: [string, Record<string, unknown>, RegExp][] = [
+    ['master without scheme', { master: 'master.example:5050' }, /^master must be an http/],
+    ['master of another scheme', { master: 'zk://192.0.2.10:2181/mesos' }, /^master must be/],
+    ['master not a URL', { master: 5050 }, /^master must be an http or https URL/],
+    ['master with password', { master: 'http://ops:PLACEHOLDER@127.0.0.1:1' }, /^master must not/],
+    ['timeoutMs over 2^31 - 1', { timeoutMs: 2 ** 31 }, /^timeoutMs must be .* to 2147483647/],
+    ['timeoutMs zero', { timeoutMs: 0 }, /^timeoutMs must be/],
+    ['timeoutMs fractional', { timeoutMs: 1.5 }, /^timeoutMs must be/],
+    ['concurrency zero', { concurrency: 0 }, /^concurrency must be a positive whole number/],
+    [
+      'authorization with a line break',
+      { authorization: 'Basic PLACEHOLDER\r\nX: 1' },
+      /^authorization must/,
+    ],
+  ];
+  for (const [name, change, pattern] of invalid) {
+    test(`rejects ${name}`, async () => {
+      const options = { master: cluster.masterUrl, timeoutMs: 2000, concurrency: 1, ...change };
+      const sent = cluster.requests.get('master')?.length ?? 0;
+      await assert.rejects(runDoctor(options as DoctorOptions), (error) => {
+        assert.ok(isTesseraError(error, 'INVALID_ARGUMENT'), String(error));
+        assert.match(error.message, pattern);
+        assert.doesNotMatch(error.message, /PLACEHOLDER/);
+        return true;
+      });
+      assert.equal(cluster.requests.get('master')?.length ?? 0, sent, 'no request was sent');
+    });
+  }
 });
 
 describe('doctor against an unhealthy master', () => {

@@ -334,6 +334,14 @@ describe('tessera scan --master', () => {
     }
   });
 
+  test('--timeout-ms over 2^31 - 1 is a usage error', async () => {
+    const sent = master.requests.length;
+    const ran = await scan(['--master', master.url, '--timeout-ms', '2147483648']);
+    assert.equal(ran.code, 1);
+    assert.match(ran.stderr, /--timeout-ms must be a whole number from 1 to 2147483647/);
+    assert.equal(master.requests.length, sent, 'no request was sent');
+  });
+
   test('rejects a master URL with a password', async () => {
     const ran = await scan(['--master', 'http://ops:PLACEHOLDER-mu@127.0.0.1:1']);
     assert.equal(ran.code, 1);
