@@ -7,7 +7,7 @@ import {
   asUsageError,
   basicAuthorization,
   parseMasterUrl,
-  parseTimeoutMs,
+  parseReadLimits,
 } from './mesos-options.ts';
 
 const HELP = `
@@ -49,7 +49,7 @@ export function registerDoctor(program: Command) {
     .action(async (options, command: Command) => {
       const report = await runDoctor({
         master: asUsageError(command, () => parseMasterUrl(options.master)),
-        timeoutMs: asUsageError(command, () => parseTimeoutMs(options.timeoutMs)),
+        ...parseReadLimits(command, options),
         concurrency: asUsageError(command, () => parseCount(options.concurrency, '--concurrency')),
         authorization: await basicAuthorization(options.principal, options.secretFile),
         onProgress: process.stderr.isTTY ? drawProgress : undefined,

@@ -3,15 +3,29 @@ import { type Command, Option } from 'commander';
 
 import { isTesseraError, TesseraError } from '../errors.ts';
 import { parseMasterUrl as parseMesosUrl } from '../mesos/mesos-url.ts';
-import { MAX_TIMEOUT_MS, parseCount } from '../mesos/read-options.ts';
+import {
+  DEFAULT_MAX_BODY_BYTES,
+  MAX_BODY_MIB,
+  MAX_TIMEOUT_MS,
+  mibToBytes,
+  parseCount,
+} from '../mesos/read-options.ts';
 
-/** Adds the options of reading a Mesos master: request timeout, principal and its secret. */
+/**
+ * Adds the options of reading a Mesos master: request timeout, body size limit, principal
+ * and its secret.
+ */
 export function addMesosReadOptions(command: Command): Command {
   return command
     .addOption(
       new Option('--timeout-ms <ms>', 'time allowed per request, in milliseconds')
         .env('TESSERA_MESOS_TIMEOUT_MS')
         .default('5000'),
+    )
+    .addOption(
+      new Option('--max-body-mib <mib>', 'maximum size of a response body, in MiB')
+        .env('TESSERA_MESOS_MAX_BODY_MIB')
+        .default(String(DEFAULT_MAX_BODY_BYTES / mibToBytes(1))),
     )
     .addOption(
       new Option('--principal <name>', 'Mesos HTTP principal').env('TESSERA_MESOS_PRINCIPAL'),
@@ -45,9 +59,18 @@ export function parseMasterUrl(text: string): URL {
   );
 }
 
-/** Parses `--timeout-ms`, which Node.js timers limit to MAX_TIMEOUT_MS. Throws INVALID_ARGUMENT. */
-export function parseTimeoutMs(text: string): number {
-  return parseCount(text, '--timeout-ms', MAX_TIMEOUT_MS);
+/**
+ * Parses `--timeout-ms`, which Node.js timers limit to MAX_TIMEOUT_MS, and `--max-body-mib`.
+ * An invalid value is a usage error of `command`.
+ */
+export function parseReadLimits(
+  command: Command,
+  options: { timeoutMs: string; maxBodyMib: string },
+): { timeoutMs: number; maxBodyBytes: number } {
+  return asUsageError(command, () => ({
+    timeoutMs: parseCount(options.timeoutMs, '--timeout-ms', MAX_TIMEOUT_MS),
+    maxBodyBytes: mibToBytes(parseCount(options.maxBodyMib, '--max-body-mib', MAX_BODY_MIB)),
+  }));
 }
 
 /**

@@ -10,7 +10,7 @@ import {
   asUsageError,
   basicAuthorization,
   parseMasterUrl,
-  parseTimeoutMs,
+  parseReadLimits,
 } from './mesos-options.ts';
 
 // The exit status when a finding reaches --fail-on, the same as for a failure.
@@ -79,8 +79,8 @@ export function registerScan(program: Command) {
       const master = asUsageError(command, () =>
         options.master === undefined ? undefined : parseMasterUrl(options.master),
       );
-      const timeoutMs = asUsageError(command, () => parseTimeoutMs(options.timeoutMs));
-      const findings = await scanInputs(files, credentials, { ...options, master, timeoutMs });
+      const limits = parseReadLimits(command, options);
+      const findings = await scanInputs(files, credentials, { ...options, ...limits, master });
       if (options.format === 'json') {
         printJson(findings);
       } else {
@@ -97,7 +97,13 @@ export function registerScan(program: Command) {
 async function scanInputs(
   files: string[],
   credentials: string[],
-  options: { master?: URL; timeoutMs: number; principal?: string; secretFile?: string },
+  options: {
+    master?: URL;
+    timeoutMs: number;
+    maxBodyBytes: number;
+    principal?: string;
+    secretFile?: string;
+  },
 ): Promise<Finding[]> {
   const texts = await Promise.all(files.map((file) => readTextInput(file, 'the file')));
   const credentialTexts = await Promise.all(
@@ -111,8 +117,9 @@ async function scanInputs(
   ];
   if (options.master === undefined) return findings;
   const authorization = await basicAuthorization(options.principal, options.secretFile);
+  const { timeoutMs, maxBodyBytes } = options;
   return [
     ...findings,
-    ...(await scanMaster(options.master, { timeoutMs: options.timeoutMs, authorization })),
+    ...(await scanMaster(options.master, { timeoutMs, maxBodyBytes, authorization })),
   ];
 }

@@ -3,7 +3,14 @@ import { type AgentSupport, type Finding, judgeAgent } from './doctor-rules.ts';
 import { type MasterState, stateFindings, type TaskFinding } from './doctor-state.ts';
 import { agentUrl, type MesosFailure, type MesosReadOptions, readMesosJson } from './mesos-http.ts';
 import { baseOf, displayBase, endpointUrl, parseMasterUrl } from './mesos-url.ts';
-import { checkAuthorization, MAX_TIMEOUT_MS, parseCount } from './read-options.ts';
+import {
+  checkAuthorization,
+  DEFAULT_MAX_BODY_BYTES,
+  MAX_BODY_MIB,
+  MAX_TIMEOUT_MS,
+  mibToBytes,
+  parseCount,
+} from './read-options.ts';
 import { printable } from './secret-rules.ts';
 
 /** Options of `runDoctor`. */
@@ -15,6 +22,8 @@ export interface DoctorOptions {
   master: URL | string;
   /** Time allowed for each HTTP request, in milliseconds, at most MAX_TIMEOUT_MS. */
   timeoutMs: number;
+  /** Maximum size of each response body, in bytes; DEFAULT_MAX_BODY_BYTES when unset. */
+  maxBodyBytes?: number;
   /** How many agents are read at the same time. */
   concurrency: number;
   /** The Authorization header for masters and agents with HTTP authentication. */
@@ -53,6 +62,11 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const notes: string[] = [];
   const read: MesosReadOptions = {
     timeoutMs: parseCount(options.timeoutMs, 'timeoutMs', MAX_TIMEOUT_MS),
+    maxBodyBytes: parseCount(
+      options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      'maxBodyBytes',
+      mibToBytes(MAX_BODY_MIB),
+    ),
     authorization: checkAuthorization(options.authorization, 'authorization'),
   };
   const concurrency = parseCount(options.concurrency, 'concurrency');

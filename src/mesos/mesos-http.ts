@@ -1,3 +1,6 @@
+import { readText } from './http-body.ts';
+import { DEFAULT_MAX_BODY_BYTES, formatSize } from './read-options.ts';
+
 /** Failure of a read from a Mesos master or agent: a category and a one-line message. */
 export interface MesosFailure {
   kind:
@@ -8,6 +11,7 @@ export interface MesosFailure {
     | 'redirect'
     | 'unavailable'
     | 'status'
+    | 'too-large'
     | 'invalid';
   message: string;
   /** For `redirect`: the absolute URL of the Location header. */
@@ -19,8 +23,10 @@ export type MesosRead<T> = { ok: true; body: T } | { ok: false; failure: MesosFa
 
 /** Options of `readMesosJson`. */
 export interface MesosReadOptions {
-  /** Time allowed for the whole request, in milliseconds. */
+  /** Time allowed for the whole request, body included, in milliseconds. */
   timeoutMs: number;
+  /** Maximum size of the response body, in bytes; DEFAULT_MAX_BODY_BYTES when unset. */
+  maxBodyBytes?: number;
   /** The value of the Authorization header, for masters and agents with HTTP authentication. */
   authorization?: string;
 }
@@ -29,7 +35,8 @@ export interface MesosReadOptions {
  * Sends `GET url` and parses the JSON body. Never throws for a network or HTTP failure:
  * each becomes a `MesosFailure` whose message names `what` and the URL's origin (never
  * its credentials) and the fix. Redirects are not followed, so that a caller can
- * tell a non-leading master (307 to the leader) from the leader.
+ * tell a non-leading master (307 to the leader) from the leader. A body larger than
+ * `maxBodyBytes` is not read to its end.
  */
 export async function readMesosJson<T>(
   url: URL,
@@ -55,8 +62,18 @@ export async function readMesosJson<T>(
     await response.body?.cancel();
     return { ok: false, failure: statusFailure(response, url, where) };
   }
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  let text: string | undefined;
   try {
-    return { ok: true, body: (await response.json()) as T };
+    text = await readText(response, maxBodyBytes);
+  } catch (error) {
+    return { ok: false, failure: bodyFailure(error, where, options.timeoutMs) };
+  }
+  if (text === undefined) {
+    return { ok: false, failure: tooLargeFailure(where, maxBodyBytes) };
+  }
+  try {
+    return { ok: true, body: JSON.parse(text) as T };
   } catch {
     return {
       ok: false,
@@ -70,19 +87,51 @@ export async function readMesosJson<T>(
 
 /** Describes a failed request: a timeout, or a network error by its code. */
 export function networkFailure(error: unknown, where: string, timeoutMs: number): MesosFailure {
-  const name = (error as Error | undefined)?.name;
-  if (name === 'TimeoutError' || name === 'AbortError') {
+  if (isTimeout(error)) {
     return {
       kind: 'timeout',
       message: `${where} did not respond within ${timeoutMs} ms; check that it is up, or raise --timeout-ms`,
     };
   }
-  const cause = (error as { cause?: { code?: string } } | undefined)?.cause;
-  const code = cause?.code ?? 'network error';
   return {
     kind: 'unreachable',
-    message: `${where} is unreachable (${code}); check that it runs and that this host can reach it`,
+    message: `${where} is unreachable (${errorCode(error)}); check that it runs and that this host can reach it`,
   };
+}
+
+// Describes a failure while the body arrives, after a 200 status line and headers.
+function bodyFailure(error: unknown, where: string, timeoutMs: number): MesosFailure {
+  if (isTimeout(error)) {
+    return {
+      kind: 'timeout',
+      message:
+        `${where} did not send its whole response within ${timeoutMs} ms; raise --timeout-ms ` +
+        'for a large cluster, or check that the URL names a Mesos master or agent',
+    };
+  }
+  return {
+    kind: 'unreachable',
+    message: `${where} closed the connection before the end of its response (${errorCode(error)}); retry, and check the process's log`,
+  };
+}
+
+function tooLargeFailure(where: string, maxBodyBytes: number): MesosFailure {
+  return {
+    kind: 'too-large',
+    message:
+      `${where} sent a response larger than ${formatSize(maxBodyBytes)}; raise ` +
+      '--max-body-mib for a large cluster, or check that the URL names a Mesos master or agent',
+  };
+}
+
+function isTimeout(error: unknown): boolean {
+  const name = (error as Error | undefined)?.name;
+  return name === 'TimeoutError' || name === 'AbortError';
+}
+
+function errorCode(error: unknown): string {
+  const cause = (error as { cause?: { code?: string } } | undefined)?.cause;
+  return cause?.code ?? 'network error';
 }
 
 /** Describes an answer other than 200, with the fix for each status Mesos sends. */

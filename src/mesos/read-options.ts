@@ -1,3 +1,5 @@
+import { constants } from 'node:buffer';
+
 import { TesseraError } from '../errors.ts';
 import { printable } from './secret-rules.ts';
 
@@ -42,4 +44,27 @@ export function checkAuthorization(value: unknown, option: string): string | und
     );
   }
   return value;
+}
+
+const MIB = 1024 * 1024;
+
+// NOTE: an estimate. A task in a master's /state takes about 1 to 2 KiB (resources,
+// statuses, container), so tens of thousands of tasks fit in 64 MiB.
+/** Default maximum size of a response body from a master or agent, in bytes. */
+export const DEFAULT_MAX_BODY_BYTES = 64 * MIB;
+
+/**
+ * Maximum size of a response body, in MiB, that a limit may allow: the body is parsed from
+ * one string, and V8 strings hold at most `buffer.constants.MAX_STRING_LENGTH` characters.
+ */
+export const MAX_BODY_MIB = Math.floor(constants.MAX_STRING_LENGTH / MIB);
+
+/** Converts a size in MiB to bytes. */
+export function mibToBytes(mib: number): number {
+  return mib * MIB;
+}
+
+/** Formats a size in bytes as whole MiB when it is one, else as bytes. */
+export function formatSize(bytes: number): string {
+  return bytes % MIB === 0 ? `${bytes / MIB} MiB` : `${bytes} bytes`;
 }

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { runTessera } from '../helpers/cli.ts';
 import { type FakeCluster, startFakeCluster } from '../helpers/fake-mesos.ts';
@@ -65,6 +67,35 @@ describe('tessera doctor as a command', () => {
     );
     assert.equal(ran.code, 0, ran.stderr);
     assert.doesNotMatch(ran.stderr, /TimeoutOverflowWarning/);
+  });
+
+  test('--max-body-mib out of range is a usage error', async () => {
+    for (const value of ['0', '512', 'lots']) {
+      const ran = await runTessera(
+        ['doctor', '--master', cluster.masterUrl, '--max-body-mib', value],
+        { env },
+      );
+      assert.equal(ran.code, 1, value);
+      assert.match(ran.stderr, /--max-body-mib must be a whole number from 1 to 511/, value);
+    }
+  });
+
+  test('a /state over --max-body-mib is one line', async () => {
+    const large = `{"slaves": [], "padding": "${'x'.repeat(2 * 1024 * 1024)}"}`;
+    const server = createServer((request, response) => {
+      const body = request.url === '/state' ? large : '{"version": "1.11.0"}';
+      response.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const ran = await runTessera(['doctor', '--master', url, '--max-body-mib', '1'], { env });
+      assert.equal(ran.code, 2);
+      assert.equal(ran.stderr.trim().split('\n').length, 1);
+      assert.match(ran.stderr, /\/state sent a response larger than 1 MiB; raise --max-body-mib/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   test('an unreachable master is one clear line', async () => {
