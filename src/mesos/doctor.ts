@@ -1,8 +1,13 @@
 import { TesseraError } from '../errors.ts';
 import { type AgentSupport, type Finding, judgeAgent } from './doctor-rules.ts';
 import { type MasterState, stateFindings, type TaskFinding } from './doctor-state.ts';
-import { agentUrl, type MesosFailure, type MesosReadOptions, readMesosJson } from './mesos-http.ts';
-import { baseOf, displayBase, endpointUrl, parseMasterUrl } from './mesos-url.ts';
+import {
+  LEADER_FIX,
+  type MesosFailure,
+  type MesosReadOptions,
+  readMesosJson,
+} from './mesos-http.ts';
+import { agentUrl, baseOf, displayBase, endpointUrl, parseMasterUrl } from './mesos-url.ts';
 import {
   checkAuthorization,
   DEFAULT_MAX_BODY_BYTES,
@@ -12,6 +17,8 @@ import {
   parseCount,
 } from './read-options.ts';
 import { printable } from './secret-rules.ts';
+
+const MASTER = { role: 'master' } as const;
 
 /** Options of `runDoctor`. */
 export interface DoctorOptions {
@@ -73,18 +80,16 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   let master = parseMasterUrl(options.master, 'master', 'send them in authorization');
   let version = await readMesosJson<{ version?: string }>(
     endpointUrl(master, 'version'),
-    'master',
+    MASTER,
     read,
   );
   if (!version.ok && version.failure.kind === 'redirect' && version.failure.location) {
-    notes.push(
-      version.failure.message.replace(/; point --master at the leader$/, '; using the leader'),
-    );
+    notes.push(version.failure.message.replace(`; ${LEADER_FIX}`, '; using the leader'));
     master = baseOf(new URL(version.failure.location), 'version');
-    version = await readMesosJson(endpointUrl(master, 'version'), 'master', read);
+    version = await readMesosJson(endpointUrl(master, 'version'), MASTER, read);
   }
   const state = version.ok
-    ? await readMesosJson<MasterState>(endpointUrl(master, 'state'), 'master', read)
+    ? await readMesosJson<MasterState>(endpointUrl(master, 'state'), MASTER, read)
     : version;
   if (!state.ok) {
     throw new TesseraError(
@@ -130,7 +135,7 @@ async function inspectAgent(
 
   const flags = await readMesosJson<{ flags?: Record<string, string> }>(
     endpointUrl(url, 'flags'),
-    `agent ${printable(base.id)}`,
+    { role: 'agent', id: base.id },
     read,
   );
   if (!flags.ok) {

@@ -1,5 +1,7 @@
 import { readText } from './http-body.ts';
+import { redirectTarget } from './mesos-url.ts';
 import { DEFAULT_MAX_BODY_BYTES, formatSize } from './read-options.ts';
+import { printable } from './secret-rules.ts';
 
 /** Failure of a read from a Mesos master or agent: a category and a one-line message. */
 export interface MesosFailure {
@@ -21,6 +23,12 @@ export interface MesosFailure {
 /** The body of a successful read, or why it failed. */
 export type MesosRead<T> = { ok: true; body: T } | { ok: false; failure: MesosFailure };
 
+/** The Mesos process a request goes to: the master, or an agent by its id. */
+export type MesosPeer = { role: 'master' } | { role: 'agent'; id: string };
+
+/** The fix at the end of a non-leading master's redirect message. */
+export const LEADER_FIX = 'point --master at the leader';
+
 /** Options of `readMesosJson`. */
 export interface MesosReadOptions {
   /** Time allowed for the whole request, body included, in milliseconds. */
@@ -33,16 +41,17 @@ export interface MesosReadOptions {
 
 /**
  * Sends `GET url` and parses the JSON body. Never throws for a network or HTTP failure:
- * each becomes a `MesosFailure` whose message names `what` and the URL's origin (never
+ * each becomes a `MesosFailure` whose message names the peer and the URL's origin (never
  * its credentials) and the fix. Redirects are not followed, so that a caller can
  * tell a non-leading master (307 to the leader) from the leader. A body larger than
  * `maxBodyBytes` is not read to its end.
  */
 export async function readMesosJson<T>(
   url: URL,
-  what: string,
+  peer: MesosPeer,
   options: MesosReadOptions,
 ): Promise<MesosRead<T>> {
+  const what = peer.role === 'master' ? 'master' : `agent ${printable(peer.id)}`;
   const where = `${what} at ${url.host}${url.pathname}`;
   let response: Response;
   try {
@@ -60,7 +69,7 @@ export async function readMesosJson<T>(
 
   if (response.status !== 200) {
     await response.body?.cancel();
-    return { ok: false, failure: statusFailure(response, url, where) };
+    return { ok: false, failure: statusFailure(response, url, where, peer.role) };
   }
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   let text: string | undefined;
@@ -134,8 +143,16 @@ function errorCode(error: unknown): string {
   return cause?.code ?? 'network error';
 }
 
-/** Describes an answer other than 200, with the fix for each status Mesos sends. */
-export function statusFailure(response: Response, url: URL, where: string): MesosFailure {
+/**
+ * Describes a response other than 200, with the fix for each status Mesos sends. `role`
+ * decides the message for a redirect, which only a non-leading master sends.
+ */
+export function statusFailure(
+  response: Response,
+  url: URL,
+  where: string,
+  role: MesosPeer['role'],
+): MesosFailure {
   switch (response.status) {
     case 401:
       return {
@@ -151,15 +168,8 @@ export function statusFailure(response: Response, url: URL, where: string): Meso
           `${where} refused the request (403 Forbidden); grant the principal access in the ` +
           'ACLs (reading /flags needs the VIEW_FLAGS permission)',
       };
-    case 307: {
-      const header = response.headers.get('location');
-      const location = header ? new URL(header, url).href : undefined;
-      return {
-        kind: 'redirect',
-        message: `${where} is not the leading master (307 Temporary Redirect${location ? ` to ${new URL(location).host}` : ''}); point --master at the leader`,
-        ...(location ? { location } : {}),
-      };
-    }
+    case 307:
+      return redirectFailure(response, url, where, role);
     case 503:
       return {
         kind: 'unavailable',
@@ -173,14 +183,32 @@ export function statusFailure(response: Response, url: URL, where: string): Meso
   }
 }
 
-/**
- * Turns an agent's libprocess `pid` (`slave(1)@10.0.0.5:5051`) into the URL of its HTTP
- * endpoints, with the master's scheme. Returns undefined when the pid has no address.
- */
-export function agentUrl(pid: string, scheme: string): URL | undefined {
-  const match = /@([^@/\s]+:\d+)$/.exec(pid);
-  if (match?.[1] === undefined) {
-    return undefined;
+// A non-leading master redirects to the leader, and an agent does not redirect /flags.
+function redirectFailure(
+  response: Response,
+  url: URL,
+  where: string,
+  role: MesosPeer['role'],
+): MesosFailure {
+  const status = '307 Temporary Redirect';
+  if (role === 'agent') {
+    return {
+      kind: 'redirect',
+      message:
+        `${where} redirected the request (${status}), which a Mesos agent does not do; ` +
+        "check that the address in the agent's pid in /state reaches the agent itself",
+    };
   }
-  return new URL(`${scheme}//${match[1]}/`);
+  const redirect = redirectTarget(response.headers.get('location'), url);
+  if ('problem' in redirect) {
+    return {
+      kind: 'redirect',
+      message: `${where} is not the leading master (${status} ${redirect.problem}); ${LEADER_FIX}`,
+    };
+  }
+  return {
+    kind: 'redirect',
+    message: `${where} is not the leading master (${status} to ${redirect.target.host}); ${LEADER_FIX}`,
+    location: redirect.target.href,
+  };
 }

@@ -29,8 +29,8 @@ export function displayBase(base: URL): string {
 /**
  * Parses the base URL of a Mesos master given to `option` (a flag or an SDK option's name),
  * as text or as a URL. Throws INVALID_ARGUMENT without echoing the value, because a
- * mistyped URL may still hold a password. `credentialsFix` says where credentials go
- * instead.
+ * mistyped URL may still hold a password. `credentialsFix` is the advice on where
+ * credentials go instead.
  */
 export function parseMasterUrl(value: unknown, option: string, credentialsFix: string): URL {
   const text = value instanceof URL ? value.href : value;
@@ -49,4 +49,38 @@ export function parseMasterUrl(value: unknown, option: string, credentialsFix: s
     );
   }
   return url;
+}
+
+/**
+ * Resolves a redirect's Location header against the request URL. Returns the target, or
+ * why it is not followed: it is missing or invalid, it is not http or https, or it contains
+ * a user or password, which fetch() rejects and a message must not show.
+ */
+export function redirectTarget(
+  header: string | null,
+  url: URL,
+): { target: URL } | { problem: string } {
+  if (header === null || !URL.canParse(header, url.href)) {
+    return { problem: 'without a valid Location' };
+  }
+  const target = new URL(header, url);
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') {
+    return { problem: 'to a Location that is not an http or https URL' };
+  }
+  if (target.username !== '' || target.password !== '') {
+    return { problem: 'to a URL with a user or password, which is not followed' };
+  }
+  return { target };
+}
+
+/**
+ * Turns an agent's libprocess `pid` (`slave(1)@10.0.0.5:5051`) into the URL of its HTTP
+ * endpoints, with the master's scheme. Returns undefined when the pid has no address.
+ */
+export function agentUrl(pid: string, scheme: string): URL | undefined {
+  const match = /@([^@/\s]+:\d+)$/.exec(pid);
+  if (match?.[1] === undefined) {
+    return undefined;
+  }
+  return new URL(`${scheme}//${match[1]}/`);
 }

@@ -107,7 +107,7 @@ async function subscribeOnce(
     clearTimeout(connectTimer);
     if (response.status !== 200 || response.body === null) {
       await response.body?.cancel();
-      const failure = statusFailure(response, url, where);
+      const failure = statusFailure(response, url, where, 'master');
       if (failure.kind === 'redirect' && failure.location !== undefined) {
         // A master redirects an API call to the same path on the leader
         // (`//leader:5050/api/v1`), so the leader's base URL is the location without it.

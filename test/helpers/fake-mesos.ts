@@ -1,19 +1,19 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** Response of a fake endpoint: a JSON body, or a bare status (with a Location for 307). */
+/** Response of a fake endpoint: a JSON body, or a bare status (307 with a Location, if given). */
 export type FakeAnswer =
   | { status: 200; body: unknown }
   | { status: 401 | 403 | 404 | 503 }
-  | { status: 307; location: string };
+  | { status: 307; location?: string };
 
 /** A fake Mesos agent: its version, its `/flags` (unset optional flags absent), or a failure. */
 export interface FakeAgentSpec {
   id: string;
   version: string;
   flags: Record<string, string>;
-  /** Replaces the `/flags` response, for 401, 403 or 503. */
-  flagsStatus?: 401 | 403 | 503;
+  /** Replaces the `/flags` response, for 401, 403, 503, or 307 to a closed port. */
+  flagsStatus?: 307 | 401 | 403 | 503;
   /** Reports the agent in `/state` but starts no server, so it is unreachable. */
   down?: boolean;
 }
@@ -82,10 +82,10 @@ function agentHandler(agent: FakeAgentSpec, requests: Map<string, string[]>) {
     record(requests, agent.id, request);
     if (request.url === '/flags') {
       const status = agent.flagsStatus;
-      return answer(
-        response,
-        status === undefined ? { status: 200, body: { flags: agent.flags } } : { status },
-      );
+      if (status === undefined)
+        return answer(response, { status: 200, body: { flags: agent.flags } });
+      if (status === 307) return answer(response, { status, location: 'http://127.0.0.1:1/flags' });
+      return answer(response, { status });
     }
     if (request.url === '/version')
       return answer(response, { status: 200, body: versionBody(agent.version) });
@@ -149,7 +149,8 @@ function answer(response: ServerResponse, reply: FakeAnswer): void {
     response.end(JSON.stringify(reply.body));
     return;
   }
-  const headers = reply.status === 307 ? { location: reply.location } : {};
+  const headers =
+    reply.status === 307 && reply.location !== undefined ? { location: reply.location } : {};
   response.writeHead(reply.status, headers);
   response.end();
 }

@@ -33,6 +33,7 @@ const AGENTS: FakeAgentSpec[] = [
   { id: 'S5-unauthorized', version: '1.11.0', flags: FULL_FLAGS, flagsStatus: 401 },
   { id: 'S6-unavailable', version: '1.11.0', flags: FULL_FLAGS, flagsStatus: 503 },
   { id: 'S7-down', version: '1.11.0', flags: FULL_FLAGS, down: true },
+  { id: 'S9-redirecting', version: '1.11.0', flags: FULL_FLAGS, flagsStatus: 307 },
   {
     id: 'S8-mixed',
     version: '1.7.0',
@@ -187,6 +188,7 @@ describe('doctor against fake agents', () => {
       ['S5-unauthorized', /401 Unauthorized.*TESSERA_MESOS_PRINCIPAL/],
       ['S6-unavailable', /503 Service Unavailable.*retry later/],
       ['S7-down', /is unreachable \(ECONNREFUSED\)/],
+      ['S9-redirecting', /redirected the request \(307 .*\), which a Mesos agent does not do/],
     ];
     for (const [id, pattern] of cases) {
       const entry = agent(report, id);
@@ -194,6 +196,7 @@ describe('doctor against fake agents', () => {
       assert.equal(entry.findings.length, 1, id);
       assert.match(entry.findings[0]?.message ?? '', pattern, id);
       assert.doesNotMatch(entry.findings[0]?.message ?? '', /\n|at .*\.ts:\d+/, id);
+      assert.doesNotMatch(entry.findings[0]?.message ?? '', /leading master/, id);
     }
   });
 
@@ -344,6 +347,39 @@ describe('doctor against an unhealthy master', () => {
     assert.equal(report.master.url, leader.masterUrl.replace(/\/$/, ''));
     assert.deepEqual(leader.requests.get('master'), ['/mesos/version', '/mesos/state']);
   });
+
+  const unusable: [string, string | undefined, RegExp][] = [
+    [
+      'to a javascript: URL',
+      'javascript:alert(1)',
+      /to a Location that is not an http or https URL/,
+    ],
+    ['to a URL with a password', 'http://ops:PLACEHOLDER@127.0.0.1:1/', /with a user or password/],
+    ['to an invalid URL', 'http://[', /without a valid Location/],
+    ['without a Location', undefined, /without a valid Location/],
+  ];
+  for (const [name, location, pattern] of unusable) {
+    test(`307 ${name} is not followed`, async () => {
+      const cluster = await startFakeCluster({
+        masterVersion: '1.11.0',
+        agents: [],
+        masterAnswer: { status: 307, location },
+      });
+      clusters.push(cluster);
+      await assert.rejects(
+        runDoctor({ master: cluster.masterUrl, timeoutMs: 2000, concurrency: 2 }),
+        (error) => {
+          assert.ok(isTesseraError(error, 'UNREACHABLE'), String(error));
+          assert.match(error.message, /is not the leading master \(307 Temporary Redirect /);
+          assert.match(error.message, pattern);
+          assert.match(error.message, /point --master at the leader$/);
+          assert.doesNotMatch(error.message, /PLACEHOLDER|unreachable/);
+          return true;
+        },
+      );
+      assert.deepEqual(cluster.requests.get('master'), ['/version']);
+    });
+  }
 
   for (const status of [401, 403, 503] as const) {
     test(`master ${status} is one UNREACHABLE error`, async () => {

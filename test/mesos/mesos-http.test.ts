@@ -79,7 +79,7 @@ describe('readMesosJson against odd servers', () => {
   });
 
   const read = (path: string, maxBodyBytes = MIB) =>
-    readMesosJson(new URL(path, base), 'master', { timeoutMs: 500, maxBodyBytes });
+    readMesosJson(new URL(path, base), { role: 'master' }, { timeoutMs: 500, maxBodyBytes });
 
   test('stalled body is a timeout', async () => {
     const failure = failureOf(await read('/stall'));
