@@ -5,7 +5,7 @@ import { formatOption, printable, printJson } from './context.ts';
 import {
   addMesosReadOptions,
   asUsageError,
-  basicAuthorization,
+  parseAuthorization,
   parseMasterUrl,
   parseReadLimits,
 } from './mesos-options.ts';
@@ -51,7 +51,7 @@ export function registerDoctor(program: Command) {
         master: asUsageError(command, () => parseMasterUrl(options.master)),
         ...parseReadLimits(command, options),
         concurrency: asUsageError(command, () => parseCount(options.concurrency, '--concurrency')),
-        authorization: await basicAuthorization(options.principal, options.secretFile),
+        authorization: await parseAuthorization(command, options),
         onProgress: process.stderr.isTTY ? drawProgress : undefined,
       });
       if (options.format === 'json') {

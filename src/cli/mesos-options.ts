@@ -10,6 +10,8 @@ import {
   mibToBytes,
   parseCount,
 } from '../mesos/read-options.ts';
+import { hasControlCharacter } from '../mesos/secret-rules.ts';
+import { printable } from './context.ts';
 
 /**
  * Adds the options of reading a Mesos master: request timeout, body size limit, principal
@@ -45,9 +47,13 @@ export function asUsageError<T>(command: Command, parse: () => T): T {
   try {
     return parse();
   } catch (error) {
-    if (!isTesseraError(error, 'INVALID_ARGUMENT')) throw error;
-    return command.error(`error: ${error.message}`);
+    return usageError(command, error);
   }
+}
+
+function usageError(command: Command, error: unknown): never {
+  if (!isTesseraError(error, 'INVALID_ARGUMENT')) throw error;
+  return command.error(`error: ${error.message}`);
 }
 
 /** Parses `--master`. Throws INVALID_ARGUMENT without echoing the value. */
@@ -74,20 +80,63 @@ export function parseReadLimits(
 }
 
 /**
- * Returns the Basic authorization header for `principal`, with the password read from
- * `secretFile`, or undefined without a principal. Throws INVALID_ARGUMENT.
+ * Returns the Basic authorization header for `--principal`, with the password read from
+ * `--secret-file`, or undefined when neither is set. An option missing, unreadable, empty
+ * or unfit for HTTP Basic authentication is a usage error of `command`.
  */
-export async function basicAuthorization(
+export async function parseAuthorization(
+  command: Command,
+  options: { principal?: string; secretFile?: string },
+): Promise<string | undefined> {
+  try {
+    return await basicAuthorization(options.principal, options.secretFile);
+  } catch (error) {
+    return usageError(command, error);
+  }
+}
+
+// RFC 7617, section 2: the user-id cannot contain a colon, because the first colon ends
+// it, and neither the user-id nor the password may contain control characters.
+async function basicAuthorization(
   principal?: string,
   secretFile?: string,
 ): Promise<string | undefined> {
-  if (principal === undefined) return undefined;
+  if (principal === undefined && secretFile === undefined) return undefined;
+  if (principal === undefined) {
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      '--secret-file needs --principal (or TESSERA_MESOS_PRINCIPAL) with the principal it is for',
+    );
+  }
   if (secretFile === undefined) {
     throw new TesseraError(
       'INVALID_ARGUMENT',
       '--principal needs --secret-file (or TESSERA_MESOS_SECRET_FILE) with its password',
     );
   }
+  checkPrincipal(principal);
+  const secret = await readSecret(secretFile);
+  return `Basic ${Buffer.from(`${principal}:${secret}`).toString('base64')}`;
+}
+
+function checkPrincipal(principal: string): void {
+  const problem =
+    principal === ''
+      ? 'must not be empty'
+      : principal.includes(':')
+        ? "must not contain ':', which ends the principal in HTTP Basic authentication"
+        : hasControlCharacter(principal)
+          ? 'must not contain control characters'
+          : undefined;
+  if (problem !== undefined) {
+    // The value is not shown: a principal typed as `user:password` contains a password.
+    throw new TesseraError('INVALID_ARGUMENT', `--principal ${problem}; its value is not shown`);
+  }
+}
+
+// Reads the password, without one final line break. Messages name the file, never its content.
+async function readSecret(secretFile: string): Promise<string> {
+  const shown = printable(secretFile);
   let secret: string;
   try {
     secret = (await readFile(secretFile, 'utf8')).replace(/\r?\n$/, '');
@@ -95,8 +144,21 @@ export async function basicAuthorization(
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
     throw new TesseraError(
       'INVALID_ARGUMENT',
-      `could not read --secret-file ${secretFile} (${code}); check the path`,
+      `could not read --secret-file ${shown} (${code}); check the path`,
     );
   }
-  return `Basic ${Buffer.from(`${principal}:${secret}`).toString('base64')}`;
+  if (secret === '') {
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      `--secret-file ${shown} is empty; put the password of --principal in it`,
+    );
+  }
+  if (hasControlCharacter(secret)) {
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      `--secret-file ${shown} contains a control character, such as a second line, which ` +
+        'HTTP Basic authentication cannot carry; put only the password in it',
+    );
+  }
+  return secret;
 }

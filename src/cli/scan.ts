@@ -8,7 +8,7 @@ import { formatOption, printJson, readTextInput } from './context.ts';
 import {
   addMesosReadOptions,
   asUsageError,
-  basicAuthorization,
+  parseAuthorization,
   parseMasterUrl,
   parseReadLimits,
 } from './mesos-options.ts';
@@ -80,7 +80,10 @@ export function registerScan(program: Command) {
         options.master === undefined ? undefined : parseMasterUrl(options.master),
       );
       const limits = parseReadLimits(command, options);
-      const findings = await scanInputs(files, credentials, { ...options, ...limits, master });
+      // The secret file is read only for a master, since a scan of files sends nothing.
+      const authorization =
+        master === undefined ? undefined : await parseAuthorization(command, options);
+      const findings = await scanInputs(files, credentials, { ...limits, master, authorization });
       if (options.format === 'json') {
         printJson(findings);
       } else {
@@ -97,13 +100,7 @@ export function registerScan(program: Command) {
 async function scanInputs(
   files: string[],
   credentials: string[],
-  options: {
-    master?: URL;
-    timeoutMs: number;
-    maxBodyBytes: number;
-    principal?: string;
-    secretFile?: string;
-  },
+  options: { master?: URL; timeoutMs: number; maxBodyBytes: number; authorization?: string },
 ): Promise<Finding[]> {
   const texts = await Promise.all(files.map((file) => readTextInput(file, 'the file')));
   const credentialTexts = await Promise.all(
@@ -116,10 +113,5 @@ async function scanInputs(
     ),
   ];
   if (options.master === undefined) return findings;
-  const authorization = await basicAuthorization(options.principal, options.secretFile);
-  const { timeoutMs, maxBodyBytes } = options;
-  return [
-    ...findings,
-    ...(await scanMaster(options.master, { timeoutMs, maxBodyBytes, authorization })),
-  ];
+  return [...findings, ...(await scanMaster(options.master, options))];
 }

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runTessera } from '../helpers/cli.ts';
 import { type FakeCluster, startFakeCluster } from '../helpers/fake-mesos.ts';
@@ -104,4 +107,89 @@ describe('tessera doctor as a command', () => {
     assert.equal(ran.stderr.trim().split('\n').length, 1);
     assert.match(ran.stderr, /127\.0\.0\.1:1/);
   });
+});
+
+describe('tessera doctor authentication options', () => {
+  const env = { PATH: process.env.PATH, HOME: '/nonexistent' };
+  const expected = `Basic ${Buffer.from('ops:PLACEHOLDER-pw').toString('base64')}`;
+  let dir: string;
+  let server: Server;
+  let url: string;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tessera-doctor-auth-'));
+    await writeFile(join(dir, 'secret'), 'PLACEHOLDER-pw\n');
+    await writeFile(join(dir, 'empty'), '');
+    await writeFile(join(dir, 'newline'), '\n');
+    await writeFile(join(dir, 'two-lines'), 'PLACEHOLDER-pw\nPLACEHOLDER-more\n');
+    server = createServer((request, response) => {
+      if (request.headers.authorization !== expected) {
+        response.writeHead(401).end();
+        return;
+      }
+      const body = request.url === '/state' ? '{"slaves": []}' : '{"version": "1.11.0"}';
+      response.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    await new Promise((resolve) => server.close(resolve));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const doctor = (args: string[]) => runTessera(['doctor', '--master', url, ...args], { env });
+
+  test('principal and secret file are sent', async () => {
+    const ran = await doctor(['--principal', 'ops', '--secret-file', join(dir, 'secret')]);
+    assert.equal(ran.code, 0, ran.stderr);
+  });
+
+  const usage: [string, string[], RegExp][] = [
+    ['secret file alone', ['--secret-file', 'secret'], /--secret-file needs --principal/],
+    ['principal alone', ['--principal', 'ops'], /--principal needs --secret-file/],
+    [
+      'principal with a colon',
+      ['--principal', 'ops:PLACEHOLDER-x', '--secret-file', 'secret'],
+      /--principal must not contain ':'/,
+    ],
+    [
+      'empty principal',
+      ['--principal', '', '--secret-file', 'secret'],
+      /--principal must not be empty/,
+    ],
+    [
+      'principal with a line break',
+      ['--principal', 'ops\nx', '--secret-file', 'secret'],
+      /--principal must not contain control characters/,
+    ],
+    [
+      'empty secret file',
+      ['--principal', 'ops', '--secret-file', 'empty'],
+      /--secret-file .*empty is empty/,
+    ],
+    ['secret file of a line break', ['--principal', 'ops', '--secret-file', 'newline'], /is empty/],
+    [
+      'secret file of two lines',
+      ['--principal', 'ops', '--secret-file', 'two-lines'],
+      /contains a control character/,
+    ],
+    [
+      'missing secret file',
+      ['--principal', 'ops', '--secret-file', 'missing'],
+      /could not read --secret-file .*ENOENT/,
+    ],
+  ];
+  for (const [name, args, pattern] of usage) {
+    test(`${name} is a usage error`, async () => {
+      const paths = args.map((arg, index) =>
+        args[index - 1] === '--secret-file' ? join(dir, arg) : arg,
+      );
+      const ran = await doctor(paths);
+      assert.equal(ran.code, 1, ran.stderr);
+      assert.match(ran.stderr, pattern);
+      assert.doesNotMatch(ran.stderr, /\n\s+at /);
+      assert.doesNotMatch(ran.stderr, /PLACEHOLDER/);
+    });
+  }
 });

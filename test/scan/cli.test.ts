@@ -342,6 +342,12 @@ describe('tessera scan --master', () => {
     assert.equal(master.requests.length, sent, 'no request was sent');
   });
 
+  test('--secret-file without --principal is a usage error', async () => {
+    const ran = await scan(['--master', master.url, '--secret-file', '/nonexistent/secret']);
+    assert.equal(ran.code, 1);
+    assert.match(ran.stderr, /--secret-file needs --principal/);
+  });
+
   test('rejects a master URL with a password', async () => {
     const ran = await scan(['--master', 'http://ops:PLACEHOLDER-mu@127.0.0.1:1']);
     assert.equal(ran.code, 1);
