@@ -1,5 +1,6 @@
+import { z } from 'zod';
 import { printable } from './secret-rules.ts';
-import type { ContainerInfo, Environment, Secret } from './types.ts';
+import type { Secret } from './types.ts';
 import { isInline } from './wrap.ts';
 
 /** A task or executor in the master's `/state` whose secrets are exposed or lost. */
@@ -14,30 +15,83 @@ export interface TaskFinding {
   message: string;
 }
 
-interface StateTask {
-  id?: string;
-  framework_id?: string;
-  container?: ContainerInfo;
-}
+// The parts of /state that doctor reads, with the types Mesos writes them in
+// (`src/master/readonly_handler.cpp`, `src/common/http.cpp`). Objects are loose, so every
+// other field passes; a field of another type makes the whole /state invalid.
+const SecretSchema = z.looseObject({
+  type: z.string().optional(),
+  reference: z.unknown().optional(),
+  value: z.unknown().optional(),
+});
 
-interface StateExecutor {
-  id?: string;
-  executor_id?: { value?: string };
-  command?: { environment?: Environment };
-  container?: ContainerInfo;
-}
+const ContainerSchema = z.looseObject({
+  type: z.string().optional(),
+  volumes: z
+    .array(
+      z.looseObject({
+        source: z
+          .looseObject({ type: z.string().optional(), secret: SecretSchema.optional() })
+          .optional(),
+      }),
+    )
+    .optional(),
+});
 
-/** The parts of the master's `/state` that doctor reads. */
-export interface MasterState {
-  version?: string;
-  slaves?: { id?: string; hostname?: string; pid?: string; version?: string }[];
-  frameworks?: {
-    id?: string;
-    tasks?: StateTask[];
-    unreachable_tasks?: StateTask[];
-    executors?: StateExecutor[];
-  }[];
-}
+const TaskSchema = z.looseObject({
+  id: z.string().optional(),
+  framework_id: z.string().optional(),
+  container: ContainerSchema.optional(),
+});
+
+const ExecutorSchema = z.looseObject({
+  id: z.string().optional(),
+  executor_id: z.looseObject({ value: z.string().optional() }).optional(),
+  command: z
+    .looseObject({
+      environment: z
+        .looseObject({
+          variables: z
+            .array(z.looseObject({ type: z.string().optional(), secret: SecretSchema.optional() }))
+            .optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+  container: ContainerSchema.optional(),
+});
+
+const FrameworkSchema = z.looseObject({
+  id: z.string().optional(),
+  tasks: z.array(TaskSchema).optional(),
+  unreachable_tasks: z.array(TaskSchema).optional(),
+  executors: z.array(ExecutorSchema).optional(),
+});
+
+/**
+ * The parts of a master's `/state` that doctor reads. `slaves` is required, because it
+ * is what tells a master's `/state` from an agent's. An agent's `version` may be of any
+ * type, so that a missing or invalid one makes only that agent unknown.
+ */
+export const MasterStateSchema = z.looseObject({
+  slaves: z.array(
+    z.looseObject({
+      id: z.string().optional(),
+      hostname: z.string().optional(),
+      pid: z.string().optional(),
+      version: z.unknown().optional(),
+    }),
+  ),
+  frameworks: z.array(FrameworkSchema).optional(),
+});
+
+/** The parsed form of `MasterStateSchema`. */
+export type MasterState = z.output<typeof MasterStateSchema>;
+
+type StateExecutor = z.output<typeof ExecutorSchema>;
+type Container = z.output<typeof ContainerSchema>;
+type Variables = NonNullable<
+  NonNullable<NonNullable<StateExecutor['command']>['environment']>['variables']
+>;
 
 /**
  * Lists the tasks and executors of `/state` that carry inline VALUE secrets (readable by
@@ -59,7 +113,7 @@ export function stateFindings(state: MasterState): TaskFinding[] {
       const id = executor.executor_id?.value ?? executor.id ?? 'unknown';
       const subject = { frameworkId, id, kind: 'executor' as const };
       findings.push(...containerFindings(subject, executor.container));
-      findings.push(...environmentFindings(subject, executor.command?.environment));
+      findings.push(...environmentFindings(subject, executor.command?.environment?.variables));
     }
   }
   return findings;
@@ -67,13 +121,13 @@ export function stateFindings(state: MasterState): TaskFinding[] {
 
 type Subject = Pick<TaskFinding, 'frameworkId' | 'id' | 'kind'>;
 
-function containerFindings(subject: Subject, container: ContainerInfo | undefined): TaskFinding[] {
+function containerFindings(subject: Subject, container: Container | undefined): TaskFinding[] {
   const findings: TaskFinding[] = [];
   for (const [index, volume] of (container?.volumes ?? []).entries()) {
     if (volume.source?.type !== 'SECRET') continue;
     const location = `container.volumes[${index}]`;
     const secret = volume.source.secret;
-    if (secret && isInline(secret)) {
+    if (secret && isInline(secret as Secret)) {
       findings.push(inlineFinding(subject, location));
     }
     if (container?.type === 'DOCKER') {
@@ -88,8 +142,8 @@ function containerFindings(subject: Subject, container: ContainerInfo | undefine
   return findings;
 }
 
-function environmentFindings(subject: Subject, env: Environment | undefined): TaskFinding[] {
-  return (env?.variables ?? []).flatMap((variable, index) =>
+function environmentFindings(subject: Subject, variables: Variables | undefined): TaskFinding[] {
+  return (variables ?? []).flatMap((variable, index) =>
     variable.type === 'SECRET' && variable.secret && isInline(variable.secret as Secret)
       ? [inlineFinding(subject, `command.environment.variables[${index}]`)]
       : [],

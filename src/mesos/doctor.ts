@@ -1,7 +1,13 @@
 import { TesseraError } from '../errors.ts';
 import { type AgentSupport, type Finding, judgeAgent } from './doctor-rules.ts';
-import { type MasterState, stateFindings, type TaskFinding } from './doctor-state.ts';
 import {
+  type MasterState,
+  MasterStateSchema,
+  stateFindings,
+  type TaskFinding,
+} from './doctor-state.ts';
+import {
+  describeRequest,
   LEADER_FIX,
   type MesosFailure,
   type MesosReadOptions,
@@ -16,6 +22,7 @@ import {
   mibToBytes,
   parseCount,
 } from './read-options.ts';
+import { describeShape } from './schema.ts';
 import { printable } from './secret-rules.ts';
 
 const MASTER = { role: 'master' } as const;
@@ -63,7 +70,7 @@ export interface DoctorReport {
  * secret support. A master that answers 307 is followed once, to the leader it names.
  * Only GET requests are sent. An agent that cannot be read gets a finding, not an error.
  * Throws INVALID_ARGUMENT, naming the option, for an invalid option, and UNREACHABLE
- * when the master's `/version` or `/state` cannot be read.
+ * when the master's `/version` or `/state` cannot be read or `/state` is not a master's.
  */
 export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const notes: string[] = [];
@@ -77,63 +84,81 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     authorization: checkAuthorization(options.authorization, 'authorization'),
   };
   const concurrency = parseCount(options.concurrency, 'concurrency');
-  let master = parseMasterUrl(options.master, 'master', 'send them in authorization');
-  let version = await readMesosJson<{ version?: string }>(
-    endpointUrl(master, 'version'),
-    MASTER,
-    read,
+  const initial = parseMasterUrl(options.master, 'master', 'send them in authorization');
+  const { master, version, state } = await readMaster(initial, read, notes);
+  const agents = await mapBounded(state.slaves, concurrency, options.onProgress, (slave) =>
+    inspectAgent(slave, master.protocol, read),
   );
+  return {
+    master: { url: displayBase(master), version },
+    notes,
+    agents,
+    tasks: stateFindings(state),
+  };
+}
+
+// Reads /version and /state, following one redirect to the leader, and checks that the
+// state is a master's. Throws UNREACHABLE with the failure's message.
+async function readMaster(
+  initial: URL,
+  read: MesosReadOptions,
+  notes: string[],
+): Promise<{ master: URL; version: string; state: MasterState }> {
+  let master = initial;
+  let version = await readMesosJson(endpointUrl(master, 'version'), MASTER, read);
   if (!version.ok && version.failure.kind === 'redirect' && version.failure.location) {
     notes.push(version.failure.message.replace(`; ${LEADER_FIX}`, '; using the leader'));
     master = baseOf(new URL(version.failure.location), 'version');
     version = await readMesosJson(endpointUrl(master, 'version'), MASTER, read);
   }
-  const state = version.ok
-    ? await readMesosJson<MasterState>(endpointUrl(master, 'state'), MASTER, read)
-    : version;
-  if (!state.ok) {
+  if (!version.ok) throw masterFailure(version.failure);
+
+  const stateUrl = endpointUrl(master, 'state');
+  const state = await readMesosJson(stateUrl, MASTER, read);
+  if (!state.ok) throw masterFailure(state.failure);
+  const parsed = MasterStateSchema.safeParse(state.body);
+  if (!parsed.success) {
     throw new TesseraError(
       'UNREACHABLE',
-      `failed to read the Mesos master: ${state.failure.message}`,
+      `the ${describeRequest(stateUrl, MASTER)} did not return a Mesos master's /state: ` +
+        `${describeShape(parsed.error, state.body)}; point --master at a Mesos master ` +
+        "(an agent's /state has no slaves)",
     );
   }
-
-  const masterVersion = version.ok ? (version.body.version ?? 'unknown') : 'unknown';
-  const agents = await mapBounded(
-    state.body.slaves ?? [],
-    concurrency,
-    options.onProgress,
-    (slave) => inspectAgent(slave, master.protocol, read),
-  );
-  return {
-    master: { url: displayBase(master), version: masterVersion },
-    notes,
-    agents,
-    tasks: stateFindings(state.body),
-  };
+  return { master, version: versionOf(version.body), state: parsed.data };
 }
 
-type Slave = NonNullable<MasterState['slaves']>[number];
+function masterFailure(failure: MesosFailure): TesseraError {
+  return new TesseraError('UNREACHABLE', `failed to read the Mesos master: ${failure.message}`);
+}
+
+// /version is a JSON object with a string `version`, on masters and agents alike.
+function versionOf(body: unknown): string {
+  const version = (body as { version?: unknown } | null)?.version;
+  return typeof version === 'string' ? version : 'unknown';
+}
+
+type Slave = MasterState['slaves'][number];
 
 async function inspectAgent(
   slave: Slave,
   scheme: string,
   read: MesosReadOptions,
 ): Promise<AgentReport> {
-  const version = slave.version ?? 'unknown';
   const url = agentUrl(slave.pid ?? '', scheme);
   const base = {
     id: slave.id ?? 'unknown',
     hostname: slave.hostname ?? 'unknown',
     address: url?.host ?? 'unknown',
-    version,
+    version: typeof slave.version === 'string' ? slave.version : 'unknown',
   };
+  const version = base.version;
   if (url === undefined) {
     const message = `agent ${printable(base.id)} has no address in its pid in /state; check the master's /state`;
     return { ...base, ...judgeAgent(version, undefined), findings: [unreadable(message)] };
   }
 
-  const flags = await readMesosJson<{ flags?: Record<string, string> }>(
+  const flags = await readMesosJson(
     endpointUrl(url, 'flags'),
     { role: 'agent', id: base.id },
     read,
@@ -142,7 +167,8 @@ async function inspectAgent(
     const judged = judgeAgent(version, undefined);
     return { ...base, ...judged, findings: [...judged.findings, failureFinding(flags.failure)] };
   }
-  return { ...base, ...judgeAgent(version, flags.body.flags ?? {}) };
+  const body = flags.body as { flags?: Record<string, string> };
+  return { ...base, ...judgeAgent(version, body.flags ?? {}) };
 }
 
 function failureFinding(failure: MesosFailure): Finding {

@@ -46,13 +46,12 @@ export interface MesosReadOptions {
  * tell a non-leading master (307 to the leader) from the leader. A body larger than
  * `maxBodyBytes` is not read to its end.
  */
-export async function readMesosJson<T>(
+export async function readMesosJson(
   url: URL,
   peer: MesosPeer,
   options: MesosReadOptions,
-): Promise<MesosRead<T>> {
-  const what = peer.role === 'master' ? 'master' : `agent ${printable(peer.id)}`;
-  const where = `${what} at ${url.host}${url.pathname}`;
+): Promise<MesosRead<unknown>> {
+  const where = describeRequest(url, peer);
   let response: Response;
   try {
     response = await fetch(url, {
@@ -82,7 +81,7 @@ export async function readMesosJson<T>(
     return { ok: false, failure: tooLargeFailure(where, maxBodyBytes) };
   }
   try {
-    return { ok: true, body: JSON.parse(text) as T };
+    return { ok: true, body: JSON.parse(text) as unknown };
   } catch {
     return {
       ok: false,
@@ -92,6 +91,12 @@ export async function readMesosJson<T>(
       },
     };
   }
+}
+
+/** Names the peer and the endpoint of a request, as in `agent S1 at 10.0.0.5:5051/flags`. */
+export function describeRequest(url: URL, peer: MesosPeer): string {
+  const what = peer.role === 'master' ? 'master' : `agent ${printable(peer.id)}`;
+  return `${what} at ${url.host}${url.pathname}`;
 }
 
 /** Describes a failed request: a timeout, or a network error by its code. */

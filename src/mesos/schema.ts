@@ -155,6 +155,19 @@ export function shapeProblems(error: z.ZodError, input: unknown): Problem[] {
   }));
 }
 
+/**
+ * Describes the first problem of a failed parse in one phrase, such as `field slaves is
+ * missing` or `the body must be an object`, with the count of any others. Like
+ * `shapeProblems`, it never quotes the value.
+ */
+export function describeShape(error: z.ZodError, input: unknown): string {
+  const [first, ...others] = shapeProblems(error, input);
+  if (first === undefined) return 'its shape is invalid';
+  const subject = first.path === '(root)' ? 'the body' : `field ${first.path}`;
+  const more = others.length === 0 ? '' : ` (and ${others.length} more problems)`;
+  return `${subject} ${first.message}${more}`;
+}
+
 /** Formats a path as dotted JSON access: `accept.operations[0].launch`. */
 export function formatPath(segments: readonly PropertyKey[]): string {
   let path = '';

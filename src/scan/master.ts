@@ -17,8 +17,8 @@ export async function scanMaster(master: URL, options: MesosReadOptions): Promis
   const stateUrl = endpointUrl(master, 'state');
   const flagsUrl = endpointUrl(master, 'flags');
   const [state, flags] = await Promise.all([
-    readMesosJson<Record<string, unknown>>(stateUrl, { role: 'master' }, options),
-    readMesosJson<Record<string, unknown>>(flagsUrl, { role: 'master' }, options),
+    readMesosJson(stateUrl, { role: 'master' }, options),
+    readMesosJson(flagsUrl, { role: 'master' }, options),
   ]);
   for (const read of [state, flags]) {
     if (!read.ok) {

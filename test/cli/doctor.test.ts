@@ -101,6 +101,24 @@ describe('tessera doctor as a command', () => {
     }
   });
 
+  test('an agent given as --master is one clear line', async () => {
+    const agentState = { version: '1.11.0', id: 'S1', frameworks: [], flags: {} };
+    const agent = await startFakeCluster({
+      masterVersion: '1.11.0',
+      agents: [],
+      stateBody: agentState,
+    });
+    try {
+      const ran = await runTessera(['doctor', '--master', agent.masterUrl], { env });
+      assert.equal(ran.code, 2);
+      assert.equal(ran.stdout.length, 0);
+      assert.equal(ran.stderr.trim().split('\n').length, 1);
+      assert.match(ran.stderr, /did not return a Mesos master's \/state: field slaves is missing/);
+    } finally {
+      await agent.close();
+    }
+  });
+
   test('an unreachable master is one clear line', async () => {
     const ran = await runTessera(['doctor', '--master', 'http://127.0.0.1:1'], { env });
     assert.equal(ran.code, 2);

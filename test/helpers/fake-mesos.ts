@@ -34,6 +34,10 @@ export interface FakeClusterSpec {
   frameworks?: unknown[];
   /** Makes the master respond to every request with this status (307 needs `location`). */
   masterAnswer?: FakeAnswer;
+  /** Replaces the real-shaped `/state` body, for a server that is not a master. */
+  stateBody?: unknown;
+  /** Replaces the real-shaped `/version` body. */
+  versionBody?: unknown;
   /** Serves the master's endpoints under this path, such as `/mesos`, and 404 elsewhere. */
   pathPrefix?: string;
 }
@@ -54,7 +58,7 @@ export async function startFakeCluster(spec: FakeClusterSpec): Promise<FakeClust
     slaves.push(slaveEntry(agent, port));
   }
 
-  const state = masterState(spec, slaves);
+  const state = 'stateBody' in spec ? spec.stateBody : masterState(spec, slaves);
   const prefix = spec.pathPrefix ?? '';
   const masterPort = await listen(servers, (request, response) => {
     record(requests, 'master', request);
@@ -62,8 +66,10 @@ export async function startFakeCluster(spec: FakeClusterSpec): Promise<FakeClust
     const path = request.url ?? '';
     if (!path.startsWith(`${prefix}/`)) return answer(response, { status: 404 });
     const endpoint = path.slice(prefix.length);
-    if (endpoint === '/version')
-      return answer(response, { status: 200, body: versionBody(spec.masterVersion) });
+    if (endpoint === '/version') {
+      const body = 'versionBody' in spec ? spec.versionBody : versionBody(spec.masterVersion);
+      return answer(response, { status: 200, body });
+    }
     if (endpoint === '/state') return answer(response, { status: 200, body: state });
     return answer(response, { status: 200, body: {} });
   });

@@ -381,6 +381,59 @@ describe('doctor against an unhealthy master', () => {
     });
   }
 
+  const notMasters: [string, unknown, RegExp][] = [
+    ['without slaves', { version: '1.11.0', frameworks: [] }, /field slaves is missing/],
+    ['with slaves a string', { slaves: 'S0,S1' }, /field slaves must be an array/],
+    ['with slaves a number', { slaves: 3 }, /field slaves must be an array/],
+    ['that is an array', [], /the body must be an object/],
+    ['that is null', null, /the body must be an object/],
+    ['with an agent not an object', { slaves: ['S0'] }, /field slaves\[0\] must be an object/],
+    [
+      'with an agent id a number',
+      { slaves: [{ id: 7 }] },
+      /field slaves\[0\]\.id must be a string/,
+    ],
+    [
+      'with tasks not a list',
+      { slaves: [], frameworks: [{ id: 'fw', tasks: 5 }] },
+      /field frameworks\[0\]\.tasks must be an array/,
+    ],
+    [
+      'with volumes not a list',
+      { slaves: [], frameworks: [{ tasks: [{ container: { volumes: 'x' } }] }] },
+      /field frameworks\[0\]\.tasks\[0\]\.container\.volumes must be an array/,
+    ],
+  ];
+  for (const versionBody of [null, [], { version: 1.11 }]) {
+    test(`/version of ${JSON.stringify(versionBody)} gives version unknown`, async () => {
+      const cluster = await startFakeCluster({ masterVersion: '1.11.0', agents: [], versionBody });
+      clusters.push(cluster);
+      const report = await runDoctor({
+        master: cluster.masterUrl,
+        timeoutMs: 2000,
+        concurrency: 2,
+      });
+      assert.equal(report.master.version, 'unknown');
+    });
+  }
+
+  for (const [name, stateBody, pattern] of notMasters) {
+    test(`/state ${name} is not a master's`, async () => {
+      const cluster = await startFakeCluster({ masterVersion: '1.11.0', agents: [], stateBody });
+      clusters.push(cluster);
+      await assert.rejects(
+        runDoctor({ master: cluster.masterUrl, timeoutMs: 2000, concurrency: 2 }),
+        (error) => {
+          assert.ok(isTesseraError(error, 'UNREACHABLE'), String(error));
+          assert.match(error.message, /\/state did not return a Mesos master's \/state: /);
+          assert.match(error.message, pattern);
+          assert.match(error.message, /point --master at a Mesos master/);
+          return true;
+        },
+      );
+    });
+  }
+
   for (const status of [401, 403, 503] as const) {
     test(`master ${status} is one UNREACHABLE error`, async () => {
       const cluster = await startFakeCluster({
