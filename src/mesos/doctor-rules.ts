@@ -1,3 +1,5 @@
+import { printable } from './secret-rules.ts';
+
 /** One thing doctor found, and the change that addresses it. */
 export interface Finding {
   /** `error`: native secrets cannot work; `leak`: a known exposure applies; `info`. */
@@ -18,25 +20,32 @@ export interface AgentSupport {
 
 const WRAP_FIX = 'or start its tasks through tessera exec (tessera wrap rewrites a definition)';
 
-/** Parses `1.4.0` (or `1.11.0-rc1`) into numbers; missing parts count as 0. */
-export function parseVersion(version: string): [number, number, number] {
-  const [major = 0, minor = 0, patch = 0] = version
-    .split(/[.-]/)
-    .slice(0, 3)
-    .map((part) => Number.parseInt(part, 10) || 0);
-  return [major, minor, patch];
+/**
+ * Parses a Mesos version such as `1.4.0`, `1.11` or `1.11.0-rc1` into numbers (a missing
+ * patch counts as 0). Returns undefined for anything else, such as `1.x` or an empty string.
+ */
+export function parseVersion(version: string): [number, number, number] | undefined {
+  const match = /^(\d+)\.(\d+)(?:\.(\d+))?(?:[-+][0-9A-Za-z.+-]*)?$/.exec(version);
+  if (match === null) return undefined;
+  return [Number(match[1]), Number(match[2]), Number(match[3] ?? 0)];
 }
 
-/** Tells whether `version` is `major.minor` or later. */
-export function isAtLeast(version: string, major: number, minor: number): boolean {
-  const [actualMajor, actualMinor] = parseVersion(version);
+/** Tells whether the parsed `version` is `major.minor` or later. */
+export function isAtLeast(
+  version: [number, number, number],
+  major: number,
+  minor: number,
+): boolean {
+  const [actualMajor, actualMinor] = version;
   return actualMajor > major || (actualMajor === major && actualMinor >= minor);
 }
 
 /**
  * Judges an agent's native secret support from its Mesos version and flags (`/flags`,
  * where unset optional flags are absent). `flags` is undefined when they could not be
- * read. The rules: the SecretResolver, the `environment_secret` isolator and the
+ * read. `versionSource` names where the version came from. A version that is missing or
+ * is not a version number makes the support unknown, with a finding that names the source.
+ * The rules: the SecretResolver, the `environment_secret` isolator and the
  * `volume/secret` isolator came in Mesos 1.4.0. A REFERENCE needs a `--secret_resolver`
  * module, since the default resolver fails on references (`src/secret/resolver.cpp`).
  * File secrets also need `volume/secret` with `filesystem/linux` in `--isolation` and
@@ -44,17 +53,26 @@ export function isAtLeast(version: string, major: number, minor: number): boolea
  * (`src/docker/docker.cpp`).
  */
 export function judgeAgent(
-  version: string,
+  version: unknown,
   flags: Record<string, string> | undefined,
+  versionSource: string,
 ): AgentSupport {
-  if (!isAtLeast(version, 1, 4)) {
+  const parts = typeof version === 'string' ? parseVersion(version) : undefined;
+  if (typeof version !== 'string' || parts === undefined) {
+    return {
+      envSecrets: 'unknown',
+      fileSecrets: 'unknown',
+      findings: [versionFinding(version, versionSource)],
+    };
+  }
+  if (!isAtLeast(parts, 1, 4)) {
     return {
       envSecrets: 'no',
       fileSecrets: 'no',
       findings: [
         {
           severity: 'error',
-          message: `Mesos ${version} has no secret resolver and no secret isolators (both came in 1.4.0)`,
+          message: `Mesos ${printable(version)} has no secret resolver and no secret isolators (both came in 1.4.0)`,
           fix: `upgrade the agent to Mesos 1.4 or later, ${WRAP_FIX}`,
         },
       ],
@@ -85,6 +103,22 @@ export function judgeAgent(
     envSecrets: resolver.length === 0 ? 'yes' : 'no',
     fileSecrets: resolver.length === 0 && files.length === 0 ? 'yes' : 'no',
     findings,
+  };
+}
+
+function versionFinding(version: unknown, source: string): Finding {
+  let problem: string;
+  if (version === undefined) {
+    problem = `no Mesos version is given in ${source}`;
+  } else if (typeof version !== 'string') {
+    problem = `the Mesos version in ${source} is not a string`;
+  } else {
+    problem = `the Mesos version '${printable(version)}' in ${source} is not a version number such as 1.11.0`;
+  }
+  return {
+    severity: 'error',
+    message: `${problem}, so the agent's support is unknown`,
+    fix: "read the agent's version from its /version endpoint; native secrets need Mesos 1.4.0 or later",
   };
 }
 

@@ -1,5 +1,5 @@
 import { TesseraError } from '../errors.ts';
-import { type AgentSupport, type Finding, judgeAgent } from './doctor-rules.ts';
+import { type AgentReport, inspectAgent } from './doctor-agent.ts';
 import {
   type MasterState,
   MasterStateSchema,
@@ -13,7 +13,7 @@ import {
   type MesosReadOptions,
   readMesosJson,
 } from './mesos-http.ts';
-import { agentUrl, baseOf, displayBase, endpointUrl, parseMasterUrl } from './mesos-url.ts';
+import { baseOf, displayBase, endpointUrl, parseMasterUrl } from './mesos-url.ts';
 import {
   checkAuthorization,
   DEFAULT_MAX_BODY_BYTES,
@@ -23,7 +23,8 @@ import {
   parseCount,
 } from './read-options.ts';
 import { describeShape } from './schema.ts';
-import { printable } from './secret-rules.ts';
+
+export type { AgentReport } from './doctor-agent.ts';
 
 const MASTER = { role: 'master' } as const;
 
@@ -44,15 +45,6 @@ export interface DoctorOptions {
   authorization?: string;
   /** Called after each agent is read, with the count done and the total. */
   onProgress?: (done: number, total: number) => void;
-}
-
-/** What doctor found about one agent. */
-export interface AgentReport extends AgentSupport {
-  id: string;
-  hostname: string;
-  /** `host:port` of the agent's HTTP endpoints, from its pid. */
-  address: string;
-  version: string;
 }
 
 /** The report of `runDoctor`, as `tessera doctor --format json` prints it. */
@@ -86,8 +78,9 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const concurrency = parseCount(options.concurrency, 'concurrency');
   const initial = parseMasterUrl(options.master, 'master', 'send them in authorization');
   const { master, version, state } = await readMaster(initial, read, notes);
-  const agents = await mapBounded(state.slaves, concurrency, options.onProgress, (slave) =>
-    inspectAgent(slave, master.protocol, read),
+  const slaves = state.slaves.map((slave, index) => ({ slave, index }));
+  const agents = await mapBounded(slaves, concurrency, options.onProgress, ({ slave, index }) =>
+    inspectAgent(slave, index, master.protocol, read),
   );
   return {
     master: { url: displayBase(master), version },
@@ -136,51 +129,6 @@ function masterFailure(failure: MesosFailure): TesseraError {
 function versionOf(body: unknown): string {
   const version = (body as { version?: unknown } | null)?.version;
   return typeof version === 'string' ? version : 'unknown';
-}
-
-type Slave = MasterState['slaves'][number];
-
-async function inspectAgent(
-  slave: Slave,
-  scheme: string,
-  read: MesosReadOptions,
-): Promise<AgentReport> {
-  const url = agentUrl(slave.pid ?? '', scheme);
-  const base = {
-    id: slave.id ?? 'unknown',
-    hostname: slave.hostname ?? 'unknown',
-    address: url?.host ?? 'unknown',
-    version: typeof slave.version === 'string' ? slave.version : 'unknown',
-  };
-  const version = base.version;
-  if (url === undefined) {
-    const message = `agent ${printable(base.id)} has no address in its pid in /state; check the master's /state`;
-    return { ...base, ...judgeAgent(version, undefined), findings: [unreadable(message)] };
-  }
-
-  const flags = await readMesosJson(
-    endpointUrl(url, 'flags'),
-    { role: 'agent', id: base.id },
-    read,
-  );
-  if (!flags.ok) {
-    const judged = judgeAgent(version, undefined);
-    return { ...base, ...judged, findings: [...judged.findings, failureFinding(flags.failure)] };
-  }
-  const body = flags.body as { flags?: Record<string, string> };
-  return { ...base, ...judgeAgent(version, body.flags ?? {}) };
-}
-
-function failureFinding(failure: MesosFailure): Finding {
-  return unreadable(`could not read the agent's flags: ${failure.message}`);
-}
-
-function unreadable(message: string): Finding {
-  return {
-    severity: 'error',
-    message,
-    fix: 'fix the access to the agent and run tessera doctor again',
-  };
 }
 
 // A fixed number of workers take items in order, so no more than `concurrency` requests

@@ -10,8 +10,11 @@ export type FakeAnswer =
 /** A fake Mesos agent: its version, its `/flags` (unset optional flags absent), or a failure. */
 export interface FakeAgentSpec {
   id: string;
-  version: string;
+  /** The version in `/state` and `/version`; undefined leaves it out of `/state`. */
+  version: unknown;
   flags: Record<string, string>;
+  /** Replaces the `/flags` body, for an agent whose flags are not a Mesos agent's. */
+  flagsBody?: unknown;
   /** Replaces the `/flags` response, for 401, 403, 503, or 307 to a closed port. */
   flagsStatus?: 307 | 401 | 403 | 503;
   /** Reports the agent in `/state` but starts no server, so it is unreachable. */
@@ -88,8 +91,10 @@ function agentHandler(agent: FakeAgentSpec, requests: Map<string, string[]>) {
     record(requests, agent.id, request);
     if (request.url === '/flags') {
       const status = agent.flagsStatus;
-      if (status === undefined)
-        return answer(response, { status: 200, body: { flags: agent.flags } });
+      if (status === undefined) {
+        const body = 'flagsBody' in agent ? agent.flagsBody : { flags: agent.flags };
+        return answer(response, { status: 200, body });
+      }
       if (status === 307) return answer(response, { status, location: 'http://127.0.0.1:1/flags' });
       return answer(response, { status });
     }
@@ -140,7 +145,7 @@ function masterState(spec: FakeClusterSpec, slaves: unknown[]): unknown {
   };
 }
 
-function versionBody(version: string) {
+function versionBody(version: unknown) {
   return {
     version,
     build_date: '2020-11-16 12:00:00',

@@ -34,6 +34,12 @@ const AGENTS: FakeAgentSpec[] = [
   { id: 'S6-unavailable', version: '1.11.0', flags: FULL_FLAGS, flagsStatus: 503 },
   { id: 'S7-down', version: '1.11.0', flags: FULL_FLAGS, down: true },
   { id: 'S9-redirecting', version: '1.11.0', flags: FULL_FLAGS, flagsStatus: 307 },
+  { id: 'S10-no-flags-key', version: '1.11.0', flags: {}, flagsBody: { isolation: 'posix/cpu' } },
+  { id: 'S11-flags-array', version: '1.11.0', flags: {}, flagsBody: [] },
+  { id: 'S12-flag-number', version: '1.11.0', flags: {}, flagsBody: { flags: { launcher: 5 } } },
+  { id: 'S13-no-version', version: undefined, flags: FULL_FLAGS },
+  { id: 'S14-bad-version', version: '1.x', flags: FULL_FLAGS },
+  { id: 'S15-number-version', version: 1.11, flags: FULL_FLAGS },
   {
     id: 'S8-mixed',
     version: '1.7.0',
@@ -198,6 +204,58 @@ describe('doctor against fake agents', () => {
       assert.doesNotMatch(entry.findings[0]?.message ?? '', /\n|at .*\.ts:\d+/, id);
       assert.doesNotMatch(entry.findings[0]?.message ?? '', /leading master/, id);
     }
+  });
+
+  test('unknown data gives unknown support', () => {
+    const cases: [string, RegExp][] = [
+      [
+        'S10-no-flags-key',
+        /\/flags did not return a Mesos agent's \/flags: field flags is missing/,
+      ],
+      [
+        'S11-flags-array',
+        /\/flags did not return a Mesos agent's \/flags: the body must be an object/,
+      ],
+      ['S12-flag-number', /\/flags: field flags\.launcher must be a string/],
+      [
+        'S13-no-version',
+        /no Mesos version is given in the master's \/state \(field slaves\[\d+\]\.version\)/,
+      ],
+      [
+        'S14-bad-version',
+        /the Mesos version '1\.x' in the master's \/state \(field slaves\[\d+\]\.version\) is not a version number/,
+      ],
+      [
+        'S15-number-version',
+        /the Mesos version in the master's \/state \(field slaves\[\d+\]\.version\) is not a string/,
+      ],
+    ];
+    for (const [id, pattern] of cases) {
+      const entry = agent(report, id);
+      assert.equal(entry.envSecrets, 'unknown', id);
+      assert.equal(entry.fileSecrets, 'unknown', id);
+      assert.equal(entry.findings.length, 1, `${id}: ${messages(entry)}`);
+      assert.match(entry.findings[0]?.message ?? '', pattern, id);
+      assert.doesNotMatch(
+        messages(entry),
+        /secret_resolver|--isolation|has no secret resolver/,
+        id,
+      );
+    }
+  });
+
+  test('version finding names the agent entry', () => {
+    for (const id of ['S13-no-version', 'S14-bad-version', 'S15-number-version']) {
+      const index = AGENTS.findIndex((entry) => entry.id === id);
+      const message = agent(report, id).findings[0]?.message ?? '';
+      assert.ok(message.includes(`(field slaves[${index}].version)`), `${id}: ${message}`);
+    }
+  });
+
+  test('version unknown is shown as such', () => {
+    assert.equal(agent(report, 'S13-no-version').version, 'unknown');
+    assert.equal(agent(report, 'S14-bad-version').version, '1.x');
+    assert.equal(agent(report, 'S15-number-version').version, 'unknown');
   });
 
   test('lists exposed tasks by id and location only', () => {
