@@ -9,6 +9,8 @@ export interface TaskFinding {
   /** The task id, or the executor id for an executor's own secrets. */
   id: string;
   kind: 'task' | 'executor';
+  /** JSON path of the task or executor in `/state`, as in `frameworks[0].completed_tasks[2]`. */
+  statePath: string;
   /** JSON path inside the task or executor, as in `container.volumes[0]`. */
   location: string;
   problem: 'inline-value' | 'docker-secret-volume';
@@ -60,12 +62,24 @@ const ExecutorSchema = z.looseObject({
   container: ContainerSchema.optional(),
 });
 
+// The master's /state has no `completed_executors` (`src/master/readonly_handler.cpp`),
+// but the agent's /state does, so a framework that has them is read as well.
 const FrameworkSchema = z.looseObject({
   id: z.string().optional(),
   tasks: z.array(TaskSchema).optional(),
   unreachable_tasks: z.array(TaskSchema).optional(),
+  completed_tasks: z.array(TaskSchema).optional(),
   executors: z.array(ExecutorSchema).optional(),
+  completed_executors: z.array(ExecutorSchema).optional(),
 });
+
+// Every list of /state that contains tasks or executors with their ContainerInfo, by the
+// JSON key of the list. The master keeps completed tasks and frameworks for a while
+// (`--max_completed_tasks_per_framework`, `--max_completed_frameworks`), and their
+// inline secrets stay readable there until then.
+const TASK_LISTS = ['tasks', 'unreachable_tasks', 'completed_tasks'] as const;
+const EXECUTOR_LISTS = ['executors', 'completed_executors'] as const;
+const FRAMEWORK_LISTS = ['frameworks', 'completed_frameworks'] as const;
 
 /**
  * The parts of a master's `/state` that doctor reads. `slaves` is required, because it
@@ -82,12 +96,16 @@ export const MasterStateSchema = z.looseObject({
     }),
   ),
   frameworks: z.array(FrameworkSchema).optional(),
+  completed_frameworks: z.array(FrameworkSchema).optional(),
+  orphan_tasks: z.array(TaskSchema).optional(),
 });
 
 /** The parsed form of `MasterStateSchema`. */
 export type MasterState = z.output<typeof MasterStateSchema>;
 
+type StateTask = z.output<typeof TaskSchema>;
 type StateExecutor = z.output<typeof ExecutorSchema>;
+type StateFramework = z.output<typeof FrameworkSchema>;
 type Container = z.output<typeof ContainerSchema>;
 type Variables = NonNullable<
   NonNullable<NonNullable<StateExecutor['command']>['environment']>['variables']
@@ -95,31 +113,74 @@ type Variables = NonNullable<
 
 /**
  * Lists the tasks and executors of `/state` that carry inline VALUE secrets (readable by
- * anyone who can read `/state`) or SECRET volumes in a DOCKER container (never delivered).
- * `/state` shows a task's ContainerInfo but not its CommandInfo, so task environment
- * secrets cannot be seen there; executors show both. Findings name ids and paths only,
- * never a secret's data.
+ * anyone who can read `/state`) or SECRET volumes in a DOCKER container (never delivered),
+ * in running, unreachable and completed tasks, executors and frameworks, and orphan
+ * tasks. `/state` shows a task's ContainerInfo but not its CommandInfo, so task
+ * environment secrets cannot be seen there; executors show both. Findings name ids and
+ * paths only, never a secret's data.
  */
 export function stateFindings(state: MasterState): TaskFinding[] {
   const findings: TaskFinding[] = [];
-  for (const framework of state.frameworks ?? []) {
-    const frameworkId = framework.id ?? 'unknown';
-    for (const task of [...(framework.tasks ?? []), ...(framework.unreachable_tasks ?? [])]) {
-      const subject = { frameworkId, id: task.id ?? 'unknown', kind: 'task' as const };
-      findings.push(...containerFindings(subject, task.container));
+  for (const list of FRAMEWORK_LISTS) {
+    for (const [index, framework] of (state[list] ?? []).entries()) {
+      findings.push(...frameworkFindings(framework, `${list}[${index}]`));
     }
-    for (const executor of framework.executors ?? []) {
-      // /state writes ExecutorInfo as protobuf JSON: its id is `executor_id.value`.
-      const id = executor.executor_id?.value ?? executor.id ?? 'unknown';
-      const subject = { frameworkId, id, kind: 'executor' as const };
-      findings.push(...containerFindings(subject, executor.container));
-      findings.push(...environmentFindings(subject, executor.command?.environment?.variables));
+  }
+  for (const [index, task] of (state.orphan_tasks ?? []).entries()) {
+    findings.push(...taskFindings(task, task.framework_id, `orphan_tasks[${index}]`));
+  }
+  return findings;
+}
+
+function frameworkFindings(framework: StateFramework, path: string): TaskFinding[] {
+  const findings: TaskFinding[] = [];
+  for (const list of TASK_LISTS) {
+    for (const [index, task] of (framework[list] ?? []).entries()) {
+      findings.push(...taskFindings(task, framework.id, `${path}.${list}[${index}]`));
+    }
+  }
+  for (const list of EXECUTOR_LISTS) {
+    for (const [index, executor] of (framework[list] ?? []).entries()) {
+      findings.push(...executorFindings(executor, framework.id, `${path}.${list}[${index}]`));
     }
   }
   return findings;
 }
 
-type Subject = Pick<TaskFinding, 'frameworkId' | 'id' | 'kind'>;
+function taskFindings(
+  task: StateTask,
+  frameworkId: string | undefined,
+  statePath: string,
+): TaskFinding[] {
+  const subject: Subject = {
+    frameworkId: frameworkId ?? task.framework_id ?? 'unknown',
+    id: task.id ?? 'unknown',
+    kind: 'task',
+    statePath,
+  };
+  return containerFindings(subject, task.container);
+}
+
+function executorFindings(
+  executor: StateExecutor,
+  frameworkId: string | undefined,
+  statePath: string,
+): TaskFinding[] {
+  // /state writes ExecutorInfo as protobuf JSON: its id is `executor_id.value`.
+  const id = executor.executor_id?.value ?? executor.id ?? 'unknown';
+  const subject: Subject = {
+    frameworkId: frameworkId ?? 'unknown',
+    id,
+    kind: 'executor',
+    statePath,
+  };
+  return [
+    ...containerFindings(subject, executor.container),
+    ...environmentFindings(subject, executor.command?.environment?.variables),
+  ];
+}
+
+type Subject = Pick<TaskFinding, 'frameworkId' | 'id' | 'kind' | 'statePath'>;
 
 function containerFindings(subject: Subject, container: Container | undefined): TaskFinding[] {
   const findings: TaskFinding[] = [];
@@ -160,5 +221,6 @@ function inlineFinding(subject: Subject, location: string): TaskFinding {
 }
 
 function describe(subject: Subject): string {
-  return `${subject.kind} '${printable(subject.id)}' of framework ${printable(subject.frameworkId)}`;
+  const { kind, id, frameworkId, statePath } = subject;
+  return `${kind} '${printable(id)}' of framework ${printable(frameworkId)} (${statePath} in /state)`;
 }

@@ -276,6 +276,77 @@ describe('doctor against fake agents', () => {
   });
 });
 
+describe('doctor on every task list of /state', () => {
+  const inlineTask = (id: string) => ({
+    id,
+    container: { type: 'MESOS', volumes: [inlineVolume] },
+  });
+  const inlineExecutor = (id: string) => ({
+    executor_id: { value: id },
+    container: { type: 'MESOS', volumes: [inlineVolume] },
+  });
+  let cluster: FakeCluster;
+  let report: DoctorReport;
+
+  before(async () => {
+    const stateBody = {
+      version: '1.11.0',
+      slaves: [],
+      frameworks: [
+        {
+          id: 'fw-1',
+          tasks: [inlineTask('running')],
+          unreachable_tasks: [inlineTask('unreachable')],
+          completed_tasks: [
+            { id: 'clean', container: { type: 'MESOS', volumes: [referenceVolume] } },
+            inlineTask('completed'),
+          ],
+          executors: [inlineExecutor('executor')],
+          completed_executors: [inlineExecutor('completed-executor')],
+        },
+      ],
+      completed_frameworks: [
+        {
+          id: 'fw-old',
+          tasks: [],
+          completed_tasks: [inlineTask('old-completed')],
+          executors: [inlineExecutor('old-executor')],
+        },
+      ],
+      orphan_tasks: [{ ...inlineTask('orphan'), framework_id: 'fw-gone' }],
+    };
+    cluster = await startFakeCluster({ masterVersion: '1.11.0', agents: [], stateBody });
+    report = await runDoctor({ master: cluster.masterUrl, timeoutMs: 2000, concurrency: 1 });
+  });
+  after(() => cluster.close());
+
+  test('finds inline secrets in each list', () => {
+    const found = report.tasks.map(
+      (task) => `${task.frameworkId} ${task.kind} ${task.id} ${task.statePath}`,
+    );
+    assert.deepEqual(found, [
+      'fw-1 task running frameworks[0].tasks[0]',
+      'fw-1 task unreachable frameworks[0].unreachable_tasks[0]',
+      'fw-1 task completed frameworks[0].completed_tasks[1]',
+      'fw-1 executor executor frameworks[0].executors[0]',
+      'fw-1 executor completed-executor frameworks[0].completed_executors[0]',
+      'fw-old task old-completed completed_frameworks[0].completed_tasks[0]',
+      'fw-old executor old-executor completed_frameworks[0].executors[0]',
+      'fw-gone task orphan orphan_tasks[0]',
+    ]);
+  });
+
+  test('messages name the /state path, not the data', () => {
+    const message = report.tasks.find((task) => task.id === 'old-completed')?.message ?? '';
+    assert.match(
+      message,
+      /^task 'old-completed' of framework fw-old \(completed_frameworks\[0\]\.completed_tasks\[0\] in \/state\)/,
+    );
+    assert.match(message, /inline VALUE secret at container\.volumes\[0\]/);
+    assert.ok(!JSON.stringify(report).includes(CANARY));
+  });
+});
+
 describe('doctor against a master under a path', () => {
   let cluster: FakeCluster;
   before(async () => {
