@@ -59,7 +59,7 @@ export interface DoctorReport {
 /**
  * Reads the master's `/version` and `/state`, then every agent's `/flags` (at most
  * `concurrency` at a time, each within `timeoutMs`), and judges each agent's native
- * secret support. A master that answers 307 is followed once, to the leader it names.
+ * secret support. A master that answers 307 to either read is followed once, to the leader.
  * Only GET requests are sent. An agent that cannot be read gets a finding, not an error.
  * Throws INVALID_ARGUMENT, naming the option, for an invalid option, and UNREACHABLE
  * when the master's `/version` or `/state` cannot be read or `/state` is not a master's.
@@ -91,34 +91,46 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
 }
 
 // Reads /version and /state, following one redirect to the leader, and checks that the
-// state is a master's. Throws UNREACHABLE with the failure's message.
+// state is a master's. Every Mesos process serves /version itself, so a non-leading master
+// redirects only /state (`src/master/http.cpp`). Throws UNREACHABLE with the failure.
 async function readMaster(
   initial: URL,
   read: MesosReadOptions,
   notes: string[],
 ): Promise<{ master: URL; version: string; state: MasterState }> {
   let master = initial;
-  let version = await readMesosJson(endpointUrl(master, 'version'), MASTER, read);
-  if (!version.ok && version.failure.kind === 'redirect' && version.failure.location) {
-    notes.push(version.failure.message.replace(`; ${LEADER_FIX}`, '; using the leader'));
-    master = baseOf(new URL(version.failure.location), 'version');
-    version = await readMesosJson(endpointUrl(master, 'version'), MASTER, read);
+  let result = await readVersionAndState(master, read);
+  if (!result.ok && result.failure.kind === 'redirect' && result.failure.location) {
+    notes.push(result.failure.message.replace(`; ${LEADER_FIX}`, '; using the leader'));
+    master = baseOf(new URL(result.failure.location), result.endpoint);
+    result = await readVersionAndState(master, read);
   }
-  if (!version.ok) throw masterFailure(version.failure);
+  if (!result.ok) throw masterFailure(result.failure);
 
-  const stateUrl = endpointUrl(master, 'state');
-  const state = await readMesosJson(stateUrl, MASTER, read);
-  if (!state.ok) throw masterFailure(state.failure);
-  const parsed = MasterStateSchema.safeParse(state.body);
+  const { stateUrl, body } = result;
+  const parsed = MasterStateSchema.safeParse(body);
   if (!parsed.success) {
     throw new TesseraError(
       'UNREACHABLE',
       `the ${describeRequest(stateUrl, MASTER)} did not return a Mesos master's /state: ` +
-        `${describeShape(parsed.error, state.body)}; point --master at a Mesos master ` +
+        `${describeShape(parsed.error, body)}; point --master at a Mesos master ` +
         "(an agent's /state has no slaves)",
     );
   }
-  return { master, version: versionOf(version.body), state: parsed.data };
+  return { master, version: result.version, state: parsed.data };
+}
+
+type MasterRead =
+  | { ok: true; version: string; stateUrl: URL; body: unknown }
+  | { ok: false; failure: MesosFailure; endpoint: string };
+
+async function readVersionAndState(master: URL, read: MesosReadOptions): Promise<MasterRead> {
+  const version = await readMesosJson(endpointUrl(master, 'version'), MASTER, read);
+  if (!version.ok) return { ok: false, failure: version.failure, endpoint: 'version' };
+  const stateUrl = endpointUrl(master, 'state');
+  const state = await readMesosJson(stateUrl, MASTER, read);
+  if (!state.ok) return { ok: false, failure: state.failure, endpoint: 'state' };
+  return { ok: true, version: versionOf(version.body), stateUrl, body: state.body };
 }
 
 function masterFailure(failure: MesosFailure): TesseraError {

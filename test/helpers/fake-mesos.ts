@@ -37,6 +37,8 @@ export interface FakeClusterSpec {
   frameworks?: unknown[];
   /** Makes the master respond to every request with this status (307 needs `location`). */
   masterAnswer?: FakeAnswer;
+  /** Replaces the `/state` response only, as a non-leading master redirects it. */
+  stateAnswer?: FakeAnswer;
   /** Replaces the real-shaped `/state` body, for a server that is not a master. */
   stateBody?: unknown;
   /** Replaces the real-shaped `/version` body. */
@@ -73,7 +75,8 @@ export async function startFakeCluster(spec: FakeClusterSpec): Promise<FakeClust
       const body = 'versionBody' in spec ? spec.versionBody : versionBody(spec.masterVersion);
       return answer(response, { status: 200, body });
     }
-    if (endpoint === '/state') return answer(response, { status: 200, body: state });
+    if (endpoint === '/state')
+      return answer(response, spec.stateAnswer ?? { status: 200, body: state });
     return answer(response, { status: 200, body: {} });
   });
 

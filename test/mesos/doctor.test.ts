@@ -454,6 +454,45 @@ describe('doctor against an unhealthy master', () => {
     assert.match(report.notes[0] ?? '', /not the leading master \(307 Temporary Redirect/);
   });
 
+  test('307 of /state alone is followed', async () => {
+    const leader = await startFakeCluster({
+      masterVersion: '1.10.0',
+      agents: [AGENTS[2] as FakeAgentSpec],
+    });
+    clusters.push(leader);
+    const follower = await startFakeCluster({
+      masterVersion: '1.10.0',
+      agents: [],
+      stateAnswer: { status: 307, location: `${leader.masterUrl.replace('http:', '')}/state` },
+    });
+    clusters.push(follower);
+
+    const report = await runDoctor({ master: follower.masterUrl, timeoutMs: 2000, concurrency: 2 });
+    assert.equal(report.master.url, leader.masterUrl);
+    assert.equal(report.agents.length, 1);
+    assert.match(report.notes[0] ?? '', /\/state is not the leading master .*; using the leader$/);
+    assert.deepEqual(follower.requests.get('master'), ['/version', '/state']);
+    assert.deepEqual(leader.requests.get('master'), ['/version', '/state']);
+  });
+
+  test('307 is followed only once', async () => {
+    const follower = await startFakeCluster({
+      masterVersion: '1.10.0',
+      agents: [],
+      stateAnswer: { status: 307, location: '/state' },
+    });
+    clusters.push(follower);
+    await assert.rejects(
+      runDoctor({ master: follower.masterUrl, timeoutMs: 2000, concurrency: 2 }),
+      (error) => {
+        assert.ok(isTesseraError(error, 'UNREACHABLE'), String(error));
+        assert.match(error.message, /not the leading master .*point --master at the leader$/);
+        return true;
+      },
+    );
+    assert.deepEqual(follower.requests.get('master'), ['/version', '/state', '/version', '/state']);
+  });
+
   test('307 to a leader under a path keeps the path', async () => {
     const leader = await startFakeCluster({
       masterVersion: '1.10.0',
