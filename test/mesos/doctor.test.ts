@@ -7,7 +7,12 @@ import {
   type DoctorReport,
   runDoctor,
 } from '../../src/mesos/doctor.ts';
-import { type FakeAgentSpec, type FakeCluster, startFakeCluster } from '../helpers/fake-mesos.ts';
+import {
+  type FakeAgentSpec,
+  type FakeCluster,
+  type FakeClusterSpec,
+  startFakeCluster,
+} from '../helpers/fake-mesos.ts';
 
 const CANARY = 'Q0FOQVJZLWlubGluZS12YWx1ZS0xMjM0';
 
@@ -428,21 +433,31 @@ describe('doctor against an unhealthy master', () => {
   const clusters: FakeCluster[] = [];
   after(() => Promise.all(clusters.map((cluster) => cluster.close())));
 
-  test('307 is followed once to the leader', async () => {
+  // Starts a leading master with one agent and a standby master whose answers `standby`
+  // sets, given the leader's URL.
+  async function startLeaderAndStandby(
+    standby: (leaderUrl: string) => Partial<FakeClusterSpec>,
+    leaderSpec: Partial<FakeClusterSpec> = {},
+  ) {
     const leader = await startFakeCluster({
       masterVersion: '1.10.0',
-      agents: [AGENTS[2] as FakeAgentSpec],
+      agents: [AGENTS[2]!],
+      ...leaderSpec,
     });
     clusters.push(leader);
     const follower = await startFakeCluster({
       masterVersion: '1.10.0',
       agents: [],
-      masterAnswer: {
-        status: 307,
-        location: `${leader.masterUrl.replace('http:', '')}/master/redirect`,
-      },
+      ...standby(leader.masterUrl),
     });
     clusters.push(follower);
+    return { leader, follower };
+  }
+
+  test('307 is followed once to the leader', async () => {
+    const { leader, follower } = await startLeaderAndStandby((url) => ({
+      masterAnswer: { status: 307, location: `${url.replace('http:', '')}/master/redirect` },
+    }));
 
     const report = await runDoctor({
       master: new URL(follower.masterUrl),
@@ -455,17 +470,9 @@ describe('doctor against an unhealthy master', () => {
   });
 
   test('307 of /state alone is followed', async () => {
-    const leader = await startFakeCluster({
-      masterVersion: '1.10.0',
-      agents: [AGENTS[2] as FakeAgentSpec],
-    });
-    clusters.push(leader);
-    const follower = await startFakeCluster({
-      masterVersion: '1.10.0',
-      agents: [],
-      stateAnswer: { status: 307, location: `${leader.masterUrl.replace('http:', '')}/state` },
-    });
-    clusters.push(follower);
+    const { leader, follower } = await startLeaderAndStandby((url) => ({
+      stateAnswer: { status: 307, location: `${url.replace('http:', '')}/state` },
+    }));
 
     const report = await runDoctor({ master: follower.masterUrl, timeoutMs: 2000, concurrency: 2 });
     assert.equal(report.master.url, leader.masterUrl);
@@ -494,18 +501,10 @@ describe('doctor against an unhealthy master', () => {
   });
 
   test('307 to a leader under a path keeps the path', async () => {
-    const leader = await startFakeCluster({
-      masterVersion: '1.10.0',
-      agents: [AGENTS[2] as FakeAgentSpec],
-      pathPrefix: '/mesos',
-    });
-    clusters.push(leader);
-    const follower = await startFakeCluster({
-      masterVersion: '1.10.0',
-      agents: [],
-      masterAnswer: { status: 307, location: `${leader.masterUrl}version` },
-    });
-    clusters.push(follower);
+    const { leader, follower } = await startLeaderAndStandby(
+      (url) => ({ masterAnswer: { status: 307, location: `${url}version` } }),
+      { pathPrefix: '/mesos' },
+    );
 
     const report = await runDoctor({
       master: new URL(follower.masterUrl),
