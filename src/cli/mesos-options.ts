@@ -95,31 +95,46 @@ export async function parseAuthorization(
   }
 }
 
+/** The flags that name a Mesos principal and the file of its password. */
+export interface CredentialFlags {
+  principal: string;
+  secretFile: string;
+}
+
+const READ_FLAGS: CredentialFlags = { principal: '--principal', secretFile: '--secret-file' };
+
+/**
+ * Returns the Basic authorization header for `principal`, with the password read from
+ * `secretFile`, or undefined when neither is given. Throws INVALID_ARGUMENT naming the
+ * flag in `flags` when one is missing, unreadable, empty or unfit for HTTP Basic
+ * authentication; the message never shows the password.
+ */
 // RFC 7617, section 2: the user-id cannot contain a colon, because the first colon ends
 // it, and neither the user-id nor the password may contain control characters.
-async function basicAuthorization(
-  principal?: string,
-  secretFile?: string,
+export async function basicAuthorization(
+  principal: string | undefined,
+  secretFile: string | undefined,
+  flags: CredentialFlags = READ_FLAGS,
 ): Promise<string | undefined> {
   if (principal === undefined && secretFile === undefined) return undefined;
   if (principal === undefined) {
     throw new TesseraError(
       'INVALID_ARGUMENT',
-      '--secret-file needs --principal (or TESSERA_MESOS_PRINCIPAL) with the principal it is for',
+      `${flags.secretFile} needs ${flags.principal} (or TESSERA_MESOS_PRINCIPAL) with the principal it is for`,
     );
   }
   if (secretFile === undefined) {
     throw new TesseraError(
       'INVALID_ARGUMENT',
-      '--principal needs --secret-file (or TESSERA_MESOS_SECRET_FILE) with its password',
+      `${flags.principal} needs ${flags.secretFile} (or TESSERA_MESOS_SECRET_FILE) with its password`,
     );
   }
-  checkPrincipal(principal);
-  const secret = await readSecret(secretFile);
+  checkPrincipal(principal, flags);
+  const secret = await readSecret(secretFile, flags);
   return `Basic ${Buffer.from(`${principal}:${secret}`).toString('base64')}`;
 }
 
-function checkPrincipal(principal: string): void {
+function checkPrincipal(principal: string, flags: CredentialFlags): void {
   const problem =
     principal === ''
       ? 'must not be empty'
@@ -130,12 +145,15 @@ function checkPrincipal(principal: string): void {
           : undefined;
   if (problem !== undefined) {
     // The value is not shown: a principal typed as `user:password` contains a password.
-    throw new TesseraError('INVALID_ARGUMENT', `--principal ${problem}; its value is not shown`);
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      `${flags.principal} ${problem}; its value is not shown`,
+    );
   }
 }
 
 // Reads the password, without one final line break. Messages name the file, never its content.
-async function readSecret(secretFile: string): Promise<string> {
+async function readSecret(secretFile: string, flags: CredentialFlags): Promise<string> {
   const shown = printable(secretFile);
   let secret: string;
   try {
@@ -144,19 +162,19 @@ async function readSecret(secretFile: string): Promise<string> {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
     throw new TesseraError(
       'INVALID_ARGUMENT',
-      `could not read --secret-file ${shown} (${code}); check the path`,
+      `could not read ${flags.secretFile} ${shown} (${code}); check the path`,
     );
   }
   if (secret === '') {
     throw new TesseraError(
       'INVALID_ARGUMENT',
-      `--secret-file ${shown} is empty; put the password of --principal in it`,
+      `${flags.secretFile} ${shown} is empty; put the password of ${flags.principal} in it`,
     );
   }
   if (hasControlCharacter(secret)) {
     throw new TesseraError(
       'INVALID_ARGUMENT',
-      `--secret-file ${shown} contains a control character, such as a second line, which ` +
+      `${flags.secretFile} ${shown} contains a control character, such as a second line, which ` +
         'HTTP Basic authentication cannot carry; put only the password in it',
     );
   }

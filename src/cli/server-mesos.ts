@@ -1,8 +1,11 @@
-import { readFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
 import { formatDuration, parseDuration } from '../access/duration.ts';
-import { TesseraError } from '../errors.ts';
+import { isTesseraError, TesseraError } from '../errors.ts';
+import { parseMasterUrl } from '../mesos/mesos-url.ts';
 import { MESOS_FOLLOW_DEFAULTS, type MesosFollowConfig } from '../server/mesos-follow.ts';
+import { basicAuthorization } from './mesos-options.ts';
+
+const FOLLOW_FLAGS = { principal: '--mesos-principal', secretFile: '--mesos-secret-file' };
 
 /** Adds the options of following a Mesos master, for task logins, to `tessera server`. */
 export function addMesosFollowOptions(command: Command): Command {
@@ -70,7 +73,9 @@ export async function mesosFollowConfig(
   if (masters.length === 0) throw configInvalid('--mesos-master names no URL');
   return {
     masters,
-    authorization: await authorization(flags.mesosPrincipal, flags.mesosSecretFile),
+    authorization: await asConfigInvalid(() =>
+      basicAuthorization(flags.mesosPrincipal, flags.mesosSecretFile, FOLLOW_FLAGS),
+    ),
     loginWindowSeconds: loginWindow(flags.taskLoginWindow),
     connectTimeoutMs: MESOS_FOLLOW_DEFAULTS.connectTimeoutMs,
   };
@@ -88,48 +93,33 @@ export function trustedProxies(text: string | undefined): string[] | undefined {
 }
 
 function masterUrl(text: string, index: number): URL {
-  const url = URL.canParse(text) ? new URL(text) : undefined;
-  const which = `URL ${index + 1} of --mesos-master`;
-  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
-    throw configInvalid(`${which} is not an http or https URL, such as http://master.example:5050`);
-  }
-  if (url.username !== '' || url.password !== '') {
-    throw configInvalid(
-      `${which} holds a user or password; give the principal with --mesos-principal and its password in --mesos-secret-file`,
-    );
-  }
-  return url;
-}
-
-async function authorization(
-  principal: string | undefined,
-  secretFile: string | undefined,
-): Promise<string | undefined> {
-  if (principal === undefined && secretFile === undefined) return undefined;
-  if (principal === undefined || secretFile === undefined) {
-    throw configInvalid('--mesos-principal and --mesos-secret-file go together; give both');
-  }
-  // HTTP Basic separates the user from the password with the first colon.
-  if (principal === '' || principal.includes(':')) {
-    throw configInvalid('--mesos-principal must be non-empty and hold no colon (:)');
-  }
-  let secret: string;
-  try {
-    secret = (await readFile(secretFile, 'utf8')).replace(/\r?\n$/, '');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw configInvalid(
-      `could not read --mesos-secret-file ${secretFile} (${code}); check the path`,
-    );
-  }
-  if (secret === '') throw configInvalid(`--mesos-secret-file ${secretFile} is empty`);
-  return `Basic ${Buffer.from(`${principal}:${secret}`).toString('base64')}`;
+  return asConfigInvalid(() =>
+    parseMasterUrl(
+      text,
+      `URL ${index + 1} of --mesos-master`,
+      'give the principal with --mesos-principal and its password in --mesos-secret-file',
+    ),
+  );
 }
 
 function loginWindow(text: string): number {
-  const seconds = parseDuration(text, '--task-login-window');
+  const seconds = asConfigInvalid(() => parseDuration(text, '--task-login-window'));
   if (seconds < 10) throw configInvalid('--task-login-window must be at least 10s');
   return seconds;
+}
+
+// The checks shared with doctor throw INVALID_ARGUMENT; for the server it is its configuration.
+function asConfigInvalid<T>(parse: () => T): T {
+  const convert = (error: unknown): never => {
+    if (isTesseraError(error, 'INVALID_ARGUMENT')) throw configInvalid(error.message);
+    throw error;
+  };
+  try {
+    const result = parse();
+    return result instanceof Promise ? (result.catch(convert) as T) : result;
+  } catch (error) {
+    return convert(error);
+  }
 }
 
 function configInvalid(message: string): TesseraError {
