@@ -103,6 +103,46 @@ export async function requirePendingWrite(
 }
 
 /**
+ * Authorises a report of the versions task `taskId` runs with, or of its end. A token made
+ * for one Mesos task (its `task_id`) reports only for that task, and a live report made by
+ * another token is replaced or ended only with `admin` on `sys/tasks/<taskId>`, so that a
+ * reader of a secret cannot hide or forge what other tasks run with. Audits a denial, and
+ * an allowed use of `admin`; the reads that a report needs are audited on their own.
+ */
+export async function requireTaskReporter(
+  request: FastifyRequest,
+  context: AppContext,
+  operation: 'task-report' | 'task-end',
+  taskId: string,
+  owner: string | undefined,
+): Promise<Caller> {
+  const caller = await authenticatedCaller(request, context);
+  const path = `sys/tasks/${taskId}`;
+  const target = { operation, path, version: null };
+  const ownTask = caller.meta.task_id;
+  if (ownTask !== undefined && ownTask !== taskId) {
+    await audit(request, context, target, 'denied', `the token is for task ${ownTask}`);
+    throw new TesseraError(
+      'PERMISSION_DENIED',
+      `this token is for Mesos task '${ownTask}' and reports only for it`,
+      { path },
+    );
+  }
+  if (owner === undefined || owner === caller.accessor) return caller;
+  const decision = await context.access.decide(caller, 'admin', path);
+  const reason = `another token reports for the task; ${decision.reason}`;
+  await audit(request, context, target, decision.allowed ? 'allowed' : 'denied', reason);
+  if (!decision.allowed) {
+    throw new TesseraError(
+      'PERMISSION_DENIED',
+      `another token reports for task '${taskId}'; report with that token, wait until its report lapses, or get admin on '${path}'`,
+      { path },
+    );
+  }
+  return caller;
+}
+
+/**
  * Records a Mesos task's login: allowed with the accessor of the token it gets, or denied
  * with the reason. An allowed login fails closed, like every authorised request, before
  * the token is returned.

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { TaskLogins } from '../access/task-login.ts';
 import { backoffDelay } from '../client/backoff.ts';
 import { followMaster, type MasterFollower } from '../mesos/operator-stream.ts';
-import { TaskIndex } from '../mesos/task-index.ts';
+import { type EndedTask, TaskIndex } from '../mesos/task-index.ts';
 import type { Store } from '../store/store.ts';
 
 /** Settings of following a Mesos master, validated by the CLI. */
@@ -39,6 +39,8 @@ const RECONNECT = { initialMs: 500, maxMs: 30_000 };
 export interface MesosFollowing {
   index: TaskIndex;
   logins: TaskLogins;
+  /** Calls `listener` with the tasks that the master reports ended. */
+  onTasksEnded(listener: (ended: EndedTask[]) => void): void;
   stop(): Promise<void>;
 }
 
@@ -58,6 +60,7 @@ export function followMesos(
   });
   const failed = (what: string) => (error: unknown) =>
     logger.error({ error: (error as Error).name }, `failed to ${what}`);
+  const endListeners: ((ended: EndedTask[]) => void)[] = [];
   const revoked = (count: number) => {
     if (count > 0) logger.info({ count }, 'revoked the tokens of tasks that ended');
   };
@@ -69,7 +72,9 @@ export function followMesos(
     retryDelayMs: (failures) => backoffDelay(failures, RECONNECT),
     onEvent: (event) => {
       const ended = index.apply(event, Date.now() / 1000);
-      if (ended.length > 0) logins.endTasks(ended).then(revoked, failed('end task logins'));
+      if (ended.length === 0) return;
+      logins.endTasks(ended).then(revoked, failed('end task logins'));
+      for (const listener of endListeners) listener(ended);
     },
     onSubscribed: (master) => {
       logger.info({ master: master.origin, ...index.size }, 'following the Mesos master');
@@ -91,6 +96,9 @@ export function followMesos(
   return {
     index,
     logins,
+    onTasksEnded: (listener) => {
+      endListeners.push(listener);
+    },
     stop: async () => {
       clearInterval(timer);
       await follower.stop();

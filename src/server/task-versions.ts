@@ -17,6 +17,8 @@ export interface TaskVersion {
 interface TaskRecord {
   versions: Map<string, TaskVersion>;
   expiresAtMs: number;
+  /** The accessor of the token that made the report. */
+  owner: string | undefined;
 }
 
 /**
@@ -42,11 +44,13 @@ export class TaskVersions {
   /**
    * Records the versions a task now runs with, replacing what it reported before. The
    * record lapses after `ttlSeconds` without another report; without it, it is kept.
+   * `owner` is the accessor of the token that reports.
    */
   report(
     taskId: string,
     secrets: readonly { path: string; version: number }[],
     ttlSeconds?: number,
+    owner?: string,
   ): void {
     const now = this.#now();
     const reportedTime = new Date(now).toISOString();
@@ -59,7 +63,7 @@ export class TaskVersions {
     }
     // Deleting first moves the task to the end of the insertion order, the newest place.
     this.#byTask.delete(taskId);
-    this.#byTask.set(taskId, { versions, expiresAtMs });
+    this.#byTask.set(taskId, { versions, expiresAtMs, owner });
     for (const oldest of this.#byTask.keys()) {
       if (this.#byTask.size <= this.#limit) break;
       this.#byTask.delete(oldest);
@@ -69,6 +73,11 @@ export class TaskVersions {
   /** Forgets a task, once it has ended. */
   forget(taskId: string): void {
     this.#byTask.delete(taskId);
+  }
+
+  /** Returns the accessor of the token that made a task's live record, if any. */
+  ownerOf(taskId: string): string | undefined {
+    return this.#live(taskId)?.owner;
   }
 
   /** Lists the paths of a task's live record; empty when there is none. */

@@ -15,6 +15,8 @@ export type ClusterMessage =
       taskId: string;
       secrets: { path: string; version: number }[];
       ttlSeconds?: number;
+      /** The accessor of the token that made the report. */
+      owner?: string;
     }
   // A task that reported its end.
   | { kind: 'task-ended'; taskId: string }

@@ -39,6 +39,7 @@ const payloadSchema = z.discriminatedUnion('kind', [
     taskId: z.string(),
     secrets: z.array(z.object({ path: z.string(), version: z.number().int() })),
     ttlSeconds: z.number().int().optional(),
+    owner: z.string().optional(),
   }),
   z.object({ origin: z.string(), kind: z.literal('task-ended'), taskId: z.string() }),
 ]);

@@ -8,52 +8,17 @@ import {
   writeTaskDir,
 } from '../delivery/exec-cli-harness.ts';
 import { runTessera } from '../helpers/cli.ts';
-import { type FakeOperator, startFakeOperator } from '../helpers/fake-operator.ts';
+import {
+  FAKE_FRAMEWORK,
+  type FakeOperator,
+  localCluster,
+  masterTask,
+  startFakeOperator,
+  taskEnded,
+} from '../helpers/fake-operator.ts';
 import { request, startTestServer, type TestServer } from '../helpers/server.ts';
 
-const FRAMEWORK = 'framework-0001';
 const CANARY = 'canary-task-login-secret-91f0';
-
-// A master whose one agent runs on this machine, as the tasks of these tests do.
-function cluster(master: FakeOperator) {
-  master.state.agents = [
-    {
-      agent_info: { id: { value: 'S-local' }, hostname: 'localhost' },
-      pid: 'slave(1)@127.0.0.1:5051',
-    },
-    { agent_info: { id: { value: 'S-far' }, hostname: 'far' }, pid: 'slave(1)@192.0.2.50:5051' },
-  ];
-  master.state.frameworks = [
-    { framework_info: { id: { value: FRAMEWORK }, name: 'marathon', principal: 'marathon' } },
-  ];
-}
-
-function masterTask(
-  taskId: string,
-  agent = 'S-local',
-  labels = [{ key: 'team', value: 'billing' }],
-) {
-  return {
-    name: taskId,
-    task_id: { value: taskId },
-    framework_id: { value: FRAMEWORK },
-    agent_id: { value: agent },
-    state: 'TASK_RUNNING',
-    labels: { labels },
-    statuses: [{ task_id: { value: taskId }, state: 'TASK_RUNNING', timestamp: Date.now() / 1000 }],
-  };
-}
-
-function taskEnded(taskId: string) {
-  return {
-    type: 'TASK_UPDATED',
-    task_updated: {
-      framework_id: { value: FRAMEWORK },
-      status: { task_id: { value: taskId }, state: 'TASK_FINISHED', timestamp: Date.now() / 1000 },
-      state: 'TASK_FINISHED',
-    },
-  };
-}
 
 describe('tessera exec logging in as a Mesos task', () => {
   let master: FakeOperator;
@@ -64,7 +29,7 @@ describe('tessera exec logging in as a Mesos task', () => {
 
   before(async () => {
     master = await startFakeOperator();
-    cluster(master);
+    localCluster(master);
     server = await startTestServer({
       mesos: { masters: [new URL(master.url)], loginWindowSeconds: 600, connectTimeoutMs: 2000 },
     });
@@ -101,7 +66,7 @@ describe('tessera exec logging in as a Mesos task', () => {
 
   function exec(
     script = 'echo "db=$DB"; sleep 30',
-    env = loginEnv({ MESOS_FRAMEWORK_ID: FRAMEWORK }),
+    env = loginEnv({ MESOS_FRAMEWORK_ID: FAKE_FRAMEWORK }),
   ) {
     return startExecCli(['--task', dir.taskFile, '--', 'sh', '-c', script], env, dir.dir);
   }

@@ -127,3 +127,52 @@ function snapshot(fake: FakeOperator): unknown {
     },
   };
 }
+
+/** The id of the one framework of `localCluster`. */
+export const FAKE_FRAMEWORK = 'framework-0001';
+
+/**
+ * Makes `master` report two agents, `S-local` on this machine (where the tasks of tests
+ * run) and `S-far` elsewhere, and one framework, Marathon.
+ */
+export function localCluster(master: FakeOperator) {
+  master.state.agents = [
+    {
+      agent_info: { id: { value: 'S-local' }, hostname: 'localhost' },
+      pid: 'slave(1)@127.0.0.1:5051',
+    },
+    { agent_info: { id: { value: 'S-far' }, hostname: 'far' }, pid: 'slave(1)@192.0.2.50:5051' },
+  ];
+  master.state.frameworks = [
+    { framework_info: { id: { value: FAKE_FRAMEWORK }, name: 'marathon', principal: 'marathon' } },
+  ];
+}
+
+/** A running task of the framework, as the master reports it in a `TASK_ADDED` event. */
+export function masterTask(
+  taskId: string,
+  agent = 'S-local',
+  labels = [{ key: 'team', value: 'billing' }],
+) {
+  return {
+    name: taskId,
+    task_id: { value: taskId },
+    framework_id: { value: FAKE_FRAMEWORK },
+    agent_id: { value: agent },
+    state: 'TASK_RUNNING',
+    labels: { labels },
+    statuses: [{ task_id: { value: taskId }, state: 'TASK_RUNNING', timestamp: Date.now() / 1000 }],
+  };
+}
+
+/** The `TASK_UPDATED` event of a task that finished. */
+export function taskEnded(taskId: string) {
+  return {
+    type: 'TASK_UPDATED',
+    task_updated: {
+      framework_id: { value: FAKE_FRAMEWORK },
+      status: { task_id: { value: taskId }, state: 'TASK_FINISHED', timestamp: Date.now() / 1000 },
+      state: 'TASK_FINISHED',
+    },
+  };
+}

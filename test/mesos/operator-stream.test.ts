@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { OperatorEvent } from '../../src/mesos/operator-events.ts';
 import { followMaster, type MasterFollower } from '../../src/mesos/operator-stream.ts';
 import { type FakeOperator, startFakeOperator } from '../helpers/fake-operator.ts';
+import { until } from '../helpers/wait.ts';
 
 interface Seen {
   events: OperatorEvent[];
@@ -31,14 +32,6 @@ async function unusedPort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000) {
-  const started = Date.now();
-  while (!condition()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe('followMaster', () => {

@@ -16,6 +16,7 @@ import { CLUSTER_CHANNEL, openPostgresCluster } from '../../src/store/postgres-c
 import { capturedLogger } from '../helpers/log.ts';
 import { type PostgresCluster, psqlAdmin, startPostgres } from '../helpers/postgres.ts';
 import { requestAt } from '../helpers/server.ts';
+import { until } from '../helpers/wait.ts';
 
 const PASSWORD = 'cluster-db-Pw/8';
 const CANARY = 'CANARY-cluster-41f9';
@@ -52,15 +53,6 @@ function call(replica: Replica, token: string, method: string, route: string, bo
 
 function putBody(value: string) {
   return { fields: { value: Buffer.from(value).toString('base64') } };
-}
-
-async function until(check: () => Promise<boolean> | boolean, what: string, ms = 5000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  assert.fail(`timed out after ${ms} ms waiting until ${what}`);
 }
 
 // Writes a first version of `path` and sets a password rotation on it, with `hook` if given.

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { isTesseraError, TesseraError } from '../../errors.ts';
 import { parseSecretPath } from '../../store/path.ts';
 import type { AppContext } from '../app.ts';
-import { authenticatedCaller, requireCapability } from '../authorize.ts';
+import { requireCapability, requireTaskReporter } from '../authorize.ts';
 import { inputError } from '../input.ts';
 import { MAX_REPORT_TTL_SECONDS, TaskVersions } from '../task-versions.ts';
 import { vaultResponse } from '../vault-format.ts';
@@ -32,14 +32,19 @@ export function registerTaskRoutes(app: FastifyInstance, context: AppContext): v
   const records = new TaskVersions();
   context.cluster?.subscribe((message) => {
     if (message.kind === 'task-versions') {
-      records.report(message.taskId, message.secrets, message.ttlSeconds);
+      records.report(message.taskId, message.secrets, message.ttlSeconds, message.owner);
     } else if (message.kind === 'task-ended') {
       records.forget(message.taskId);
     }
   });
 
+  // A task that the master reports ended drops out at once, even when its `tessera exec`
+  // was killed before it could report its end.
+  context.mesos?.onTasksEnded((ended) => {
+    for (const { taskId } of ended) records.forget(taskId);
+  });
+
   app.post('/v1/tessera/tasks/versions', async (request) => {
-    await authenticatedCaller(request, context);
     const body = reportBody.safeParse(request.body);
     if (!body.success) throw inputError(body.error, 'request body');
 
@@ -51,13 +56,20 @@ export function registerTaskRoutes(app: FastifyInstance, context: AppContext): v
     for (const { path, version } of secrets) {
       await requireCapability(request, context, 'read', path, version);
     }
-    records.report(id, secrets, ttlSeconds);
-    context.cluster?.publish({ kind: 'task-versions', taskId: id, secrets, ttlSeconds });
+    const owner = records.ownerOf(id);
+    const caller = await requireTaskReporter(request, context, 'task-report', id, owner);
+    records.report(id, secrets, ttlSeconds, caller.accessor);
+    context.cluster?.publish({
+      kind: 'task-versions',
+      taskId: id,
+      secrets,
+      ttlSeconds,
+      owner: caller.accessor,
+    });
     return vaultResponse(request.id, { task_id: id, secrets: secrets.length });
   });
 
   app.post('/v1/tessera/tasks/ended', async (request) => {
-    await authenticatedCaller(request, context);
     const body = endedBody.safeParse(request.body);
     if (!body.success) throw inputError(body.error, 'request body');
 
@@ -65,6 +77,7 @@ export function registerTaskRoutes(app: FastifyInstance, context: AppContext): v
     for (const path of records.pathsOf(id)) {
       await requireCapability(request, context, 'read', path);
     }
+    await requireTaskReporter(request, context, 'task-end', id, records.ownerOf(id));
     records.forget(id);
     context.cluster?.publish({ kind: 'task-ended', taskId: id });
     return vaultResponse(request.id, { task_id: id });
