@@ -1,4 +1,5 @@
 import { isTesseraError } from '../errors.ts';
+import { pathSyntaxRule, reservedFolderRule } from '../secret-path.ts';
 import { decodeBase64 } from './base64.ts';
 import type { Secret } from './types.ts';
 
@@ -112,8 +113,8 @@ export function inlineSecretBytes(
 
 /**
  * Applies Tessera's checks that go beyond Mesos to a secret used by a variable or a
- * volume: the secret must have a type, and a reference must name a path. `subject` names
- * the user of the secret, as in "Environment variable 'DB_PASSWORD'".
+ * volume: the secret must have a type, and a reference must name a valid secret path.
+ * `subject` names the user of the secret, as in "Environment variable 'DB_PASSWORD'".
  */
 export function strictSecretProblems(secret: Secret, subject: string): string[] {
   const problems: string[] = [];
@@ -132,6 +133,22 @@ export function strictSecretProblems(secret: Secret, subject: string): string[] 
       `${subject}: reference.name must not be empty${why}; set it to the secret's path, ` +
         'as in /team/db-password',
     );
+  } else if (name !== undefined) {
+    const rule = referenceNameRule(name);
+    if (rule !== undefined) {
+      problems.push(`${subject}: reference.name '${printable(name)}' ${rule}`);
+    }
   }
   return problems;
+}
+
+/**
+ * Returns the rule of Tessera's secret paths that a reference name breaks, or undefined.
+ * One leading '/' is dropped first, as the server does, so `/db/password` is valid. The
+ * server rejects such a name when `tessera exec` resolves it, so checking it here moves
+ * that failure before the launch.
+ */
+export function referenceNameRule(name: string): string | undefined {
+  const path = name.startsWith('/') ? name.slice(1) : name;
+  return pathSyntaxRule(path, name) ?? reservedFolderRule(path);
 }

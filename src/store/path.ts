@@ -1,14 +1,5 @@
 import { TesseraError } from '../errors.ts';
-
-/** The maximum length of a secret path in UTF-8 bytes, after the leading '/' is dropped. */
-export const MAX_PATH_BYTES = 512;
-
-/**
- * The top-level folder of Tessera's own resources (`sys/policies/<name>`,
- * `sys/tokens/<accessor>`, `sys/audit`), which policies name like secret paths. No secret
- * may live there, so that a rule on `sys/*` can never also grant a secret.
- */
-export const RESERVED_FOLDER = 'sys';
+import { isQuotablePath, pathSyntaxRule, reservedFolderRule } from '../secret-path.ts';
 
 const SECRET_PATH = 'secret path';
 
@@ -75,64 +66,20 @@ function dropLeadingSlash(raw: string): string {
 }
 
 function validatePath(path: string, raw: string, subject: string): void {
-  if (path === '') {
-    reject(raw, subject, 'is empty; give at least one segment, as in db/password');
+  const rule = pathSyntaxRule(path, raw);
+  if (rule !== undefined) {
+    reject(raw, subject, rule);
   }
-  if (hasControlCharacter(raw)) {
-    reject(raw, subject, 'contains a control character (U+0000-U+001F or U+007F); remove it');
-  }
-  if (!raw.isWellFormed()) {
-    reject(raw, subject, 'is not valid UTF-8 (it contains a lone UTF-16 surrogate)');
-  }
-
-  const bytes = Buffer.byteLength(path, 'utf8');
-  if (bytes > MAX_PATH_BYTES) {
-    reject(raw, subject, `is ${bytes} bytes long; the maximum is ${MAX_PATH_BYTES} bytes of UTF-8`);
-  }
-
-  const segments = path.split('/');
-  for (const [index, segment] of segments.entries()) {
-    const position = index + 1;
-    if (segment === '') {
-      reject(raw, subject, `has an empty segment at position ${position}; remove the extra '/'`);
-    }
-    if (segment === '.' || segment === '..') {
-      reject(
-        raw,
-        subject,
-        `has a '${segment}' segment at position ${position}; write the path in full`,
-      );
-    }
-  }
-}
-
-// The path is quoted only when it is printable on one line and short enough to read.
-// U+0000-U+001F and U+007F are rejected, because paths end up in log lines, audit entries
-// and file names.
-function hasControlCharacter(text: string): boolean {
-  for (let index = 0; index < text.length; index++) {
-    const code = text.charCodeAt(index);
-    if (code <= 0x1f || code === 0x7f) {
-      return true;
-    }
-  }
-  return false;
 }
 
 function rejectReserved(path: string, raw: string): void {
-  if (path.split('/', 1)[0] === RESERVED_FOLDER) {
-    reject(
-      raw,
-      SECRET_PATH,
-      `is invalid: the top-level folder '${RESERVED_FOLDER}' is reserved for Tessera's own ` +
-        'resources; choose another name',
-    );
+  const rule = reservedFolderRule(path);
+  if (rule !== undefined) {
+    reject(raw, SECRET_PATH, rule);
   }
 }
 
 function reject(raw: string, subject: string, rule: string): never {
-  const printable =
-    !hasControlCharacter(raw) && raw.isWellFormed() && raw.length <= MAX_PATH_BYTES + 1;
-  const quoted = printable ? `${subject} ${JSON.stringify(raw)}` : subject;
+  const quoted = isQuotablePath(raw) ? `${subject} ${JSON.stringify(raw)}` : subject;
   throw new TesseraError('INVALID_PATH', `${quoted} ${rule}`);
 }

@@ -165,6 +165,29 @@ test('validateTask rejects a reference name of only a slash', () => {
   );
 });
 
+test('validateTask rejects reference names the server rejects', () => {
+  const cases: [string, RegExp][] = [
+    ['p//s', /reference\.name 'p\/\/s' has an empty segment at position 2/],
+    ['p/./s', /reference\.name 'p\/\.\/s' has a '\.' segment at position 2/],
+    ['../x', /reference\.name '\.\.\/x' has a '\.\.' segment at position 1/],
+    ['//', /reference\.name '\/\/' has an empty segment at position 1/],
+    ['/sys/x', /reference\.name '\/sys\/x' is invalid: the top-level folder 'sys' is reserved/],
+    ['a/b/', /reference\.name 'a\/b\/' has an empty segment at position 3/],
+  ];
+  for (const [name, expected] of cases) {
+    const secret: Secret = { type: 'REFERENCE', reference: { name } };
+    const envError = validationError(envTask([{ name: 'K', type: 'SECRET', secret }]));
+    assert.match(envError.message, expected, name);
+    const volumeError = validationError(volumeTask([secretVolume('secrets/k', secret)]));
+    assert.match(volumeError.message, expected, name);
+  }
+});
+
+test('validateTask accepts a leading slash in a reference name', () => {
+  const secret: Secret = { type: 'REFERENCE', reference: { name: '/team/db' } };
+  assert.doesNotThrow(() => validateTask(envTask([{ name: 'K', type: 'SECRET', secret }])));
+});
+
 test('validateTask accepts zero-length inline data', () => {
   const secret = mesosSecretOf('empty_value_data');
   assert.doesNotThrow(() => validateTask(envTask([{ name: 'EMPTY', type: 'SECRET', secret }])));
