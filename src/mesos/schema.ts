@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TesseraError } from '../errors.ts';
 import type {
   CommandInfo,
   ContainerInfo,
@@ -144,6 +145,42 @@ export type Operation = z.output<typeof OperationSchema>;
 export type AcceptCall = z.output<typeof AcceptCallSchema>;
 
 /**
+ * Checks `input` against the v1 JSON form of a Mesos message and returns it, the same
+ * object, typed. Throws INVALID_TASK naming each JSON path whose shape is wrong, and
+ * each problem that `moreProblems` finds in the input away from those paths, so that
+ * every problem is reported at once. `kind` names the message in the error, as in `task`
+ * or `ACCEPT call`.
+ */
+export function checkShape<T>(
+  input: unknown,
+  schema: z.ZodType<T>,
+  kind: string,
+  moreProblems: (input: unknown) => Problem[] = () => [],
+): T {
+  const result = schema.safeParse(input);
+  if (result.success) {
+    return input as T;
+  }
+
+  const shape = shapeProblems(result.error, input);
+  const more = moreProblems(input).filter((rule) => !shape.some((item) => overlaps(item, rule)));
+  const lines = [
+    ...shape.map((problem) => `  ${problem.path} ${problem.message}`),
+    ...more.map((problem) => `  ${problem.path}: ${problem.message}`),
+  ];
+  throw new TesseraError(
+    'INVALID_TASK',
+    `The input looks like a Mesos ${kind} but does not match its v1 JSON form; fix these ` +
+      `fields:\n${lines.join('\n')}`,
+    { problems: [...shape, ...more] },
+  );
+}
+
+function overlaps(a: Problem, b: Problem): boolean {
+  return a.path.startsWith(b.path) || b.path.startsWith(a.path);
+}
+
+/**
  * Turns the issues of a failed parse into problems that name the JSON path and the rule,
  * and never the value found there: issue messages from Zod are not used, because a
  * future message might quote the input.
@@ -151,7 +188,7 @@ export type AcceptCall = z.output<typeof AcceptCallSchema>;
 export function shapeProblems(error: z.ZodError, input: unknown): Problem[] {
   return error.issues.map((issue) => ({
     path: formatPath(issue.path),
-    message: describeIssue(issue, valueAt(input, issue.path)),
+    message: describeIssue(issue, input),
   }));
 }
 
@@ -166,6 +203,28 @@ export function describeShape(error: z.ZodError, input: unknown): string {
   const subject = first.path === '(root)' ? 'the body' : `field ${first.path}`;
   const more = others.length === 0 ? '' : ` (and ${others.length} more problems)`;
   return `${subject} ${first.message}${more}`;
+}
+
+/**
+ * Returns a sentence that names the snake_case field for each camelCase key of `input`,
+ * such as `taskId`, or '' when there is none. Mesos's v1 JSON form uses the proto field
+ * names, which are snake_case.
+ */
+export function snakeCaseHint(input: unknown): string {
+  if (input === null || typeof input !== 'object') {
+    return '';
+  }
+  const renames = Object.keys(input)
+    .filter((key) => /^[a-z]+[A-Z]/.test(key))
+    .map((key) => `${snakeCase(key)} for ${key}`);
+  if (renames.length === 0) {
+    return '';
+  }
+  return ` The v1 JSON form uses snake_case field names: write ${renames.join(', ')}.`;
+}
+
+function snakeCase(name: string): string {
+  return name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
 }
 
 /** Formats a path as dotted JSON access: `accept.operations[0].launch`. */
@@ -183,10 +242,14 @@ export function formatPath(segments: readonly PropertyKey[]): string {
   return path === '' ? '(root)' : path;
 }
 
-function describeIssue(issue: z.core.$ZodIssue, found: unknown): string {
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
+  const found = valueAt(input, issue.path);
   switch (issue.code) {
     case 'invalid_type':
-      return found === undefined ? 'is missing' : `must be ${withArticle(issue.expected)}`;
+      if (found !== undefined) {
+        return `must be ${withArticle(issue.expected)}`;
+      }
+      return `is missing${camelCaseTwin(input, issue.path)}`;
     case 'invalid_value':
       return `must be one of ${issue.values.map(String).join(', ')}`;
     case 'custom':
@@ -194,6 +257,20 @@ function describeIssue(issue: z.core.$ZodIssue, found: unknown): string {
     default:
       return `is invalid (${issue.code})`;
   }
+}
+
+// A missing `task_id` next to a `taskId` is a camelCase copy of the v1 JSON form.
+function camelCaseTwin(input: unknown, path: readonly PropertyKey[]): string {
+  const field = path.at(-1);
+  if (typeof field !== 'string' || !field.includes('_')) {
+    return '';
+  }
+  const camel = field.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
+  const parent = valueAt(input, path.slice(0, -1));
+  if (parent === null || typeof parent !== 'object' || !(camel in parent)) {
+    return '';
+  }
+  return ` (found ${camel}: the v1 JSON form uses snake_case field names; rename it to ${field})`;
 }
 
 function withArticle(expected: string): string {

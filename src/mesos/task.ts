@@ -4,14 +4,15 @@ import { parseJson } from './json.ts';
 import {
   type AcceptCall,
   AcceptCallSchema,
+  checkShape,
   type Operation,
   OperationSchema,
-  shapeProblems,
+  snakeCaseHint,
   TaskGroupInfoSchema,
   TaskInfoSchema,
 } from './schema.ts';
 import type { ExecutorInfo, Problem, TaskInfo } from './types.ts';
-import { validateTask } from './validate.ts';
+import { taskRuleProblems, validateTask } from './validate.ts';
 
 const EXPECTED =
   'a TaskInfo, a TaskGroupInfo with one task, a LAUNCH or LAUNCH_GROUP operation with one ' +
@@ -30,13 +31,35 @@ export function readTask(input: unknown): TaskInfo {
   const kind = inputKind(input);
   switch (kind) {
     case 'task':
-      return checkShape(input, TaskInfoSchema, kind);
+      return checkTaskShape(input, TaskInfoSchema, kind);
     case 'task group':
-      return onlyTask(checkShape(input, TaskGroupInfoSchema, kind).tasks, kind);
+      return onlyTask(checkTaskShape(input, TaskGroupInfoSchema, kind).tasks, kind);
     case 'operation':
-      return onlyTask(operationTasks(checkShape(input, OperationSchema, kind)), kind);
+      return onlyTask(operationTasks(checkTaskShape(input, OperationSchema, kind)), kind);
     case 'ACCEPT call':
-      return taskOfCall(checkShape(input, AcceptCallSchema, kind));
+      return taskOfCall(checkTaskShape(input, AcceptCallSchema, kind));
+  }
+}
+
+/**
+ * Reads every TaskInfo of a v1 JSON input: a TaskInfo, a TaskGroupInfo, a LAUNCH or
+ * LAUNCH_GROUP operation, or an ACCEPT call (the tasks of all its launch operations).
+ * The tasks are the input's own objects. Throws INVALID_TASK as `readTask` does, but
+ * accepts any number of tasks.
+ */
+export function readTasks(input: unknown): TaskInfo[] {
+  const kind = inputKind(input);
+  switch (kind) {
+    case 'task':
+      return [checkTaskShape(input, TaskInfoSchema, kind)];
+    case 'task group':
+      return checkTaskShape(input, TaskGroupInfoSchema, kind).tasks;
+    case 'operation':
+      return operationTasks(checkTaskShape(input, OperationSchema, kind));
+    case 'ACCEPT call':
+      return launchOperations(checkTaskShape(input, AcceptCallSchema, kind)).flatMap(
+        operationTasks,
+      );
   }
 }
 
@@ -117,31 +140,13 @@ function inputKind(input: unknown): InputKind {
   throw new TesseraError(
     'INVALID_TASK',
     `The input is not a form that carries a task: no task_id, tasks, accept, launch or ` +
-      `launch_group field, and type is not ACCEPT, LAUNCH or LAUNCH_GROUP. Expected ${EXPECTED}.`,
+      `launch_group field, and type is not ACCEPT, LAUNCH or LAUNCH_GROUP. Expected ${EXPECTED}.` +
+      snakeCaseHint(input),
   );
 }
 
-// The schemas transform nothing, so on success the input itself is returned: fields keep
-// their order and identity.
-function checkShape<T>(input: unknown, schema: z.ZodType<T>, kind: InputKind): T {
-  const result = schema.safeParse(input);
-  if (result.success) {
-    return input as T;
-  }
-
-  const shape = shapeProblems(result.error, input);
-  const rules = ruleProblems(input).filter((rule) => !shape.some((item) => overlaps(item, rule)));
-  const lines = [
-    ...shape.map((problem) => `  ${problem.path} ${problem.message}`),
-    ...rules.map((problem) => `  ${problem.path}: ${problem.message}`),
-  ];
-  const problems = [...shape, ...rules];
-  throw new TesseraError(
-    'INVALID_TASK',
-    `The input looks like a Mesos ${kind} but does not match its v1 JSON form; fix these ` +
-      `fields:\n${lines.join('\n')}`,
-    { problems },
-  );
+function checkTaskShape<T>(input: unknown, schema: z.ZodType<T>, kind: InputKind): T {
+  return checkShape(input, schema, kind, ruleProblems);
 }
 
 // With a shape error, Mesos's rules still run on the task where it can be found, so that
@@ -150,17 +155,11 @@ function ruleProblems(input: unknown): Problem[] {
   const found = findRawTask(input);
   if (found === undefined) return [];
   try {
-    validateTask(found.task as TaskInfo);
-    return [];
-  } catch (error) {
-    if (!isTesseraError(error, 'INVALID_TASK')) return [];
-    const problems = (error.details?.problems ?? []) as Problem[];
+    const problems = taskRuleProblems(found.task as TaskInfo);
     return problems.map((problem) => ({ ...problem, path: found.prefix + problem.path }));
+  } catch {
+    return [];
   }
-}
-
-function overlaps(a: Problem, b: Problem): boolean {
-  return a.path.startsWith(b.path) || b.path.startsWith(a.path);
 }
 
 // Finds the one task object of an input that failed its shape check, with the JSON path
@@ -209,10 +208,14 @@ function operationTasks(operation: Operation): TaskInfo[] {
   );
 }
 
-function taskOfCall(call: AcceptCall): TaskInfo {
-  const launches = call.accept.operations.filter(
+function launchOperations(call: AcceptCall): Operation[] {
+  return call.accept.operations.filter(
     (operation) => operation.type === 'LAUNCH' || operation.type === 'LAUNCH_GROUP',
   );
+}
+
+function taskOfCall(call: AcceptCall): TaskInfo {
+  const launches = launchOperations(call);
   const [launch] = launches;
   if (launch === undefined || launches.length > 1) {
     throw new TesseraError(

@@ -1,4 +1,5 @@
 import { TesseraError } from '../errors.ts';
+import { checkShape, TaskInfoSchema } from './schema.ts';
 import {
   COMMAND_PREFIX,
   inlineSecretBytes,
@@ -13,16 +14,18 @@ import { volumeProblems } from './volume-rules.ts';
 
 /**
  * Validates the secrets of a task and throws INVALID_TASK listing every problem found,
- * one per line, with `details.problems` as `{path, message}` objects. Mesos's own rules
- * come first, in Mesos's words and with the master's prefixes (`validateEnvironment` and
- * `validateVolume` in `src/common/validation.cpp`). Tessera's stricter rules follow. They
- * require strict base64 data, typed secrets, non-empty reference names, valid and unique
- * variable names, safe and distinct secret volume paths, and no secrets in a DOCKER
- * container.
+ * one per line, with `details.problems` as `{path, message}` objects. The shape is checked
+ * first, as `readTask` checks it, so a value that is no TaskInfo gets an error naming each
+ * field that does not match. Mesos's own rules come next, in Mesos's words and with the
+ * master's prefixes (`validateEnvironment` and `validateVolume` in
+ * `src/common/validation.cpp`). Tessera's stricter rules follow. They require strict
+ * base64 data, typed secrets, valid reference names, valid and unique variable names,
+ * safe and distinct secret volume paths, and no secrets in a DOCKER container.
  * Messages name variables, paths and indexes, never a secret's data or a stray value.
  */
 export function validateTask(task: TaskInfo): void {
-  const problems = [...environmentProblems(task), ...volumeProblems(task), ...dockerProblems(task)];
+  checkShape(task, TaskInfoSchema, 'task');
+  const problems = taskRuleProblems(task);
   if (problems.length === 0) {
     return;
   }
@@ -36,6 +39,14 @@ export function validateTask(task: TaskInfo): void {
       lines.join('\n'),
     { taskId: task.task_id.value, problems },
   );
+}
+
+/**
+ * Lists the problems that Mesos's rules and Tessera's find in the secrets of a task whose
+ * shape was checked, without throwing; see `validateTask`.
+ */
+export function taskRuleProblems(task: TaskInfo): Problem[] {
+  return [...environmentProblems(task), ...volumeProblems(task), ...dockerProblems(task)];
 }
 
 function environmentProblems(task: TaskInfo): Problem[] {

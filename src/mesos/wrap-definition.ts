@@ -3,6 +3,8 @@ import { parseJson } from './json.ts';
 import { isMarathonDefinition, readMarathon } from './marathon.ts';
 import { wrapMarathonApp } from './marathon-app.ts';
 import { wrapMarathonPod } from './marathon-pod.ts';
+import { snakeCaseHint } from './schema.ts';
+import { readTasks } from './task.ts';
 import { tasksOf, type WrapOptions, type WrapReport, wrapTaskInfo } from './wrap.ts';
 
 /** A wrapped definition and what the wrap reported. */
@@ -28,12 +30,13 @@ export function wrapDefinition(input: unknown, options: WrapOptions = {}): Wrapp
     return { definition, ...report };
   }
 
-  const tasks = tasksOf(definition);
-  if (tasks === undefined || tasks.length === 0) {
+  const tasks = tasksOf(definition) === undefined ? [] : readTasks(definition);
+  if (tasks.length === 0) {
     throw new TesseraError(
       'INVALID_TASK',
       'The input carries no task: expected a TaskInfo, a TaskGroupInfo, a LAUNCH or ' +
-        'LAUNCH_GROUP operation, an ACCEPT call, or a Marathon app or pod definition',
+        'LAUNCH_GROUP operation, an ACCEPT call, or a Marathon app or pod definition.' +
+        snakeCaseHint(definition),
     );
   }
   const warnings = tasks.flatMap((task) => wrapTaskInfo(task, options).warnings);

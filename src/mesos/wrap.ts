@@ -1,6 +1,5 @@
 import { TesseraError } from '../errors.ts';
 import { absolutePathFindings, type PathExists, taskAbsolutePaths } from './container-path.ts';
-import { TaskInfoSchema } from './schema.ts';
 import { printable, variableDisplayName } from './secret-rules.ts';
 import { executorSecretNames } from './secrets.ts';
 import {
@@ -96,13 +95,6 @@ function operationTasks(operation: unknown): TaskInfo[] | undefined {
 }
 
 function checkTask(task: TaskInfo, options: WrapOptions): string[] {
-  const shape = TaskInfoSchema.safeParse(task);
-  if (!shape.success) {
-    throw new TesseraError(
-      'INVALID_TASK',
-      'A task does not match the v1 TaskInfo JSON form; check it with tessera exec --task',
-    );
-  }
   validateTask(task);
 
   const id = printable(task.task_id.value);

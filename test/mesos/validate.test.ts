@@ -80,6 +80,19 @@ for (const matrixCase of matrix) {
   });
 }
 
+test('validateTask rejects values that are no TaskInfo', () => {
+  const cases: [unknown, RegExp][] = [
+    [null, /\(root\) must be an object/],
+    [{}, /name is missing\n {2}task_id is missing/],
+    [{ name: 't', task_id: { value: 't' }, command: { shell: 'yes' } }, /command\.shell must be/],
+  ];
+  for (const [input, expected] of cases) {
+    const error = validationError(input as TaskInfo);
+    assert.match(error.message, /does not match its v1 JSON form/);
+    assert.match(error.message, expected);
+  }
+});
+
 test('validateTask adds the master prefixes to Mesos errors', () => {
   const byName = new Map(matrix.map((entry) => [entry.name, entry.taskInfo]));
   const envError = validationError(readTask(byName.get('env_secret_without_secret')));

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { isTesseraError } from '../../src/errors.ts';
 import { readMarathon } from '../../src/mesos/marathon.ts';
 import { parseSecretsVariable } from '../../src/mesos/secrets-variable.ts';
+import { readTask } from '../../src/mesos/task.ts';
 import { wrapDefinition } from '../../src/mesos/wrap-definition.ts';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures');
@@ -92,6 +93,52 @@ test('shell false command keeps its argv', () => {
     '--port',
     '80',
   ]);
+});
+
+test('wrap names a mistyped field as exec does', () => {
+  const base = {
+    name: 'typed',
+    task_id: { value: 'typed.1' },
+    command: {
+      value: 'true',
+      environment: {
+        variables: [
+          { name: 'K', type: 'SECRET', secret: { type: 'REFERENCE', reference: { name: 'a/b' } } },
+        ],
+      },
+    },
+    container: { type: 'MESOS' },
+  };
+  const mistakes: [(task: any) => void, string][] = [
+    [
+      (task) => (task.command.environment.variables[0].name = 5),
+      'command.environment.variables[0].name must be a string',
+    ],
+    [(task) => (task.container.type = 'FOO'), 'container.type must be one of DOCKER, MESOS'],
+    [(task) => (task.command.shell = 'yes'), 'command.shell must be a boolean'],
+  ];
+  for (const [mistake, expected] of mistakes) {
+    const task = structuredClone(base);
+    mistake(task);
+    const message = wrapError(task);
+    assert.ok(message.includes(expected), message);
+    assert.throws(
+      () => readTask(task),
+      (error: Error) => error.message === message,
+    );
+  }
+});
+
+test('wrap hints snake_case for camelCase fields', () => {
+  const top = wrapError({ name: 't', taskId: { value: 't' }, command: { value: 'true' } });
+  assert.match(top, /write task_id for taskId/);
+
+  const nested = wrapError({
+    name: 't',
+    task_id: { value: 't' },
+    container: { type: 'MESOS', volumes: [{ mode: 'RO', containerPath: 'x' }] },
+  });
+  assert.match(nested, /container_path is missing \(found containerPath/);
 });
 
 test('inline VALUE secrets rejected unless allowed', () => {
