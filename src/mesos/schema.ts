@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TesseraError } from '../errors.ts';
+import { printable } from './secret-rules.ts';
 import type {
   CommandInfo,
   ContainerInfo,
@@ -252,11 +253,20 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
       return `is missing${camelCaseTwin(input, issue.path)}`;
     case 'invalid_value':
       return `must be one of ${issue.values.map(String).join(', ')}`;
+    case 'unrecognized_keys':
+      return unknownKeys(issue.keys);
     case 'custom':
       return issue.message;
     default:
       return `is invalid (${issue.code})`;
   }
+}
+
+// A key is a field name, not a value, so it is shown, with its control characters escaped.
+function unknownKeys(keys: readonly string[]): string {
+  const quoted = keys.map((key) => `'${printable(key)}'`).join(', ');
+  const noun = keys.length === 1 ? 'field' : 'fields';
+  return `has unknown ${noun} ${quoted}; remove ${keys.length === 1 ? 'it' : 'them'}`;
 }
 
 // A missing `task_id` next to a `taskId` is a camelCase copy of the v1 JSON form.
