@@ -9,6 +9,7 @@ import {
   throwProblems,
   undefinedSecret,
 } from './marathon.ts';
+import { envNameProblems, envSecretIds, sourceProblems } from './marathon-rules.ts';
 import { printable } from './secret-rules.ts';
 import {
   formatSecretsVariable,
@@ -16,23 +17,27 @@ import {
   type SecretsVariable,
 } from './secrets-variable.ts';
 import type { Problem } from './types.ts';
+import { type SecretFile, secretFileProblems } from './volume-rules.ts';
 import type { WrapOptions, WrapReport } from './wrap.ts';
 import { DEFAULT_TESSERA_PROGRAM, wrapArgv, wrapShellCommand } from './wrap-command.ts';
 
 /**
  * Checks the secrets of a Marathon app and throws INVALID_TASK listing every problem:
- * undefined secret ids (each place that uses one), empty ids or sources, and secrets in a
- * DOCKER container, whose containerizer delivers secret variables as empty strings and
- * skips secret volumes (apache/mesos `src/docker/docker.cpp`).
+ * undefined secret ids (each place that uses one), empty ids or sources, the variable
+ * names, secret file paths and store paths that `validateTask` would reject in a TaskInfo,
+ * and secrets in a DOCKER container. Mesos's Docker containerizer delivers secret
+ * variables as empty strings and skips secret volumes (apache/mesos `src/docker/docker.cpp`).
  */
 export function checkMarathonApp(app: MarathonApp): void {
   const secrets = app.secrets ?? {};
   const defined = new Set(Object.keys(secrets));
+  const volumes = app.container?.volumes ?? [];
   const problems = [
     ...secretsMapProblems(secrets),
     ...envReferenceProblems(app.env, '/env', defined),
+    ...envNameProblems(app.env, '/env'),
   ];
-  for (const [index, volume] of (app.container?.volumes ?? []).entries()) {
+  for (const [index, volume] of volumes.entries()) {
     if (volume.secret !== undefined && !defined.has(volume.secret)) {
       problems.push(undefinedSecret(`/container/volumes/${index}/secret`, volume.secret));
     }
@@ -41,17 +46,43 @@ export function checkMarathonApp(app: MarathonApp): void {
   if (pull !== undefined && !defined.has(pull.secret)) {
     problems.push(undefinedSecret('/container/docker/pullConfig/secret', pull.secret));
   }
+  problems.push(...appFileProblems(volumes));
+  const usedIds = [...envSecretIds(app.env), ...volumes.flatMap((volume) => volume.secret ?? [])];
+  problems.push(...sourceProblems(secrets, usedIds));
   if (app.container?.type === 'DOCKER') {
     problems.push(...dockerProblems(app));
   }
   throwProblems(`Marathon app '${printable(app.id)}'`, problems);
 }
 
+type AppVolume = NonNullable<NonNullable<MarathonApp['container']>['volumes']>[number];
+
+// A secret volume's `containerPath` is checked as a TaskInfo's `container_path` is.
+function appFileProblems(volumes: readonly AppVolume[]): Problem[] {
+  const problems: Problem[] = [];
+  const files: SecretFile[] = [];
+  for (const [index, volume] of volumes.entries()) {
+    if (volume.secret === undefined) {
+      continue;
+    }
+    const path = `/container/volumes/${index}/containerPath`;
+    if (volume.containerPath === undefined) {
+      problems.push({
+        path,
+        message: 'is missing; set the secret file path, relative to the sandbox',
+      });
+    } else {
+      files.push({ path, containerPath: volume.containerPath });
+    }
+  }
+  return [...problems, ...secretFileProblems(files)];
+}
+
 function dockerProblems(app: MarathonApp): Problem[] {
   const problems: Problem[] = [];
   for (const [index, volume] of (app.container?.volumes ?? []).entries()) {
     if (volume.secret !== undefined) {
-      const shown = printable(String(volume.containerPath));
+      const shown = printable(volume.containerPath ?? '');
       problems.push({
         path: `/container/volumes/${index}`,
         message:
@@ -106,7 +137,7 @@ export function wrapMarathonApp(app: MarathonApp, options: WrapOptions = {}): Wr
     const kept = volumes.filter((volume) => {
       if (volume.secret === undefined) return true;
       const secret = marathonReference(secrets, volume.secret);
-      moved.files.push({ container_path: String(volume.containerPath), mode: 'RO', secret });
+      moved.files.push({ container_path: volume.containerPath ?? '', mode: 'RO', secret });
       return false;
     });
     volumes.splice(0, volumes.length, ...kept);
@@ -126,7 +157,7 @@ function checkAppPaths(app: MarathonApp, options: WrapOptions): void {
       : [
           {
             path: `/container/volumes/${index}`,
-            containerPath: String(volume.containerPath),
+            containerPath: volume.containerPath ?? '',
             hasImage,
           },
         ],

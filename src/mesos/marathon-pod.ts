@@ -9,6 +9,7 @@ import {
   throwProblems,
   undefinedSecret,
 } from './marathon.ts';
+import { envNameProblems, envSecretIds, sourceProblems } from './marathon-rules.ts';
 import { printable } from './secret-rules.ts';
 import {
   formatSecretsVariable,
@@ -17,6 +18,7 @@ import {
   type SecretsVariableEnv,
 } from './secrets-variable.ts';
 import type { Problem } from './types.ts';
+import { type SecretFile, secretFileProblems } from './volume-rules.ts';
 import type { WrapOptions, WrapReport } from './wrap.ts';
 import { DEFAULT_TESSERA_PROGRAM, wrapArgv, wrapShellCommand } from './wrap-command.ts';
 
@@ -25,7 +27,8 @@ type PodContainer = MarathonPod['containers'][number];
 /**
  * Checks the secrets of a Marathon pod and throws INVALID_TASK listing every use of an
  * undefined secret id (pod and container `environment`, `volumes`, `image.pullConfig`),
- * every empty id or source, and every `volumeMounts` entry naming no volume.
+ * every empty id or source, every `volumeMounts` entry naming no volume, and the variable
+ * names, secret file paths and store paths that `validateTask` would reject in a TaskInfo.
  */
 export function checkMarathonPod(pod: MarathonPod): void {
   const secrets = pod.secrets ?? {};
@@ -33,16 +36,23 @@ export function checkMarathonPod(pod: MarathonPod): void {
   const problems: Problem[] = [
     ...secretsMapProblems(secrets),
     ...envReferenceProblems(pod.environment, '/environment', defined),
+    ...envNameProblems(pod.environment, '/environment'),
   ];
+  const usedIds = envSecretIds(pod.environment);
   for (const [index, volume] of (pod.volumes ?? []).entries()) {
     if (volume.secret !== undefined && !defined.has(volume.secret)) {
       problems.push(undefinedSecret(`/volumes/${index}/secret`, volume.secret));
     }
+    if (volume.secret !== undefined) usedIds.push(volume.secret);
   }
   const names = new Set((pod.volumes ?? []).map((volume) => volume.name));
+  const secretVolumes = secretVolumeNames(pod);
   for (const [index, container] of pod.containers.entries()) {
     const base = `/containers/${index}`;
     problems.push(...envReferenceProblems(container.environment, `${base}/environment`, defined));
+    problems.push(...envNameProblems(container.environment, `${base}/environment`));
+    problems.push(...secretFileProblems(secretMountFiles(container, base, secretVolumes)));
+    usedIds.push(...envSecretIds(container.environment));
     const pull = container.image?.pullConfig;
     if (pull !== undefined && !defined.has(pull.secret)) {
       problems.push(undefinedSecret(`${base}/image/pullConfig/secret`, pull.secret));
@@ -56,7 +66,30 @@ export function checkMarathonPod(pod: MarathonPod): void {
       }
     }
   }
+  problems.push(...sourceProblems(secrets, usedIds));
   throwProblems(`Marathon pod '${printable(pod.id)}'`, problems);
+}
+
+// Maps the name of each secret volume of the pod to its secret id.
+function secretVolumeNames(pod: MarathonPod): Map<string, string> {
+  const secretVolumes = new Map<string, string>();
+  for (const volume of pod.volumes ?? []) {
+    if (volume.secret !== undefined) secretVolumes.set(volume.name, volume.secret);
+  }
+  return secretVolumes;
+}
+
+// A mount of a secret volume is a secret file at its `mountPath`.
+function secretMountFiles(
+  container: PodContainer,
+  base: string,
+  secretVolumes: ReadonlyMap<string, string>,
+): SecretFile[] {
+  return (container.volumeMounts ?? []).flatMap((mount, index) =>
+    secretVolumes.has(mount.name)
+      ? [{ path: `${base}/volumeMounts/${index}/mountPath`, containerPath: mount.mountPath }]
+      : [],
+  );
 }
 
 /**
@@ -72,10 +105,7 @@ export function wrapMarathonPod(pod: MarathonPod, options: WrapOptions = {}): Wr
   checkMarathonPod(pod);
   const secrets = pod.secrets ?? {};
   const podEnv = takeEnvSecrets(pod.environment, secrets);
-  const secretVolumes = new Map<string, string>();
-  for (const volume of pod.volumes ?? []) {
-    if (volume.secret !== undefined) secretVolumes.set(volume.name, volume.secret);
-  }
+  const secretVolumes = secretVolumeNames(pod);
 
   const warnings: string[] = [];
   const tessera = options.tessera ?? DEFAULT_TESSERA_PROGRAM;

@@ -22,7 +22,11 @@ const AppSchema = z.looseObject({
     .looseObject({
       type: z.string().optional(),
       docker: z.looseObject({ pullConfig: secretRefSchema.optional() }).optional(),
-      volumes: z.array(z.looseObject({ secret: z.string().optional() })).optional(),
+      volumes: z
+        .array(
+          z.looseObject({ containerPath: z.string().optional(), secret: z.string().optional() }),
+        )
+        .optional(),
     })
     .optional(),
 });

@@ -53,6 +53,22 @@ export function isValidVariableName(name: string): boolean {
   return name !== '' && !name.includes('=') && !name.includes('\0');
 }
 
+/**
+ * Returns the message for a variable whose name `isValidVariableName` rejects. `subject`
+ * names the variable, as in "Environment variable 2 ('A=...')".
+ *
+ * Mesos's `validateEnvironment` checks no name. The environment reaches execve as
+ * `NAME=value` strings, so a name with '=' sets another variable than the one written (the
+ * name `PATH=/tmp/evil:/usr/bin` replaces the child's PATH), an empty name gives an entry
+ * that no program looks up, and Node's spawn throws on a NUL.
+ */
+export function invalidNameMessage(subject: string): string {
+  return (
+    `${subject} has an invalid name: a name must be non-empty and contain neither '=' nor ` +
+    'NUL; rename it'
+  );
+}
+
 // None of these belongs in a name or a file path.
 function isControl(code: number): boolean {
   return code <= 0x1f || (code >= 0x7f && code <= 0x9f);

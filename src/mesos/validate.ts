@@ -3,6 +3,7 @@ import { checkShape, TaskInfoSchema } from './schema.ts';
 import {
   COMMAND_PREFIX,
   inlineSecretBytes,
+  invalidNameMessage,
   isValidVariableName,
   mesosSecretError,
   printable,
@@ -58,7 +59,8 @@ function environmentProblems(task: TaskInfo): Problem[] {
     const messages =
       mesosError === undefined ? secretVariableProblems(variable) : [COMMAND_PREFIX + mesosError];
     if (!isValidVariableName(variable.name)) {
-      messages.push(invalidNameMessage(variable.name, index));
+      const subject = `Environment variable ${index} ('${variableDisplayName(variable.name)}')`;
+      messages.push(invalidNameMessage(subject));
     }
     for (const message of messages) {
       problems.push({ path, message });
@@ -66,17 +68,6 @@ function environmentProblems(task: TaskInfo): Problem[] {
   }
   problems.push(...duplicateNameProblems(variables));
   return problems;
-}
-
-// Mesos's `validateEnvironment` checks no name. The environment reaches execve as
-// `NAME=value` strings, so a name with '=' sets another variable than the one written (the
-// name `PATH=/tmp/evil:/usr/bin` replaces the child's PATH), an empty name gives an entry
-// that no program looks up, and Node's spawn throws on a NUL.
-function invalidNameMessage(name: string, index: number): string {
-  return (
-    `Environment variable ${index} ('${variableDisplayName(name)}') has an invalid name: ` +
-    "a name must be non-empty and contain neither '=' nor NUL; rename it"
-  );
 }
 
 // Mesos's `validateEnvironment`, for one variable. The null-byte rule needs the decoded

@@ -16,9 +16,16 @@ const SOURCE_MEMBERS: Record<string, string> = {
   SECRET: 'secret',
 };
 
-/** A SECRET volume whose container path passed the path checks. */
-interface PlacedVolume {
-  index: number;
+/** A secret file and the JSON path of the field that sets its container path. */
+export interface SecretFile {
+  /** JSON path that problems name, as in `container.volumes[0]`. */
+  path: string;
+  containerPath: string;
+}
+
+/** A secret file whose container path passed the path checks. */
+interface PlacedFile {
+  path: string;
   display: string;
   key: string;
 }
@@ -32,7 +39,7 @@ interface PlacedVolume {
  */
 export function volumeProblems(task: TaskInfo): Problem[] {
   const problems: Problem[] = [];
-  const placed: PlacedVolume[] = [];
+  const files: SecretFile[] = [];
   for (const [index, volume] of (task.container?.volumes ?? []).entries()) {
     const path = `container.volumes[${index}]`;
     const mesosError = mesosVolumeError(volume);
@@ -53,20 +60,37 @@ export function volumeProblems(task: TaskInfo): Problem[] {
       continue;
     }
 
-    const display = printable(volume.container_path);
-    const subject = `Secret volume '${display}'`;
+    const subject = `Secret volume '${printable(volume.container_path)}'`;
     const messages = strictSecretProblems(secret, subject);
     const { problem } = inlineSecretBytes(secret, subject);
     if (problem !== undefined) {
       messages.unshift(problem);
     }
-
-    const pathMessages = containerPathProblems(volume.container_path, subject);
-    if (pathMessages.length === 0) {
-      placed.push({ index, display, key: pathKey(volume.container_path) });
-    }
-    for (const message of [...messages, ...pathMessages]) {
+    for (const message of messages) {
       problems.push({ path, message });
+    }
+    files.push({ path, containerPath: volume.container_path });
+  }
+  problems.push(...secretFileProblems(files));
+  return problems;
+}
+
+/**
+ * Checks the container paths of a container's secret files: each must name one file
+ * inside the sandbox, used by no other secret file and not inside one. Problems are
+ * reported in the order of `files`.
+ */
+export function secretFileProblems(files: readonly SecretFile[]): Problem[] {
+  const problems: Problem[] = [];
+  const placed: PlacedFile[] = [];
+  for (const file of files) {
+    const display = printable(file.containerPath);
+    const messages = containerPathProblems(file.containerPath, `Secret volume '${display}'`);
+    if (messages.length === 0) {
+      placed.push({ path: file.path, display, key: pathKey(file.containerPath) });
+    }
+    for (const message of messages) {
+      problems.push({ path: file.path, message });
     }
   }
   problems.push(...overlapProblems(placed));
@@ -153,33 +177,32 @@ function pathKey(containerPath: string): string {
 
 // Two secret files cannot share a path, and a file cannot sit inside another file. Each
 // path's proper prefixes are looked up in a map, so the check is linear in total length.
-function overlapProblems(placed: PlacedVolume[]): Problem[] {
+function overlapProblems(placed: PlacedFile[]): Problem[] {
   const problems: Problem[] = [];
-  const byKey = new Map<string, PlacedVolume>();
-  for (const volume of placed) {
-    const first = byKey.get(volume.key);
+  const byKey = new Map<string, PlacedFile>();
+  for (const file of placed) {
+    const first = byKey.get(file.key);
     if (first === undefined) {
-      byKey.set(volume.key, volume);
+      byKey.set(file.key, file);
       continue;
     }
     problems.push({
-      path: `container.volumes[${volume.index}]`,
+      path: file.path,
       message:
-        `Secret volume '${volume.display}' uses the same container_path as ` +
-        `container.volumes[${first.index}]; give each secret volume its own path`,
+        `Secret volume '${file.display}' uses the same container_path as ` +
+        `${first.path}; give each secret volume its own path`,
     });
   }
 
-  for (const volume of placed) {
-    for (let end = volume.key.indexOf('/', 1); end !== -1; end = volume.key.indexOf('/', end + 1)) {
-      const outer = byKey.get(volume.key.slice(0, end));
+  for (const file of placed) {
+    for (let end = file.key.indexOf('/', 1); end !== -1; end = file.key.indexOf('/', end + 1)) {
+      const outer = byKey.get(file.key.slice(0, end));
       if (outer !== undefined) {
         problems.push({
-          path: `container.volumes[${volume.index}]`,
+          path: file.path,
           message:
-            `Secret volume '${volume.display}' is inside '${outer.display}' ` +
-            `(container.volumes[${outer.index}]), which is also a secret file; ` +
-            'move one of them',
+            `Secret volume '${file.display}' is inside '${outer.display}' ` +
+            `(${outer.path}), which is also a secret file; move one of them`,
         });
       }
     }

@@ -293,3 +293,121 @@ test('case 10: a path@field source becomes a reference with a key', () => {
   // Without @field, the Mesos rule applies: the field `value`, by leaving out `key`.
   assert.deepEqual(byName.NO_FIELD?.reference, { name: '/abc/xyz' });
 });
+
+function wrapProblems(input: unknown): { path: string; message: string }[] {
+  try {
+    wrapDefinition(input);
+  } catch (error) {
+    assert.ok(isTesseraError(error, 'INVALID_TASK'), String(error));
+    return error.details?.problems as { path: string; message: string }[];
+  }
+  assert.fail('the definition was wrapped');
+}
+
+function referenceTask(variables: unknown[], volumes: unknown[]): unknown {
+  return {
+    name: 't',
+    task_id: { value: 't.1' },
+    command: { value: 'true', environment: { variables } },
+    container: { type: 'MESOS', volumes },
+  };
+}
+
+const storeReference = { type: 'REFERENCE', reference: { name: 'p/s' } };
+
+test('Marathon container paths checked as in a TaskInfo', () => {
+  for (const containerPath of ['../x', '', 'x/', 'a\tb', '.', 'a/../../b']) {
+    const app = {
+      id: '/a',
+      cmd: 'echo',
+      container: { type: 'MESOS', volumes: [{ containerPath, secret: 's' }] },
+      secrets: { s: { source: 'p/s' } },
+    };
+    const volume = {
+      mode: 'RO',
+      container_path: containerPath,
+      source: { type: 'SECRET', secret: storeReference },
+    };
+    const [expected] = wrapProblems(referenceTask([], [volume]));
+    const [found] = wrapProblems(app);
+    const label = JSON.stringify(containerPath);
+    assert.equal(found?.path, '/container/volumes/0/containerPath', label);
+    assert.equal(found?.message, expected?.message, label);
+  }
+});
+
+test('Marathon env names checked as in a TaskInfo', () => {
+  for (const name of ['PATH=/tmp/evil:/usr/bin', '']) {
+    const app = {
+      id: '/a',
+      cmd: 'echo',
+      env: { [name]: { secret: 's' } },
+      secrets: { s: { source: 'p/s' } },
+    };
+    const variable = { name, type: 'SECRET', secret: storeReference };
+    const [expected] = wrapProblems(referenceTask([variable], []));
+    const [found] = wrapProblems(app);
+    const label = JSON.stringify(name);
+    assert.equal(found?.path, `/env/${name.replaceAll('/', '~1')}`, label);
+    assert.match(found?.message ?? '', /has an invalid name: a name must be non-empty/, label);
+    assert.equal(
+      found?.message.replace(/^Environment variable /, ''),
+      expected?.message.replace(/^Environment variable 0 \((.*?)\) /, '$1 '),
+      label,
+    );
+  }
+});
+
+test('Marathon sources checked as reference names', () => {
+  for (const source of ['p//s', 'p/./s', '../x', '//', 'p//s@field']) {
+    const app = {
+      id: '/a',
+      cmd: 'echo',
+      env: { K: { secret: 's' } },
+      secrets: { s: { source } },
+    };
+    const [found] = wrapProblems(app);
+    assert.equal(found?.path, '/secrets/s/source', source);
+    assert.match(found?.message ?? '', /^names the secret path '.*', which (has|is)/, source);
+  }
+});
+
+test('Marathon pod mount paths checked', () => {
+  const pod = {
+    id: '/p',
+    secrets: { a: { source: 'p/a' } },
+    volumes: [{ name: 'v', secret: 'a' }],
+    containers: [
+      {
+        name: 'c',
+        exec: { command: { shell: 'true' } },
+        environment: { 'A=B': 'plain' },
+        volumeMounts: [
+          { name: 'v', mountPath: 'a/../../b' },
+          { name: 'v', mountPath: 'a/../../b/' },
+        ],
+      },
+    ],
+  };
+  const problems = wrapProblems(pod);
+  const paths = problems.map((problem) => problem.path);
+  assert.deepEqual(paths, [
+    '/containers/0/environment/A=B',
+    '/containers/0/volumeMounts/0/mountPath',
+    '/containers/0/volumeMounts/1/mountPath',
+    '/containers/0/volumeMounts/1/mountPath',
+  ]);
+  assert.match(problems[1]?.message ?? '', /has a '\.\.' segment, which can escape the sandbox/);
+});
+
+test('Marathon secret volumes need a containerPath', () => {
+  const app = {
+    id: '/a',
+    cmd: 'echo',
+    container: { type: 'MESOS', volumes: [{ secret: 's' }] },
+    secrets: { s: { source: 'p/s' } },
+  };
+  const [found] = wrapProblems(app);
+  assert.equal(found?.path, '/container/volumes/0/containerPath');
+  assert.match(found?.message ?? '', /^is missing/);
+});
