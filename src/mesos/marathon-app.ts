@@ -5,9 +5,11 @@ import {
   type MarathonApp,
   marathonReference,
   pointerSegment,
+  pruneMovedSecrets,
+  secretIdProblems,
   secretsMapProblems,
   throwProblems,
-  undefinedSecret,
+  unusedSecretsWarning,
 } from './marathon.ts';
 import { envNameProblems, envSecretIds, sourceProblems } from './marathon-rules.ts';
 import { printable } from './secret-rules.ts';
@@ -38,14 +40,12 @@ export function checkMarathonApp(app: MarathonApp): void {
     ...envNameProblems(app.env, '/env'),
   ];
   for (const [index, volume] of volumes.entries()) {
-    if (volume.secret !== undefined && !defined.has(volume.secret)) {
-      problems.push(undefinedSecret(`/container/volumes/${index}/secret`, volume.secret));
-    }
+    problems.push(
+      ...secretIdProblems(`/container/volumes/${index}/secret`, volume.secret, defined),
+    );
   }
   const pull = app.container?.docker?.pullConfig;
-  if (pull !== undefined && !defined.has(pull.secret)) {
-    problems.push(undefinedSecret('/container/docker/pullConfig/secret', pull.secret));
-  }
+  problems.push(...secretIdProblems('/container/docker/pullConfig/secret', pull?.secret, defined));
   problems.push(...appFileProblems(volumes));
   const usedIds = [...envSecretIds(app.env), ...volumes.flatMap((volume) => volume.secret ?? [])];
   problems.push(...sourceProblems(secrets, usedIds));
@@ -129,6 +129,10 @@ export function wrapMarathonApp(app: MarathonApp, options: WrapOptions = {}): Wr
   }
 
   wrapAppCommand(app, options.tessera ?? DEFAULT_TESSERA_PROGRAM);
+  const movedIds = new Set([
+    ...envSecretIds(app.env),
+    ...(app.container?.volumes ?? []).flatMap((volume) => volume.secret ?? []),
+  ]);
   for (const entry of moved.env) {
     delete app.env?.[entry.name];
   }
@@ -145,7 +149,7 @@ export function wrapMarathonApp(app: MarathonApp, options: WrapOptions = {}): Wr
 
   app.env ??= {};
   app.env[SECRETS_VARIABLE] = formatSecretsVariable(moved);
-  pruneSecrets(app, warnings);
+  pruneSecrets(app, movedIds, warnings);
   return { warnings };
 }
 
@@ -167,33 +171,47 @@ function checkAppPaths(app: MarathonApp, options: WrapOptions): void {
 }
 
 function wrapAppCommand(app: MarathonApp, tessera: string): void {
+  const what = `Marathon app '${printable(app.id)}'`;
+  const hasArgs = app.args !== undefined && app.args.length > 0;
+  // Marathon's app validation rejects the pair: "AppDefinition must either contain one of
+  // 'cmd' or 'args', and/or a 'container'."
+  if (app.cmd !== undefined && hasArgs) {
+    throw new TesseraError(
+      'INVALID_TASK',
+      `${what} sets both cmd and args, which Marathon rejects; keep cmd for a shell ` +
+        'command or args for an argv',
+    );
+  }
   if (app.cmd !== undefined) {
     app.cmd = wrapShellCommand(app.cmd, { tessera });
     return;
   }
-  if (app.args !== undefined && app.args.length > 0) {
-    // NOTE: with an image and `args` only, Marathon passes `args` to the image's
-    // entrypoint, which this rewrite replaces with tessera; put the entrypoint first.
-    app.args = wrapArgv(app.args, { tessera });
+  if (hasArgs && app.container !== undefined) {
+    // Marathon sets CommandInfo.value to args[0] only for an app without a container
+    // (mesosphere/marathon `TaskBuilder.scala`). With one, args go to the image's entrypoint.
+    throw new TesseraError(
+      'INVALID_TASK',
+      `${what} has args and a container, so Marathon leaves the command's value unset and ` +
+        "passes args to the container image's entrypoint, which cannot be run through " +
+        'tessera exec; set cmd to the entrypoint and its arguments instead of args',
+    );
+  }
+  if (hasArgs) {
+    app.args = wrapArgv(app.args ?? [], { tessera });
     return;
   }
   throw new TesseraError(
     'INVALID_TASK',
-    `Marathon app '${printable(app.id)}' has neither cmd nor args, so there is no command ` +
-      'to run through tessera exec; set cmd',
+    `${what} has neither cmd nor args, so there is no command to run through tessera exec; ` +
+      'set cmd',
   );
 }
 
-// Marathon rejects a `secrets` map when its secrets feature is off, so ids that only the
-// moved entries used are removed. The image pull secret stays: the agent needs it.
-function pruneSecrets(app: MarathonApp, warnings: string[]): void {
+// The image pull secret stays, because the agent needs it.
+function pruneSecrets(app: MarathonApp, moved: ReadonlySet<string>, warnings: string[]): void {
   const pull = app.container?.docker?.pullConfig?.secret;
-  for (const id of Object.keys(app.secrets ?? {})) {
-    if (id !== pull) delete app.secrets?.[id];
-  }
-  if (app.secrets !== undefined && Object.keys(app.secrets).length === 0) {
-    delete app.secrets;
-  }
+  const unused = pruneMovedSecrets(app, moved, new Set(pull === undefined ? [] : [pull]));
+  warnings.push(...unusedSecretsWarning(`app '${printable(app.id)}'`, unused));
   if (pull !== undefined) {
     warnings.push(
       `app '${printable(app.id)}': container.docker.pullConfig is left in place; the agent ` +

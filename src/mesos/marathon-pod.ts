@@ -5,9 +5,11 @@ import {
   type MarathonEnv,
   type MarathonPod,
   marathonReference,
+  pruneMovedSecrets,
+  secretIdProblems,
   secretsMapProblems,
   throwProblems,
-  undefinedSecret,
+  unusedSecretsWarning,
 } from './marathon.ts';
 import { envNameProblems, envSecretIds, sourceProblems } from './marathon-rules.ts';
 import { printable } from './secret-rules.ts';
@@ -40,9 +42,7 @@ export function checkMarathonPod(pod: MarathonPod): void {
   ];
   const usedIds = envSecretIds(pod.environment);
   for (const [index, volume] of (pod.volumes ?? []).entries()) {
-    if (volume.secret !== undefined && !defined.has(volume.secret)) {
-      problems.push(undefinedSecret(`/volumes/${index}/secret`, volume.secret));
-    }
+    problems.push(...secretIdProblems(`/volumes/${index}/secret`, volume.secret, defined));
     if (volume.secret !== undefined) usedIds.push(volume.secret);
   }
   const names = new Set((pod.volumes ?? []).map((volume) => volume.name));
@@ -54,9 +54,7 @@ export function checkMarathonPod(pod: MarathonPod): void {
     problems.push(...secretFileProblems(secretMountFiles(container, base, secretVolumes)));
     usedIds.push(...envSecretIds(container.environment));
     const pull = container.image?.pullConfig;
-    if (pull !== undefined && !defined.has(pull.secret)) {
-      problems.push(undefinedSecret(`${base}/image/pullConfig/secret`, pull.secret));
-    }
+    problems.push(...secretIdProblems(`${base}/image/pullConfig/secret`, pull?.secret, defined));
     for (const [mountIndex, mount] of (container.volumeMounts ?? []).entries()) {
       if (!names.has(mount.name)) {
         problems.push({
@@ -104,8 +102,13 @@ function secretMountFiles(
 export function wrapMarathonPod(pod: MarathonPod, options: WrapOptions = {}): WrapReport {
   checkMarathonPod(pod);
   const secrets = pod.secrets ?? {};
-  const podEnv = takeEnvSecrets(pod.environment, secrets);
   const secretVolumes = secretVolumeNames(pod);
+  const movedIds = new Set([
+    ...envSecretIds(pod.environment),
+    ...pod.containers.flatMap((container) => envSecretIds(container.environment)),
+    ...secretVolumes.values(),
+  ]);
+  const podEnv = takeEnvSecrets(pod.environment, secrets);
 
   const warnings: string[] = [];
   const tessera = options.tessera ?? DEFAULT_TESSERA_PROGRAM;
@@ -126,7 +129,7 @@ export function wrapMarathonPod(pod: MarathonPod, options: WrapOptions = {}): Wr
     const kept = pod.volumes.filter((volume) => volume.secret === undefined);
     pod.volumes.splice(0, pod.volumes.length, ...kept);
   }
-  pruneSecrets(pod, warnings);
+  pruneSecrets(pod, movedIds, warnings);
   return { warnings };
 }
 
@@ -190,16 +193,12 @@ function wrapContainerCommand(container: PodContainer, index: number, tessera: s
   );
 }
 
-function pruneSecrets(pod: MarathonPod, warnings: string[]): void {
+function pruneSecrets(pod: MarathonPod, moved: ReadonlySet<string>, warnings: string[]): void {
   const pulls = new Set(
     pod.containers.flatMap((container) => container.image?.pullConfig?.secret ?? []),
   );
-  for (const id of Object.keys(pod.secrets ?? {})) {
-    if (!pulls.has(id)) delete pod.secrets?.[id];
-  }
-  if (pod.secrets !== undefined && Object.keys(pod.secrets).length === 0) {
-    delete pod.secrets;
-  }
+  const unused = pruneMovedSecrets(pod, moved, pulls);
+  warnings.push(...unusedSecretsWarning(`pod '${printable(pod.id)}'`, unused));
   if (pulls.size > 0) {
     warnings.push(
       `pod '${printable(pod.id)}': image.pullConfig is left in place; the agent pulls the ` +

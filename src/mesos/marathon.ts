@@ -88,7 +88,8 @@ export function readMarathon(input: unknown): MarathonDefinition {
   const schema: z.ZodType = isPod ? PodSchema : AppSchema;
   const result = schema.safeParse(input);
   if (!result.success) {
-    const lines = shapeProblems(result.error, input).map((p) => `  ${p.path} ${p.message}`);
+    const problems = shapeProblems(result.error, input, jsonPointer);
+    const lines = problems.map((problem) => `  ${problem.path} ${problem.message}`);
     throw new TesseraError(
       'INVALID_TASK',
       `The input looks like a Marathon ${isPod ? 'pod' : 'app'} but does not match its ` +
@@ -121,6 +122,14 @@ export function marathonReference(
   return { type: 'REFERENCE', reference: { name: source } };
 }
 
+/** Formats a path as a JSON pointer (RFC 6901), as Marathon names fields in its errors. */
+export function jsonPointer(segments: readonly PropertyKey[]): string {
+  if (segments.length === 0) {
+    return '(root)';
+  }
+  return segments.map((segment) => `/${pointerSegment(String(segment))}`).join('');
+}
+
 /** Formats one segment of a JSON pointer (RFC 6901). */
 export function pointerSegment(segment: string | number): string {
   return String(segment).replaceAll('~', '~0').replaceAll('/', '~1');
@@ -151,21 +160,86 @@ export function envReferenceProblems(
 ): Problem[] {
   const problems: Problem[] = [];
   for (const [name, value] of Object.entries(env ?? {})) {
-    if (typeof value !== 'string' && !defined.has(value.secret)) {
-      problems.push(undefinedSecret(`${base}/${pointerSegment(name)}/secret`, value.secret));
+    if (typeof value !== 'string') {
+      problems.push(
+        ...secretIdProblems(`${base}/${pointerSegment(name)}/secret`, value.secret, defined),
+      );
     }
   }
   return problems;
 }
 
-/** A use of an id that the `secrets` map does not define, in Marathon's wording. */
-export function undefinedSecret(path: string, secretId: string): Problem {
-  return {
-    path,
-    message:
-      `references an undefined secret '${printable(secretId)}'; add it under secrets ` +
-      'or correct the id',
-  };
+/**
+ * Checks one use of a secret id, at JSON pointer `path`: the id must not be empty, and
+ * the `secrets` map must define it (in Marathon's wording, "references an undefined
+ * secret"). Returns no problem or one.
+ */
+export function secretIdProblems(
+  path: string,
+  secretId: string | undefined,
+  defined: ReadonlySet<string>,
+): Problem[] {
+  if (secretId === undefined) {
+    return [];
+  }
+  if (secretId === '') {
+    return [{ path, message: 'must not be empty; set it to an id defined under secrets' }];
+  }
+  if (defined.has(secretId)) {
+    return [];
+  }
+  return [
+    {
+      path,
+      message:
+        `references an undefined secret '${printable(secretId)}'; add it under secrets ` +
+        'or correct the id',
+    },
+  ];
+}
+
+/**
+ * Removes from a definition's `secrets` each id in `moved` that `keep` does not name, and
+ * then `secrets` itself when it is empty, because Marathon rejects a `secrets` map while
+ * its secrets feature is off. Ids that are in neither set stay, since a field that wrap
+ * does not model may use them. Returns those ids.
+ */
+export function pruneMovedSecrets(
+  definition: { secrets?: Record<string, unknown> },
+  moved: ReadonlySet<string>,
+  keep: ReadonlySet<string>,
+): string[] {
+  const secrets = definition.secrets ?? {};
+  const unused: string[] = [];
+  for (const id of Object.keys(secrets)) {
+    if (moved.has(id) && !keep.has(id)) {
+      delete secrets[id];
+    } else if (!moved.has(id) && !keep.has(id)) {
+      unused.push(id);
+    }
+  }
+  if (definition.secrets !== undefined && Object.keys(definition.secrets).length === 0) {
+    delete definition.secrets;
+  }
+  return unused;
+}
+
+/** Formats the warning for secret ids that nothing used before the wrap. */
+export function unusedSecretsWarning(what: string, ids: readonly string[]): string[] {
+  if (ids.length === 0) {
+    return [];
+  }
+  const list = ids.map((id) => `'${printable(id)}'`).join(', ');
+  if (ids.length === 1) {
+    return [
+      `${what}: secret ${list} is used by no field that tessera wrap knows and stays in ` +
+        'secrets; remove it if nothing needs it',
+    ];
+  }
+  return [
+    `${what}: secrets ${list} are used by no field that tessera wrap knows and stay in ` +
+      'secrets; remove them if nothing needs them',
+  ];
 }
 
 /** Throws INVALID_TASK listing every problem, one per line, each after its JSON pointer. */

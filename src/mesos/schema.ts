@@ -184,11 +184,16 @@ function overlaps(a: Problem, b: Problem): boolean {
 /**
  * Turns the issues of a failed parse into problems that name the JSON path and the rule,
  * and never the value found there: issue messages from Zod are not used, because a
- * future message might quote the input.
+ * future message might quote the input. `format` writes a path: dotted JSON access by
+ * default, as Mesos messages are named.
  */
-export function shapeProblems(error: z.ZodError, input: unknown): Problem[] {
+export function shapeProblems(
+  error: z.ZodError,
+  input: unknown,
+  format: (segments: readonly PropertyKey[]) => string = formatPath,
+): Problem[] {
   return error.issues.map((issue) => ({
-    path: formatPath(issue.path),
+    path: format(issue.path),
     message: describeIssue(issue, input),
   }));
 }

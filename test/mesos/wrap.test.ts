@@ -411,3 +411,62 @@ test('Marathon secret volumes need a containerPath', () => {
   assert.equal(found?.path, '/container/volumes/0/containerPath');
   assert.match(found?.message ?? '', /^is missing/);
 });
+
+function secretApp(fields: Record<string, unknown>): Record<string, unknown> {
+  return {
+    id: '/x',
+    env: { P: { secret: 's' } },
+    secrets: { s: { source: 'p/s' } },
+    ...fields,
+  };
+}
+
+test('Marathon empty secret id rejected', () => {
+  const message = wrapError(secretApp({ cmd: 'true', env: { X: { secret: '' } } }));
+  assert.match(message, /\/env\/X\/secret must not be empty/);
+  assert.doesNotMatch(message, /undefined secret/);
+});
+
+test('Marathon missing source named by pointer', () => {
+  const message = wrapError(secretApp({ cmd: 'true', secrets: { s: {} } }));
+  assert.match(message, /\n {2}\/secrets\/s\/source is missing/);
+});
+
+test('Marathon app with cmd and args rejected', () => {
+  const message = wrapError(secretApp({ cmd: 'a', args: ['b'] }));
+  assert.match(message, /sets both cmd and args, which Marathon rejects/);
+});
+
+test('Marathon args with a container rejected', () => {
+  const app = secretApp({
+    container: { type: 'MESOS', docker: { image: 'postgres:16' } },
+    args: ['-c', 'max_connections=200'],
+  });
+  const message = wrapError(app);
+  assert.match(message, /has args and a container/);
+  assert.match(message, /container image's entrypoint/);
+  assert.match(message, /set cmd/);
+});
+
+test('Marathon args without a container wrapped', () => {
+  const app = (wrapDefinition(secretApp({ args: ['/bin/server', '-v'] })) as { definition: any })
+    .definition;
+  assert.deepEqual(app.args, ['tessera', 'exec', '--', '/bin/server', '-v']);
+});
+
+test('Marathon secret ids unused before wrap stay', () => {
+  const input = secretApp({ cmd: 'true', secrets: { s: { source: 'p/s' }, u: { source: 'q' } } });
+  const { definition, warnings } = wrapDefinition(input) as { definition: any; warnings: string[] };
+  assert.deepEqual(definition.secrets, { u: { source: 'q' } });
+  assert.match(warnings.join('\n'), /secret 'u' is used by no field that tessera wrap knows/);
+
+  const pod = {
+    id: '/p',
+    secrets: { a: { source: 'p/a' }, u: { source: 'q' } },
+    environment: { A: { secret: 'a' } },
+    containers: [{ name: 'c', exec: { command: { shell: 'true' } } }],
+  };
+  const wrapped = wrapDefinition(pod) as { definition: any; warnings: string[] };
+  assert.deepEqual(wrapped.definition.secrets, { u: { source: 'q' } });
+  assert.match(wrapped.warnings.join('\n'), /pod '\/p': secret 'u' is used by no field/);
+});
