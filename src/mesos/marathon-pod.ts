@@ -92,8 +92,8 @@ function secretMountFiles(
 
 /**
  * Rewrites a Marathon pod, in place, to run on agents without secret support. Each
- * container that uses a secret (its own `environment`, the pod's `environment`, or a
- * mount of a secret volume) gets a TESSERA_SECRETS variable with references to the
+ * container that uses a secret (its own `environment`, the pod's `environment` where the
+ * container does not set the name itself, or a mount of a secret volume) gets a TESSERA_SECRETS variable with references to the
  * secrets' `source`, and its `exec.command` runs through `tessera exec`. The secret
  * entries, secret volumes and their mounts are removed. Marathon sets MESOS_TASK_ID, so
  * no task id variable is added. Throws INVALID_TASK as `checkMarathonPod` does, or when a
@@ -113,9 +113,15 @@ export function wrapMarathonPod(pod: MarathonPod, options: WrapOptions = {}): Wr
   const warnings: string[] = [];
   const tessera = options.tessera ?? DEFAULT_TESSERA_PROGRAM;
   for (const [index, container] of pod.containers.entries()) {
+    // Marathon lets a container's own variable override the pod's of that name
+    // (mesosphere/marathon `TaskGroupBuilder.scala`).
+    const own = new Set(Object.keys(container.environment ?? {}));
     const moved: SecretsVariable = {
       version: 1,
-      env: [...podEnv, ...takeEnvSecrets(container.environment, secrets)],
+      env: [
+        ...podEnv.filter((entry) => !own.has(entry.name)),
+        ...takeEnvSecrets(container.environment, secrets),
+      ],
       files: takeMounts(container, secretVolumes, secrets, options, index),
     };
     if (moved.env.length === 0 && moved.files.length === 0) continue;

@@ -470,3 +470,35 @@ test('Marathon secret ids unused before wrap stay', () => {
   assert.deepEqual(wrapped.definition.secrets, { u: { source: 'q' } });
   assert.match(wrapped.warnings.join('\n'), /pod '\/p': secret 'u' is used by no field/);
 });
+
+test('pod container variable beats pod secret', () => {
+  const pod = {
+    id: '/p',
+    secrets: { a: { source: 'p/a' }, b: { source: 'p/b' } },
+    environment: { SHARED: { secret: 'a' }, BOTH: { secret: 'a' } },
+    containers: [
+      {
+        name: 'own',
+        exec: { command: { shell: 'echo $SHARED' } },
+        environment: { SHARED: 'container-plain', BOTH: { secret: 'b' } },
+      },
+      { name: 'inherits', exec: { command: { shell: 'echo $SHARED' } } },
+    ],
+  };
+  const { definition } = wrapDefinition(pod) as { definition: any };
+  const [own, inherits] = definition.containers;
+  assert.equal(own.environment.SHARED, 'container-plain');
+  const ownSecrets = parseSecretsVariable(own.environment.TESSERA_SECRETS);
+  assert.deepEqual(
+    ownSecrets.env.map((entry) => [entry.name, entry.secret.reference?.name]),
+    [['BOTH', 'p/b']],
+  );
+  const inherited = parseSecretsVariable(inherits.environment.TESSERA_SECRETS);
+  assert.deepEqual(
+    inherited.env.map((entry) => [entry.name, entry.secret.reference?.name]),
+    [
+      ['SHARED', 'p/a'],
+      ['BOTH', 'p/a'],
+    ],
+  );
+});
