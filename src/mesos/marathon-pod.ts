@@ -188,14 +188,26 @@ function wrapContainerCommand(container: PodContainer, index: number, tessera: s
     command.shell = wrapShellCommand(command.shell, { tessera });
     return;
   }
+  const what = `Marathon pod container /containers/${index} ('${printable(container.name)}')`;
   if (command?.argv !== undefined && command.argv.length > 0) {
+    // Marathon sets CommandInfo.value to argv[0] only with exec.overrideEntrypoint; without
+    // it, argv goes to the image's entrypoint (mesosphere/marathon `TaskGroupBuilder.scala`).
+    if (container.exec?.overrideEntrypoint !== true) {
+      throw new TesseraError(
+        'INVALID_TASK',
+        `${what} has exec.command.argv without exec.overrideEntrypoint, so Marathon passes ` +
+          "argv to the container image's entrypoint, which cannot be run through tessera " +
+          'exec; set exec.overrideEntrypoint to true with the program first in argv, or use ' +
+          'exec.command.shell',
+      );
+    }
     command.argv = wrapArgv(command.argv, { tessera });
     return;
   }
   throw new TesseraError(
     'INVALID_TASK',
-    `Marathon pod container /containers/${index} ('${printable(container.name)}') uses ` +
-      'secrets but has no exec.command to run through tessera exec; set exec.command.shell',
+    `${what} uses secrets but has no exec.command to run through tessera exec; set ` +
+      'exec.command.shell',
   );
 }
 

@@ -42,6 +42,7 @@ const PodSchema = z.looseObject({
       environment: envSchema.optional(),
       exec: z
         .looseObject({
+          overrideEntrypoint: z.boolean().optional(),
           command: z.looseObject({
             shell: z.string().optional(),
             argv: z.array(z.string()).optional(),

@@ -502,3 +502,24 @@ test('pod container variable beats pod secret', () => {
     ],
   );
 });
+
+test('pod argv needs overrideEntrypoint', () => {
+  const pod = (exec: unknown) => ({
+    id: '/p',
+    secrets: { a: { source: 'p/a' } },
+    containers: [{ name: 'c', exec, environment: { A: { secret: 'a' } } }],
+  });
+  const message = wrapError(pod({ command: { argv: ['/bin/server'] } }));
+  assert.match(message, /argv without exec\.overrideEntrypoint/);
+  assert.match(message, /set exec\.overrideEntrypoint to true/);
+
+  const exec = { overrideEntrypoint: true, command: { argv: ['/bin/server', '-v'] } };
+  const { definition } = wrapDefinition(pod(exec)) as { definition: any };
+  assert.deepEqual(definition.containers[0].exec.command.argv, [
+    'tessera',
+    'exec',
+    '--',
+    '/bin/server',
+    '-v',
+  ]);
+});
