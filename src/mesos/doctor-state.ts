@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { printable } from './secret-rules.ts';
+import { isInline, printable } from './secret-rules.ts';
 import type { Secret } from './types.ts';
-import { isInline } from './wrap.ts';
 
 /** A task or executor in the master's `/state` whose secrets are exposed or lost. */
 export interface TaskFinding {

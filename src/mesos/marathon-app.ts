@@ -21,6 +21,7 @@ import {
 import type { Problem } from './types.ts';
 import { type SecretFile, secretFileProblems } from './volume-rules.ts';
 import type { WrapOptions, WrapReport } from './wrap.ts';
+import { plainTokenWarning, TOKEN_VARIABLE } from './wrap-checks.ts';
 import { DEFAULT_TESSERA_PROGRAM, wrapArgv, wrapShellCommand } from './wrap-command.ts';
 
 /**
@@ -123,6 +124,9 @@ export function wrapMarathonApp(app: MarathonApp, options: WrapOptions = {}): Wr
   checkAppPaths(app, options);
 
   const warnings: string[] = [];
+  if (typeof app.env?.[TOKEN_VARIABLE] === 'string') {
+    warnings.push(plainTokenWarning(`app '${printable(app.id)}'`, `/env/${TOKEN_VARIABLE}`));
+  }
   if (moved.env.length === 0 && !(app.container?.volumes ?? []).some((v) => v.secret)) {
     warnings.push(`app '${printable(app.id)}' has no secrets; left unchanged`);
     return { warnings };

@@ -22,6 +22,7 @@ import {
 import type { Problem } from './types.ts';
 import { type SecretFile, secretFileProblems } from './volume-rules.ts';
 import type { WrapOptions, WrapReport } from './wrap.ts';
+import { plainTokenWarning, TOKEN_VARIABLE } from './wrap-checks.ts';
 import { DEFAULT_TESSERA_PROGRAM, wrapArgv, wrapShellCommand } from './wrap-command.ts';
 
 type PodContainer = MarathonPod['containers'][number];
@@ -110,7 +111,7 @@ export function wrapMarathonPod(pod: MarathonPod, options: WrapOptions = {}): Wr
   ]);
   const podEnv = takeEnvSecrets(pod.environment, secrets);
 
-  const warnings: string[] = [];
+  const warnings = podTokenWarnings(pod);
   const tessera = options.tessera ?? DEFAULT_TESSERA_PROGRAM;
   for (const [index, container] of pod.containers.entries()) {
     // Marathon lets a container's own variable override the pod's of that name
@@ -137,6 +138,20 @@ export function wrapMarathonPod(pod: MarathonPod, options: WrapOptions = {}): Wr
   }
   pruneSecrets(pod, movedIds, warnings);
   return { warnings };
+}
+
+function podTokenWarnings(pod: MarathonPod): string[] {
+  const what = `pod '${printable(pod.id)}'`;
+  const warnings: string[] = [];
+  if (typeof pod.environment?.[TOKEN_VARIABLE] === 'string') {
+    warnings.push(plainTokenWarning(what, `/environment/${TOKEN_VARIABLE}`));
+  }
+  for (const [index, container] of pod.containers.entries()) {
+    if (typeof container.environment?.[TOKEN_VARIABLE] === 'string') {
+      warnings.push(plainTokenWarning(what, `/containers/${index}/environment/${TOKEN_VARIABLE}`));
+    }
+  }
+  return warnings;
 }
 
 // Deleting keys keeps the order of the remaining ones.

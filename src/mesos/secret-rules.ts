@@ -168,3 +168,8 @@ export function referenceNameRule(name: string): string | undefined {
   const path = name.startsWith('/') ? name.slice(1) : name;
   return pathSyntaxRule(path, name) ?? reservedFolderRule(path);
 }
+
+/** Tells whether a secret carries its bytes, as Mesos's default resolver reads it. */
+export function isInline(secret: Secret): boolean {
+  return secret.type === 'VALUE' || (secret.reference === undefined && secret.value !== undefined);
+}

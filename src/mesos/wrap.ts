@@ -1,15 +1,15 @@
 import { TesseraError } from '../errors.ts';
-import { absolutePathFindings, type PathExists, taskAbsolutePaths } from './container-path.ts';
-import { printable, variableDisplayName } from './secret-rules.ts';
-import { executorSecretNames } from './secrets.ts';
+import type { PathExists } from './container-path.ts';
+import { printable } from './secret-rules.ts';
+import { secretUses } from './secrets.ts';
 import {
   formatSecretsVariable,
   SECRETS_VARIABLE,
   type SecretsVariable,
   TASK_ID_VARIABLE,
 } from './secrets-variable.ts';
-import type { CommandInfo, Problem, Secret, TaskInfo } from './types.ts';
-import { validateTask } from './validate.ts';
+import type { CommandInfo, TaskInfo } from './types.ts';
+import { checkTaskForWrap } from './wrap-checks.ts';
 import { DEFAULT_TESSERA_PROGRAM, wrapArgv, wrapShellCommand } from './wrap-command.ts';
 
 /** Options of `wrapTaskInfo` and `wrapDefinition`. */
@@ -38,14 +38,16 @@ export interface WrapReport {
  * inline values that are not allowed.
  */
 export function wrapTaskInfo(task: TaskInfo, options: WrapOptions = {}): WrapReport {
-  const warnings = checkTask(task, options);
-  const secrets = takeSecrets(task);
-  if (secrets.env.length === 0 && secrets.files.length === 0) {
+  const warnings = checkTaskForWrap(task, options);
+  if (secretUses(task).length === 0) {
     warnings.push(`task '${printable(task.task_id.value)}' has no secrets; left unchanged`);
     return { warnings };
   }
 
-  const command = task.command as CommandInfo;
+  // Every check runs before the first change, so a task that cannot be wrapped is left
+  // as it was.
+  const command = commandToWrap(task);
+  const secrets = takeSecrets(task);
   wrapCommandInfo(command, options.tessera ?? DEFAULT_TESSERA_PROGRAM);
   command.environment ??= {};
   command.environment.variables ??= [];
@@ -94,68 +96,6 @@ function operationTasks(operation: unknown): TaskInfo[] | undefined {
   return undefined;
 }
 
-function checkTask(task: TaskInfo, options: WrapOptions): string[] {
-  validateTask(task);
-
-  const id = printable(task.task_id.value);
-  const paths = absolutePathFindings(taskAbsolutePaths(task), options.pathExists);
-  const inline = options.allowInlineValues ? [] : inlineValueProblems(task);
-  const problems = [...paths.errors, ...inline];
-  if (problems.length > 0) {
-    const lines = problems.map((problem) => `  ${problem.path}: ${problem.message}`);
-    throw new TesseraError(
-      'INVALID_TASK',
-      `Task '${id}' cannot be wrapped; fix each problem:\n${lines.join('\n')}`,
-      { taskId: task.task_id.value, problems },
-    );
-  }
-
-  const warnings = paths.warnings.map((w) => `task '${id}' ${w.path}: ${w.message}`);
-  for (const name of executorSecretNames(task)) {
-    warnings.push(
-      `task '${id}': executor secret ${name} is left in the executor; the agent resolves it`,
-    );
-  }
-  const mesos = task.container?.mesos as { image?: { docker?: { config?: unknown } } } | undefined;
-  if (mesos?.image?.docker?.config !== undefined) {
-    warnings.push(
-      `task '${id}': container.mesos.image.docker.config is left in place; the agent pulls ` +
-        'the image before the task starts, so it needs a --secret_resolver module',
-    );
-  }
-  return warnings;
-}
-
-// A VALUE secret carries its bytes in the TaskInfo, and so in the master's `/state`;
-// moving it into an environment variable would not hide it either.
-function inlineValueProblems(task: TaskInfo): Problem[] {
-  const problems: Problem[] = [];
-  const fix = 'store the value in Tessera and use a REFERENCE, or pass --allow-inline-values';
-  for (const [index, variable] of (task.command?.environment?.variables ?? []).entries()) {
-    if (variable.type === 'SECRET' && variable.secret && isInline(variable.secret)) {
-      problems.push({
-        path: `command.environment.variables[${index}]`,
-        message: `Environment variable '${variableDisplayName(variable.name)}' has an inline VALUE secret; ${fix}`,
-      });
-    }
-  }
-  for (const [index, volume] of (task.container?.volumes ?? []).entries()) {
-    const secret = volume.source?.type === 'SECRET' ? volume.source.secret : undefined;
-    if (secret && isInline(secret)) {
-      problems.push({
-        path: `container.volumes[${index}]`,
-        message: `Secret volume '${printable(volume.container_path)}' has an inline VALUE secret; ${fix}`,
-      });
-    }
-  }
-  return problems;
-}
-
-/** Tells whether a secret carries its bytes, as Mesos's default resolver reads it. */
-export function isInline(secret: Secret): boolean {
-  return secret.type === 'VALUE' || (secret.reference === undefined && secret.value !== undefined);
-}
-
 // Removes the SECRET entries from the arrays in place, so that every other entry keeps
 // its position relative to the others.
 function takeSecrets(task: TaskInfo): SecretsVariable {
@@ -184,25 +124,43 @@ function takeSecrets(task: TaskInfo): SecretsVariable {
   return secrets;
 }
 
+// A custom executor starts its tasks itself, so the agent runs no command of the task that
+// tessera exec could wrap, and TESSERA_SECRETS would reach no `tessera exec`.
+function commandToWrap(task: TaskInfo): CommandInfo {
+  const id = printable(task.task_id.value);
+  if (task.command === undefined && task.executor !== undefined) {
+    throw new TesseraError(
+      'INVALID_TASK',
+      `Task '${id}' has no command: its executor (executor.command) starts the task, so ` +
+        'there is no command to run through tessera exec; deliver its secrets with a ' +
+        '--secret_resolver module on the agent, or have the executor start the task ' +
+        'through tessera exec',
+    );
+  }
+  const command = task.command;
+  if (command?.value === undefined || command.value === '') {
+    throw new TesseraError(
+      'INVALID_TASK',
+      `Task '${id}' has no command.value, so there is no command to run through tessera ` +
+        "exec; set command.value (a container image's entrypoint cannot be wrapped)",
+    );
+  }
+  return command;
+}
+
 // `CommandInfo.shell` defaults to true in mesos.proto. Without the shell, `value` is the
 // program and `arguments` the whole argv, argv[0] included.
 function wrapCommandInfo(command: CommandInfo, tessera: string): void {
-  if (command.value === undefined || command.value === '') {
-    throw new TesseraError(
-      'INVALID_TASK',
-      'The task has no command.value, so there is no command to run through tessera exec; ' +
-        "set command.value (a container image's entrypoint cannot be wrapped)",
-    );
-  }
+  const value = command.value as string;
   if (command.shell !== false) {
-    command.value = wrapShellCommand(command.value, { tessera });
+    command.value = wrapShellCommand(value, { tessera });
     return;
   }
 
   // NOTE: tessera exec runs the program with argv[0] equal to its path, so an argv[0]
   // that differs from `value` is lost.
   const [, ...rest] = command.arguments ?? [];
-  const argv = wrapArgv([command.value, ...rest], { tessera });
+  const argv = wrapArgv([value, ...rest], { tessera });
   command.value = tessera;
   command.arguments = argv;
 }

@@ -6,6 +6,7 @@ import { isTesseraError } from '../../src/errors.ts';
 import { readMarathon } from '../../src/mesos/marathon.ts';
 import { parseSecretsVariable } from '../../src/mesos/secrets-variable.ts';
 import { readTask } from '../../src/mesos/task.ts';
+import { wrapTaskInfo } from '../../src/mesos/wrap.ts';
 import { wrapDefinition } from '../../src/mesos/wrap-definition.ts';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures');
@@ -522,4 +523,126 @@ test('pod argv needs overrideEntrypoint', () => {
     '/bin/server',
     '-v',
   ]);
+});
+
+const volumeReference = {
+  mode: 'RO',
+  container_path: 's',
+  source: { type: 'SECRET', secret: { type: 'REFERENCE', reference: { name: '/p/s' } } },
+};
+
+test('custom executor task rejected unchanged', () => {
+  const task: any = {
+    name: 't',
+    task_id: { value: 't1' },
+    agent_id: { value: 'a' },
+    resources: [],
+    executor: { executor_id: { value: 'e' }, command: { value: './ex' } },
+    container: { type: 'MESOS', volumes: [structuredClone(volumeReference)] },
+  };
+  const before = structuredClone(task);
+  assert.throws(
+    () => wrapTaskInfo(task),
+    (error: Error) =>
+      isTesseraError(error, 'INVALID_TASK') &&
+      /Task 't1' has no command: its executor \(executor\.command\) starts the task/.test(
+        error.message,
+      ),
+  );
+  assert.deepEqual(task, before);
+});
+
+test('task without command value rejected unchanged', () => {
+  const task: any = {
+    name: 't',
+    task_id: { value: 't2' },
+    command: { shell: false, arguments: ['x'] },
+    container: { type: 'MESOS', volumes: [structuredClone(volumeReference)] },
+  };
+  const before = structuredClone(task);
+  assert.throws(() => wrapTaskInfo(task), /Task 't2' has no command\.value/);
+  assert.deepEqual(task, before);
+});
+
+test('executor inline VALUE rejected unless allowed', () => {
+  const canary = Buffer.from('CANARY-executor-inline-5b1').toString('base64');
+  const inline = { type: 'VALUE', value: { data: canary } };
+  const task = {
+    name: 't',
+    task_id: { value: 't3' },
+    command: {
+      value: 'true',
+      environment: {
+        variables: [
+          { name: 'K', type: 'SECRET', secret: { type: 'REFERENCE', reference: { name: 'a/b' } } },
+        ],
+      },
+    },
+    executor: {
+      executor_id: { value: 'e' },
+      command: {
+        value: './ex',
+        environment: { variables: [{ name: 'E', type: 'SECRET', secret: inline }] },
+      },
+      container: {
+        type: 'MESOS',
+        volumes: [{ mode: 'RO', container_path: 'v', source: { type: 'SECRET', secret: inline } }],
+      },
+    },
+  };
+  const message = wrapError(task);
+  assert.match(
+    message,
+    /executor\.command\.environment\.variables\[0\]: Executor environment variable 'E' has an inline VALUE secret/,
+  );
+  assert.match(
+    message,
+    /executor\.container\.volumes\[0\]: Executor secret volume 'v' has an inline VALUE secret/,
+  );
+  assert.ok(!message.includes(canary));
+
+  const { definition, warnings } = wrapDefinition(task, { allowInlineValues: true }) as {
+    definition: any;
+    warnings: string[];
+  };
+  assert.deepEqual(definition.executor, task.executor);
+  assert.match(warnings.join('\n'), /executor secret E is left in the executor/);
+});
+
+test('plain TESSERA_TOKEN gets a warning', () => {
+  const token = 'tsr_CANARY-token-in-definition';
+  const readable =
+    /sets TESSERA_TOKEN in plain text; a token in a definition is readable by anyone who can read the definition or the master's \/state/;
+  const task = {
+    name: 't',
+    task_id: { value: 't4' },
+    command: {
+      value: 'true',
+      environment: {
+        variables: [
+          { name: 'TESSERA_TOKEN', value: token },
+          { name: 'K', type: 'SECRET', secret: { type: 'REFERENCE', reference: { name: 'a/b' } } },
+        ],
+      },
+    },
+  };
+  const forTask = wrapDefinition(task).warnings.join('\n');
+  assert.match(forTask, readable);
+  assert.match(forTask, /task 't4': command\.environment\.variables\[0\] sets/);
+  assert.ok(!forTask.includes(token));
+
+  const app = secretApp({ cmd: 'true', env: { TESSERA_TOKEN: token, P: { secret: 's' } } });
+  const forApp = wrapDefinition(app).warnings.join('\n');
+  assert.match(forApp, /app '\/x': \/env\/TESSERA_TOKEN sets TESSERA_TOKEN in plain text/);
+
+  const pod = {
+    id: '/p',
+    environment: { TESSERA_TOKEN: token },
+    containers: [
+      { name: 'c', exec: { command: { shell: 'true' } }, environment: { TESSERA_TOKEN: token } },
+    ],
+  };
+  const forPod = wrapDefinition(pod).warnings.join('\n');
+  assert.match(forPod, /pod '\/p': \/environment\/TESSERA_TOKEN sets/);
+  assert.match(forPod, /pod '\/p': \/containers\/0\/environment\/TESSERA_TOKEN sets/);
 });
