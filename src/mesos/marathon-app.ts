@@ -13,16 +13,26 @@ import {
 } from './marathon.ts';
 import { envNameProblems, envSecretIds, sourceProblems } from './marathon-rules.ts';
 import { printable } from './secret-rules.ts';
-import {
-  formatSecretsVariable,
-  SECRETS_VARIABLE,
-  type SecretsVariable,
-} from './secrets-variable.ts';
+import { formatSecretsVariable, SECRETS_VARIABLE } from './secrets-variable.ts';
 import type { Problem } from './types.ts';
 import { type SecretFile, secretFileProblems } from './volume-rules.ts';
 import type { WrapOptions, WrapReport } from './wrap.ts';
 import { plainTokenWarning, TOKEN_VARIABLE } from './wrap-checks.ts';
-import { DEFAULT_TESSERA_PROGRAM, wrapArgv, wrapShellCommand } from './wrap-command.ts';
+import {
+  DEFAULT_TESSERA_PROGRAM,
+  isWrappedArgv,
+  isWrappedShellCommand,
+  wrapArgv,
+  wrapShellCommand,
+} from './wrap-command.ts';
+import {
+  hasMovedSecrets,
+  type MovedSecrets,
+  mergeSecrets,
+  readWrappedSecrets,
+  unwrappedCommandProblem,
+  type WrappedSecrets,
+} from './wrap-merge.ts';
 
 /**
  * Checks the secrets of a Marathon app and throws INVALID_TASK listing every problem:
@@ -109,52 +119,96 @@ function dockerProblems(app: MarathonApp): Problem[] {
  * Rewrites a Marathon app, in place, to run on agents without secret support: secret
  * variables and secret volumes move into TESSERA_SECRETS as references to their `source`,
  * `cmd` (or `args`) runs through `tessera exec`, and secret ids used nowhere else leave
- * `secrets`. Marathon sets MESOS_TASK_ID, so no task id variable is added. Throws
- * INVALID_TASK as `checkMarathonApp` does, or when the app has neither `cmd` nor `args`.
+ * `secrets`. An app that already runs through `tessera exec` keeps its command, and the
+ * new secrets join its TESSERA_SECRETS. Marathon sets MESOS_TASK_ID, so no task id
+ * variable is added. Throws INVALID_TASK as `checkMarathonApp` does, when the app has no
+ * command that wrap can run through `tessera exec`, or when its TESSERA_SECRETS is
+ * invalid or already contains a new entry. An app that cannot be wrapped is left as it was.
  */
 export function wrapMarathonApp(app: MarathonApp, options: WrapOptions = {}): WrapReport {
   checkMarathonApp(app);
-  const secrets = app.secrets ?? {};
-  const moved: SecretsVariable = { version: 1, env: [], files: [] };
-  for (const [name, value] of Object.entries(app.env ?? {})) {
-    if (typeof value !== 'string') {
-      moved.env.push({ name, secret: marathonReference(secrets, value.secret) });
-    }
-  }
   checkAppPaths(app, options);
-
+  const what = `Marathon app '${printable(app.id)}'`;
   const warnings: string[] = [];
   if (typeof app.env?.[TOKEN_VARIABLE] === 'string') {
     warnings.push(plainTokenWarning(`app '${printable(app.id)}'`, `/env/${TOKEN_VARIABLE}`));
   }
-  if (moved.env.length === 0 && !(app.container?.volumes ?? []).some((v) => v.secret)) {
-    warnings.push(`app '${printable(app.id)}' has no secrets; left unchanged`);
+  const wrapped = appWrappedSecrets(app, options);
+  const moved = appMovedSecrets(app);
+  if (!hasMovedSecrets(moved)) {
+    const state = wrapped === undefined ? 'has no secrets' : 'has no secrets to add';
+    warnings.push(`app '${printable(app.id)}' ${state}; left unchanged`);
     return { warnings };
   }
 
-  wrapAppCommand(app, options.tessera ?? DEFAULT_TESSERA_PROGRAM);
+  // Every check runs before the first change.
+  if (wrapped === undefined) {
+    checkAppCommand(app);
+  }
+  const merged = mergeSecrets(wrapped, moved);
+  throwProblems(what, merged.problems);
+
   const movedIds = new Set([
     ...envSecretIds(app.env),
     ...(app.container?.volumes ?? []).flatMap((volume) => volume.secret ?? []),
   ]);
-  for (const entry of moved.env) {
+  if (wrapped === undefined) {
+    wrapAppCommand(app, options.tessera ?? DEFAULT_TESSERA_PROGRAM);
+  }
+  for (const { entry } of moved.env) {
     delete app.env?.[entry.name];
   }
   const volumes = app.container?.volumes;
   if (volumes !== undefined) {
-    const kept = volumes.filter((volume) => {
-      if (volume.secret === undefined) return true;
-      const secret = marathonReference(secrets, volume.secret);
-      moved.files.push({ container_path: volume.containerPath ?? '', mode: 'RO', secret });
-      return false;
-    });
+    const kept = volumes.filter((volume) => volume.secret === undefined);
     volumes.splice(0, volumes.length, ...kept);
   }
-
   app.env ??= {};
-  app.env[SECRETS_VARIABLE] = formatSecretsVariable(moved);
+  app.env[SECRETS_VARIABLE] = formatSecretsVariable(merged.secrets);
   pruneSecrets(app, movedIds, warnings);
   return { warnings };
+}
+
+// A plain TESSERA_SECRETS variable marks an app that a wrap has already rewritten.
+function appWrappedSecrets(app: MarathonApp, options: WrapOptions): WrappedSecrets | undefined {
+  const text = app.env?.[SECRETS_VARIABLE];
+  if (typeof text !== 'string') {
+    return undefined;
+  }
+
+  const path = `/env/${SECRETS_VARIABLE}`;
+  const read = readWrappedSecrets(text, path, options.allowInlineValues === true);
+  const problems = [...read.problems];
+  const runsThroughExec =
+    app.cmd !== undefined ? isWrappedShellCommand(app.cmd) : isWrappedArgv(app.args ?? []);
+  if (!runsThroughExec) {
+    problems.push(unwrappedCommandProblem(path));
+  }
+  throwProblems(`Marathon app '${printable(app.id)}'`, problems);
+  return read.secrets === undefined ? undefined : { secrets: read.secrets, path };
+}
+
+function appMovedSecrets(app: MarathonApp): MovedSecrets {
+  const secrets = app.secrets ?? {};
+  const moved: MovedSecrets = { env: [], files: [] };
+  for (const [name, value] of Object.entries(app.env ?? {})) {
+    if (typeof value !== 'string') {
+      moved.env.push({
+        entry: { name, secret: marathonReference(secrets, value.secret) },
+        path: `/env/${pointerSegment(name)}`,
+      });
+    }
+  }
+  for (const [index, volume] of (app.container?.volumes ?? []).entries()) {
+    if (volume.secret !== undefined) {
+      const secret = marathonReference(secrets, volume.secret);
+      moved.files.push({
+        entry: { container_path: volume.containerPath ?? '', mode: 'RO', secret },
+        path: `/container/volumes/${index}/containerPath`,
+      });
+    }
+  }
+  return moved;
 }
 
 function checkAppPaths(app: MarathonApp, options: WrapOptions): void {
@@ -174,7 +228,7 @@ function checkAppPaths(app: MarathonApp, options: WrapOptions): void {
   throwProblems(`Marathon app '${printable(app.id)}'`, findings.errors);
 }
 
-function wrapAppCommand(app: MarathonApp, tessera: string): void {
+function checkAppCommand(app: MarathonApp): void {
   const what = `Marathon app '${printable(app.id)}'`;
   const hasArgs = app.args !== undefined && app.args.length > 0;
   // Marathon's app validation rejects the pair: "AppDefinition must either contain one of
@@ -186,11 +240,7 @@ function wrapAppCommand(app: MarathonApp, tessera: string): void {
         'command or args for an argv',
     );
   }
-  if (app.cmd !== undefined) {
-    app.cmd = wrapShellCommand(app.cmd, { tessera });
-    return;
-  }
-  if (hasArgs && app.container !== undefined) {
+  if (app.cmd === undefined && hasArgs && app.container !== undefined) {
     // Marathon sets CommandInfo.value to args[0] only for an app without a container
     // (mesosphere/marathon `TaskBuilder.scala`). With one, args go to the image's entrypoint.
     throw new TesseraError(
@@ -200,15 +250,22 @@ function wrapAppCommand(app: MarathonApp, tessera: string): void {
         'tessera exec; set cmd to the entrypoint and its arguments instead of args',
     );
   }
-  if (hasArgs) {
-    app.args = wrapArgv(app.args ?? [], { tessera });
-    return;
+  if (app.cmd === undefined && !hasArgs) {
+    throw new TesseraError(
+      'INVALID_TASK',
+      `${what} has neither cmd nor args, so there is no command to run through tessera ` +
+        'exec; set cmd',
+    );
   }
-  throw new TesseraError(
-    'INVALID_TASK',
-    `${what} has neither cmd nor args, so there is no command to run through tessera exec; ` +
-      'set cmd',
-  );
+}
+
+// `checkAppCommand` has passed, so the app has `cmd`, or `args` and no container.
+function wrapAppCommand(app: MarathonApp, tessera: string): void {
+  if (app.cmd !== undefined) {
+    app.cmd = wrapShellCommand(app.cmd, { tessera });
+  } else {
+    app.args = wrapArgv(app.args ?? [], { tessera });
+  }
 }
 
 // The image pull secret stays, because the agent needs it.

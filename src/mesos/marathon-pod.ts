@@ -1,31 +1,22 @@
-import { TesseraError } from '../errors.ts';
-import { absolutePathFindings } from './container-path.ts';
 import {
   envReferenceProblems,
   type MarathonEnv,
   type MarathonPod,
-  marathonReference,
   pruneMovedSecrets,
   secretIdProblems,
   secretsMapProblems,
   throwProblems,
   unusedSecretsWarning,
 } from './marathon.ts';
+import { movedEnv, type PodContainer, planContainer } from './marathon-pod-plan.ts';
 import { envNameProblems, envSecretIds, sourceProblems } from './marathon-rules.ts';
 import { printable } from './secret-rules.ts';
-import {
-  formatSecretsVariable,
-  SECRETS_VARIABLE,
-  type SecretsVariable,
-  type SecretsVariableEnv,
-} from './secrets-variable.ts';
+import { formatSecretsVariable, SECRETS_VARIABLE } from './secrets-variable.ts';
 import type { Problem } from './types.ts';
 import { type SecretFile, secretFileProblems } from './volume-rules.ts';
 import type { WrapOptions, WrapReport } from './wrap.ts';
 import { plainTokenWarning, TOKEN_VARIABLE } from './wrap-checks.ts';
 import { DEFAULT_TESSERA_PROGRAM, wrapArgv, wrapShellCommand } from './wrap-command.ts';
-
-type PodContainer = MarathonPod['containers'][number];
 
 /**
  * Checks the secrets of a Marathon pod and throws INVALID_TASK listing every use of an
@@ -94,42 +85,65 @@ function secretMountFiles(
 /**
  * Rewrites a Marathon pod, in place, to run on agents without secret support. Each
  * container that uses a secret (its own `environment`, the pod's `environment` where the
- * container does not set the name itself, or a mount of a secret volume) gets a TESSERA_SECRETS variable with references to the
- * secrets' `source`, and its `exec.command` runs through `tessera exec`. The secret
- * entries, secret volumes and their mounts are removed. Marathon sets MESOS_TASK_ID, so
- * no task id variable is added. Throws INVALID_TASK as `checkMarathonPod` does, or when a
- * container with secrets has no `exec.command`.
+ * container does not set the name itself, or a mount of a secret volume) gets a
+ * TESSERA_SECRETS variable with references to the secrets' `source`, and its
+ * `exec.command` runs through `tessera exec`. A container that already runs through
+ * `tessera exec` keeps its command, and the new secrets join its TESSERA_SECRETS. The
+ * secret entries, secret volumes and their mounts are removed. Marathon sets
+ * MESOS_TASK_ID, so no task id variable is added. Throws INVALID_TASK as
+ * `checkMarathonPod` does, when a container with secrets has no command that wrap can run
+ * through `tessera exec`, or when a TESSERA_SECRETS is invalid or already contains a
+ * new entry. A pod that cannot be wrapped is left as it was.
  */
 export function wrapMarathonPod(pod: MarathonPod, options: WrapOptions = {}): WrapReport {
   checkMarathonPod(pod);
+  const what = `Marathon pod '${printable(pod.id)}'`;
+  if (typeof pod.environment?.[SECRETS_VARIABLE] === 'string') {
+    throwProblems(what, [
+      {
+        path: `/environment/${SECRETS_VARIABLE}`,
+        message:
+          `is set for the whole pod, but each container that runs through tessera exec ` +
+          `reads its own ${SECRETS_VARIABLE}; move it into the containers' environment`,
+      },
+    ]);
+  }
+
+  // Every check runs before the first change.
   const secrets = pod.secrets ?? {};
   const secretVolumes = secretVolumeNames(pod);
+  const podEnv = movedEnv(pod.environment, '/environment', secrets);
+  const plans = pod.containers.map((container, index) =>
+    planContainer({ container, index, podEnv, secretVolumes, secrets, options }),
+  );
+
+  const warnings = podTokenWarnings(pod);
+  if (plans.every((plan) => plan.secrets === undefined)) {
+    warnings.push(`pod '${printable(pod.id)}' has no secrets to move; left unchanged`);
+    return { warnings };
+  }
   const movedIds = new Set([
     ...envSecretIds(pod.environment),
     ...pod.containers.flatMap((container) => envSecretIds(container.environment)),
     ...secretVolumes.values(),
   ]);
-  const podEnv = takeEnvSecrets(pod.environment, secrets);
-
-  const warnings = podTokenWarnings(pod);
   const tessera = options.tessera ?? DEFAULT_TESSERA_PROGRAM;
+  removeEnvSecrets(pod.environment);
   for (const [index, container] of pod.containers.entries()) {
-    // Marathon lets a container's own variable override the pod's of that name
-    // (mesosphere/marathon `TaskGroupBuilder.scala`).
-    const own = new Set(Object.keys(container.environment ?? {}));
-    const moved: SecretsVariable = {
-      version: 1,
-      env: [
-        ...podEnv.filter((entry) => !own.has(entry.name)),
-        ...takeEnvSecrets(container.environment, secrets),
-      ],
-      files: takeMounts(container, secretVolumes, secrets, options, index),
-    };
-    if (moved.env.length === 0 && moved.files.length === 0) continue;
+    removeEnvSecrets(container.environment);
+    const mounts = container.volumeMounts;
+    if (mounts !== undefined) {
+      const kept = mounts.filter((mount) => !secretVolumes.has(mount.name));
+      mounts.splice(0, mounts.length, ...kept);
+    }
+    const plan = plans[index];
+    if (plan?.secrets === undefined) continue;
 
-    wrapContainerCommand(container, index, tessera);
+    if (plan.wrapCommand) {
+      wrapContainerCommand(container, tessera);
+    }
     container.environment ??= {};
-    container.environment[SECRETS_VARIABLE] = formatSecretsVariable(moved);
+    container.environment[SECRETS_VARIABLE] = formatSecretsVariable(plan.secrets);
   }
 
   if (pod.volumes !== undefined) {
@@ -155,75 +169,20 @@ function podTokenWarnings(pod: MarathonPod): string[] {
 }
 
 // Deleting keys keeps the order of the remaining ones.
-function takeEnvSecrets(
-  env: MarathonEnv | undefined,
-  secrets: Record<string, { source: unknown }>,
-): SecretsVariableEnv[] {
-  const taken: SecretsVariableEnv[] = [];
+function removeEnvSecrets(env: MarathonEnv | undefined): void {
   for (const [name, value] of Object.entries(env ?? {})) {
-    if (typeof value === 'string') continue;
-    taken.push({ name, secret: marathonReference(secrets, value.secret) });
-    delete env?.[name];
+    if (typeof value !== 'string') delete env?.[name];
   }
-  return taken;
 }
 
-function takeMounts(
-  container: PodContainer,
-  secretVolumes: ReadonlyMap<string, string>,
-  secrets: Record<string, { source: unknown }>,
-  options: WrapOptions,
-  index: number,
-): SecretsVariable['files'] {
-  const mounts = container.volumeMounts ?? [];
-  const secretMounts = mounts.filter((mount) => secretVolumes.has(mount.name));
-  const hasImage = container.image !== undefined;
-  const findings = absolutePathFindings(
-    secretMounts.map((mount) => ({
-      path: `/containers/${index}/volumeMounts/${mounts.indexOf(mount)}`,
-      containerPath: mount.mountPath,
-      hasImage,
-    })),
-    options.pathExists,
-  );
-  throwProblems(`Marathon container '${printable(container.name)}'`, findings.errors);
-
-  const kept = mounts.filter((mount) => !secretVolumes.has(mount.name));
-  mounts.splice(0, mounts.length, ...kept);
-  return secretMounts.map((mount) => ({
-    container_path: mount.mountPath,
-    mode: 'RO' as const,
-    secret: marathonReference(secrets, secretVolumes.get(mount.name) as string),
-  }));
-}
-
-function wrapContainerCommand(container: PodContainer, index: number, tessera: string): void {
+// `checkContainerCommand` has passed, so the container has a shell command or an argv.
+function wrapContainerCommand(container: PodContainer, tessera: string): void {
   const command = container.exec?.command;
   if (command?.shell !== undefined) {
     command.shell = wrapShellCommand(command.shell, { tessera });
-    return;
-  }
-  const what = `Marathon pod container /containers/${index} ('${printable(container.name)}')`;
-  if (command?.argv !== undefined && command.argv.length > 0) {
-    // Marathon sets CommandInfo.value to argv[0] only with exec.overrideEntrypoint; without
-    // it, argv goes to the image's entrypoint (mesosphere/marathon `TaskGroupBuilder.scala`).
-    if (container.exec?.overrideEntrypoint !== true) {
-      throw new TesseraError(
-        'INVALID_TASK',
-        `${what} has exec.command.argv without exec.overrideEntrypoint, so Marathon passes ` +
-          "argv to the container image's entrypoint, which cannot be run through tessera " +
-          'exec; set exec.overrideEntrypoint to true with the program first in argv, or use ' +
-          'exec.command.shell',
-      );
-    }
+  } else if (command?.argv !== undefined) {
     command.argv = wrapArgv(command.argv, { tessera });
-    return;
   }
-  throw new TesseraError(
-    'INVALID_TASK',
-    `${what} uses secrets but has no exec.command to run through tessera exec; set ` +
-      'exec.command.shell',
-  );
 }
 
 function pruneSecrets(pod: MarathonPod, moved: ReadonlySet<string>, warnings: string[]): void {

@@ -20,15 +20,7 @@ export function checkTaskForWrap(task: TaskInfo, options: WrapOptions): string[]
   const id = printable(task.task_id.value);
   const paths = absolutePathFindings(taskAbsolutePaths(task), options.pathExists);
   const inline = options.allowInlineValues ? [] : inlineValueProblems(task);
-  const problems = [...paths.errors, ...inline];
-  if (problems.length > 0) {
-    const lines = problems.map((problem) => `  ${problem.path}: ${problem.message}`);
-    throw new TesseraError(
-      'INVALID_TASK',
-      `Task '${id}' cannot be wrapped; fix each problem:\n${lines.join('\n')}`,
-      { taskId: task.task_id.value, problems },
-    );
-  }
+  throwTaskProblems(task, [...paths.errors, ...inline]);
 
   const warnings = paths.warnings.map((w) => `task '${id}' ${w.path}: ${w.message}`);
   for (const name of executorSecretNames(task)) {
@@ -51,6 +43,20 @@ export function checkTaskForWrap(task: TaskInfo, options: WrapOptions): string[]
   return warnings;
 }
 
+/** Throws INVALID_TASK listing every problem that stops a wrap of `task`, if there is one. */
+export function throwTaskProblems(task: TaskInfo, problems: Problem[]): void {
+  if (problems.length === 0) {
+    return;
+  }
+  const lines = problems.map((problem) => `  ${problem.path}: ${problem.message}`);
+  throw new TesseraError(
+    'INVALID_TASK',
+    `Task '${printable(task.task_id.value)}' cannot be wrapped; fix each problem:\n` +
+      lines.join('\n'),
+    { taskId: task.task_id.value, problems },
+  );
+}
+
 /**
  * Formats the warning for a TESSERA_TOKEN written in plain text at `path` of a definition
  * (`what`, as in "task 'web.1'").
@@ -65,7 +71,7 @@ export function plainTokenWarning(what: string, path: string): string {
 
 // A VALUE secret carries its bytes in the TaskInfo, and so in the master's `/state`;
 // moving it into an environment variable would not hide it either. The executor's are
-// rejected too: the master's `/state` shows an executor's command in full.
+// rejected too, because the master's `/state` shows an executor's command in full.
 function inlineValueProblems(task: TaskInfo): Problem[] {
   const fix = 'store the value in Tessera and use a REFERENCE, or pass --allow-inline-values';
   const executorFix =

@@ -32,3 +32,20 @@ export function wrapShellCommand(command: string, options: WrapCommandOptions): 
 export function wrapArgv(argv: readonly string[], options: WrapCommandOptions): string[] {
   return [options.tessera, 'exec', '--', ...argv];
 }
+
+// One shell word as `shellQuote` writes it: bare, or quoted pieces joined by `\'`.
+const QUOTED_WORD = String.raw`(?:[A-Za-z0-9_@%+=:,./-]+|'[^']*'(?:\\''[^']*')*)`;
+const WRAPPED_SHELL_COMMAND = new RegExp(`^exec ${QUOTED_WORD} exec -- /bin/sh -c `);
+
+/**
+ * Tells whether `command` is a shell command that `wrapShellCommand` wrote, whatever the
+ * `tessera` program was.
+ */
+export function isWrappedShellCommand(command: string): boolean {
+  return WRAPPED_SHELL_COMMAND.test(command);
+}
+
+/** Tells whether `argv` is one that `wrapArgv` wrote, whatever the `tessera` program was. */
+export function isWrappedArgv(argv: readonly string[]): boolean {
+  return argv.length > 3 && argv[1] === 'exec' && argv[2] === '--';
+}

@@ -1,16 +1,24 @@
 import { TesseraError } from '../errors.ts';
 import type { PathExists } from './container-path.ts';
 import { printable } from './secret-rules.ts';
-import { secretUses } from './secrets.ts';
-import {
-  formatSecretsVariable,
-  SECRETS_VARIABLE,
-  type SecretsVariable,
-  TASK_ID_VARIABLE,
-} from './secrets-variable.ts';
+import { formatSecretsVariable, SECRETS_VARIABLE, TASK_ID_VARIABLE } from './secrets-variable.ts';
 import type { CommandInfo, TaskInfo } from './types.ts';
-import { checkTaskForWrap } from './wrap-checks.ts';
-import { DEFAULT_TESSERA_PROGRAM, wrapArgv, wrapShellCommand } from './wrap-command.ts';
+import { checkTaskForWrap, throwTaskProblems } from './wrap-checks.ts';
+import {
+  DEFAULT_TESSERA_PROGRAM,
+  isWrappedArgv,
+  isWrappedShellCommand,
+  wrapArgv,
+  wrapShellCommand,
+} from './wrap-command.ts';
+import {
+  hasMovedSecrets,
+  type MovedSecrets,
+  mergeSecrets,
+  readWrappedSecrets,
+  unwrappedCommandProblem,
+  type WrappedSecrets,
+} from './wrap-merge.ts';
 
 /** Options of `wrapTaskInfo` and `wrapDefinition`. */
 export interface WrapOptions {
@@ -32,30 +40,92 @@ export interface WrapReport {
  * Rewrites one TaskInfo, in place, to run on agents without secret support. Its `SECRET`
  * variables and volumes move into the TESSERA_SECRETS variable (references only, unless
  * `allowInlineValues`), TESSERA_TASK_ID is set to its task id (Mesos sets no task id
- * variable), and its command runs through `tessera exec`. Other fields keep their values
- * and order. Throws INVALID_TASK when the task is invalid (see `validateTask`), has an
- * absolute container path that would fail on launch, has no command to wrap, or carries
- * inline values that are not allowed.
+ * variable), and its command runs through `tessera exec`. A task that already runs
+ * through `tessera exec` keeps its command, and the new secrets join its TESSERA_SECRETS.
+ * Other fields keep their values and order. Throws INVALID_TASK when the task is invalid
+ * (see `validateTask`), has an absolute container path that would fail on launch, has
+ * no command to wrap, carries inline values that are not allowed, or has a
+ * TESSERA_SECRETS that is invalid or already contains a new entry. A task that cannot be
+ * wrapped is left as it was.
  */
 export function wrapTaskInfo(task: TaskInfo, options: WrapOptions = {}): WrapReport {
   const warnings = checkTaskForWrap(task, options);
-  if (secretUses(task).length === 0) {
-    warnings.push(`task '${printable(task.task_id.value)}' has no secrets; left unchanged`);
+  const id = printable(task.task_id.value);
+  const wrapped = wrappedSecrets(task, options);
+  const moved = movedSecrets(task);
+  if (!hasMovedSecrets(moved)) {
+    const state = wrapped === undefined ? 'has no secrets' : 'has no secrets to add';
+    warnings.push(`task '${id}' ${state}; left unchanged`);
     return { warnings };
   }
 
-  // Every check runs before the first change, so a task that cannot be wrapped is left
-  // as it was.
+  // Every check runs before the first change.
   const command = commandToWrap(task);
-  const secrets = takeSecrets(task);
-  wrapCommandInfo(command, options.tessera ?? DEFAULT_TESSERA_PROGRAM);
+  const merged = mergeSecrets(wrapped, moved);
+  throwTaskProblems(task, merged.problems);
+
+  removeSecrets(task);
+  if (wrapped === undefined) {
+    wrapCommandInfo(command, options.tessera ?? DEFAULT_TESSERA_PROGRAM);
+  }
+  setVariable(command, SECRETS_VARIABLE, formatSecretsVariable(merged.secrets));
+  const earlierId = setVariable(command, TASK_ID_VARIABLE, task.task_id.value);
+  if (earlierId !== undefined && earlierId !== task.task_id.value) {
+    warnings.push(
+      `task '${id}': ${TASK_ID_VARIABLE} was '${printable(earlierId)}' and is now the task id`,
+    );
+  }
+  return { warnings };
+}
+
+// A plain TESSERA_SECRETS variable marks a task that a wrap has already rewritten.
+function wrappedSecrets(task: TaskInfo, options: WrapOptions): WrappedSecrets | undefined {
+  const variables = task.command?.environment?.variables ?? [];
+  const index = variables.findIndex(
+    (variable) => variable.name === SECRETS_VARIABLE && variable.type !== 'SECRET',
+  );
+  const variable = variables[index];
+  if (variable === undefined) {
+    return undefined;
+  }
+
+  const path = `command.environment.variables[${index}]`;
+  const read = readWrappedSecrets(variable.value ?? '', path, options.allowInlineValues === true);
+  const problems = [...read.problems];
+  if (!runsThroughExec(task.command)) {
+    problems.push(unwrappedCommandProblem(path));
+  }
+  throwTaskProblems(task, problems);
+  return read.secrets === undefined ? undefined : { secrets: read.secrets, path };
+}
+
+function runsThroughExec(command: CommandInfo | undefined): boolean {
+  if (command?.value === undefined) {
+    return false;
+  }
+  if (command.shell !== false) {
+    return isWrappedShellCommand(command.value);
+  }
+  const argv = command.arguments ?? [];
+  return argv[0] === command.value && isWrappedArgv(argv);
+}
+
+// Sets a VALUE variable, where it is if the command has it, else at the end. Returns the
+// value it had.
+function setVariable(command: CommandInfo, name: string, value: string): string | undefined {
   command.environment ??= {};
   command.environment.variables ??= [];
-  command.environment.variables.push(
-    { name: SECRETS_VARIABLE, type: 'VALUE', value: formatSecretsVariable(secrets) },
-    { name: TASK_ID_VARIABLE, type: 'VALUE', value: task.task_id.value },
+  const variables = command.environment.variables;
+  const existing = variables.find(
+    (variable) => variable.name === name && variable.type !== 'SECRET',
   );
-  return { warnings };
+  if (existing === undefined) {
+    variables.push({ name, type: 'VALUE', value });
+    return undefined;
+  }
+  const earlier = existing.value;
+  existing.value = value;
+  return earlier;
 }
 
 /**
@@ -96,32 +166,47 @@ function operationTasks(operation: unknown): TaskInfo[] | undefined {
   return undefined;
 }
 
+function movedSecrets(task: TaskInfo): MovedSecrets {
+  const moved: MovedSecrets = { env: [], files: [] };
+  for (const [index, variable] of (task.command?.environment?.variables ?? []).entries()) {
+    if (variable.type === 'SECRET' && variable.secret !== undefined) {
+      moved.env.push({
+        entry: { name: variable.name, secret: variable.secret },
+        path: `command.environment.variables[${index}]`,
+      });
+    }
+  }
+  for (const [index, volume] of (task.container?.volumes ?? []).entries()) {
+    const secret = volume.source?.type === 'SECRET' ? volume.source.secret : undefined;
+    if (secret !== undefined) {
+      const mode = volume.mode === 'RW' ? 'RW' : 'RO';
+      moved.files.push({
+        entry: { container_path: volume.container_path, mode, secret },
+        path: `container.volumes[${index}]`,
+      });
+    }
+  }
+  return moved;
+}
+
 // Removes the SECRET entries from the arrays in place, so that every other entry keeps
 // its position relative to the others.
-function takeSecrets(task: TaskInfo): SecretsVariable {
-  const secrets: SecretsVariable = { version: 1, env: [], files: [] };
+function removeSecrets(task: TaskInfo): void {
   const variables = task.command?.environment?.variables;
   if (variables !== undefined) {
-    const kept = variables.filter((variable) => {
-      if (variable.type !== 'SECRET' || variable.secret === undefined) return true;
-      secrets.env.push({ name: variable.name, secret: variable.secret });
-      return false;
-    });
+    const kept = variables.filter(
+      (variable) => variable.type !== 'SECRET' || variable.secret === undefined,
+    );
     variables.splice(0, variables.length, ...kept);
   }
 
   const volumes = task.container?.volumes;
   if (volumes !== undefined) {
-    const kept = volumes.filter((volume) => {
-      const secret = volume.source?.type === 'SECRET' ? volume.source.secret : undefined;
-      if (secret === undefined) return true;
-      const mode = volume.mode === 'RW' ? 'RW' : 'RO';
-      secrets.files.push({ container_path: volume.container_path, mode, secret });
-      return false;
-    });
+    const kept = volumes.filter(
+      (volume) => volume.source?.type !== 'SECRET' || volume.source.secret === undefined,
+    );
     volumes.splice(0, volumes.length, ...kept);
   }
-  return secrets;
 }
 
 // A custom executor starts its tasks itself, so the agent runs no command of the task that

@@ -91,6 +91,40 @@ describe('wrapped LAUNCH_GROUP run through tessera exec', () => {
     assert.equal(await readFile(wrappedOut, 'utf8'), expected);
   });
 
+  test('delivers earlier and new secrets after a rewrap', async () => {
+    const sample = JSON.parse(await readFile(SAMPLE, 'utf8'));
+    const task = sample.accept.operations[0].launch_group.task_group.tasks[0];
+    task.command.value = 'printf "%s %s\\n" "$DB_PASSWORD" "$NEW_KEY" > "$OUT"';
+    const first = JSON.parse(
+      wrapDefinitionText(JSON.stringify(sample), 'sample', { tessera: TESSERA_BIN }).text,
+    );
+    const firstTask = first.accept.operations[0].launch_group.task_group.tasks[0];
+    firstTask.command.environment.variables.push({
+      name: 'NEW_KEY',
+      type: 'SECRET',
+      secret: { type: 'REFERENCE', reference: { name: '/billing/stripe-api-key' } },
+    });
+    const again = JSON.parse(
+      wrapDefinitionText(JSON.stringify(first), 'first', { tessera: TESSERA_BIN }).text,
+    );
+    const rewrapped = again.accept.operations[0].launch_group.task_group.tasks[0];
+    assert.equal(rewrapped.command.value, firstTask.command.value);
+
+    const out = join(sandbox, 'rewrapped.out');
+    const taskEnv: NodeJS.ProcessEnv = { ...env, OUT: out };
+    for (const variable of rewrapped.command.environment.variables)
+      taskEnv[variable.name] = variable.value;
+    const child = spawn('/bin/sh', ['-c', rewrapped.command.value], {
+      env: taskEnv,
+      cwd: sandbox,
+      timeout: 30_000,
+    });
+    child.stdin.end();
+    const ran = await collect(child);
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.equal(await readFile(out, 'utf8'), `${PASSWORD} ${STRIPE}\n`);
+  });
+
   test('exec without --task or TESSERA_SECRETS fails clearly', async () => {
     const ran = await runTessera(['exec', '--', 'true'], { env, cwd: sandbox });
     assert.equal(ran.code, 2);

@@ -646,3 +646,233 @@ test('plain TESSERA_TOKEN gets a warning', () => {
   assert.match(forPod, /pod '\/p': \/environment\/TESSERA_TOKEN sets/);
   assert.match(forPod, /pod '\/p': \/containers\/0\/environment\/TESSERA_TOKEN sets/);
 });
+
+function wrapped(input: unknown, options = {}): any {
+  return (wrapDefinition(input, options) as { definition: any }).definition;
+}
+
+function referenceVariable(name: string, path: string) {
+  return { name, type: 'SECRET', secret: { type: 'REFERENCE', reference: { name: path } } };
+}
+
+function referenceVolume(containerPath: string, path: string) {
+  return {
+    mode: 'RO',
+    container_path: containerPath,
+    source: { type: 'SECRET', secret: { type: 'REFERENCE', reference: { name: path } } },
+  };
+}
+
+test('rewrap adds new app secrets to TESSERA_SECRETS', () => {
+  const scenario = load('cases', '02-marathon-env-secret-reference-valid.json');
+  const first = wrapped(scenario.marathonApp);
+  first.env.NEW = { secret: 'n' };
+  first.secrets = { n: { source: 'p/s' } };
+  const again = wrapped(first);
+
+  assert.equal(again.cmd, "exec tessera exec -- /bin/sh -c 'sleep 100'");
+  assert.equal(again.env.NEW, undefined);
+  assert.equal(again.secrets, undefined);
+  const secrets = parseSecretsVariable(again.env.TESSERA_SECRETS);
+  assert.deepEqual(
+    secrets.env.map((entry) => [entry.name, entry.secret.reference?.name]),
+    [
+      ['PASSWORD', '/path/in/secret/store/eg/db/password'],
+      ['NEW', 'p/s'],
+    ],
+  );
+});
+
+test('rewrap with nothing new changes nothing', () => {
+  const scenario = load('cases', '02-marathon-env-secret-reference-valid.json');
+  for (const input of [
+    scenario.marathonApp,
+    scenario.marathonPod,
+    load('mesos', 'launch-group-with-secrets.json'),
+  ]) {
+    const first = wrapped(input);
+    const { definition, warnings } = wrapDefinition(first);
+    assert.deepEqual(definition, first);
+    assert.match(warnings.join('\n'), /has no secrets to (add|move); left unchanged/);
+  }
+});
+
+test('rewrap adds new task secrets once', () => {
+  const task = {
+    name: 't',
+    task_id: { value: 't1' },
+    command: { value: './run', environment: { variables: [referenceVariable('A', 'p/a')] } },
+    container: { type: 'MESOS', volumes: [referenceVolume('s/a', 'p/f')] },
+  };
+  const first = wrapped(task);
+  first.task_id.value = 't2';
+  first.command.environment.variables.push(referenceVariable('B', 'p/b'));
+  first.container.volumes.push(referenceVolume('s/b', 'p/g'));
+  const { definition: again, warnings } = wrapDefinition(first) as {
+    definition: any;
+    warnings: string[];
+  };
+
+  assert.equal(again.command.value, 'exec tessera exec -- /bin/sh -c ./run');
+  const variables = again.command.environment.variables;
+  assert.deepEqual(
+    variables.map((variable: any) => variable.name),
+    ['TESSERA_SECRETS', 'TESSERA_TASK_ID'],
+  );
+  assert.equal(variables[1].value, 't2');
+  assert.match(warnings.join('\n'), /TESSERA_TASK_ID was 't1' and is now the task id/);
+  const secrets = parseSecretsVariable(variables[0].value);
+  assert.deepEqual(
+    secrets.env.map((entry) => entry.name),
+    ['A', 'B'],
+  );
+  assert.deepEqual(
+    secrets.files.map((file) => file.container_path),
+    ['s/a', 's/b'],
+  );
+  assert.deepEqual(again.container.volumes, []);
+});
+
+test('rewrap of an argv task keeps its argv', () => {
+  const task = {
+    name: 't',
+    task_id: { value: 't1' },
+    command: {
+      shell: false,
+      value: '/bin/server',
+      arguments: ['/bin/server', '-v'],
+      environment: { variables: [referenceVariable('A', 'p/a')] },
+    },
+  };
+  const first = wrapped(task, { tessera: '/opt/tessera' });
+  first.command.environment.variables.push(referenceVariable('B', 'p/b'));
+  const again = wrapped(first);
+  assert.equal(again.command.value, '/opt/tessera');
+  assert.deepEqual(again.command.arguments, ['/opt/tessera', 'exec', '--', '/bin/server', '-v']);
+});
+
+test('rewrap rejects an entry TESSERA_SECRETS has', () => {
+  const task = {
+    name: 't',
+    task_id: { value: 't1' },
+    command: { value: './run', environment: { variables: [referenceVariable('A', 'p/a')] } },
+    container: { type: 'MESOS', volumes: [referenceVolume('s/a', 'p/f')] },
+  };
+  const first = wrapped(task);
+
+  const sameName = structuredClone(first);
+  sameName.command.environment.variables.push(referenceVariable('A', 'p/b'));
+  const before = structuredClone(sameName);
+  assert.throws(
+    () => wrapTaskInfo(sameName),
+    /variables\[2\]: Environment variable 'A' is already in TESSERA_SECRETS \(env\[0\] at command\.environment\.variables\[0\]\); keep one of the two/,
+  );
+  assert.deepEqual(sameName, before);
+
+  const samePath = structuredClone(first);
+  samePath.container.volumes.push(referenceVolume('./s/a', 'p/g'));
+  assert.match(
+    wrapError(samePath),
+    /Secret volume '\.\/s\/a' uses the same container_path as TESSERA_SECRETS files\[0\]/,
+  );
+
+  const inside = structuredClone(first);
+  inside.container.volumes.push(referenceVolume('s/a/x', 'p/g'));
+  assert.match(
+    wrapError(inside),
+    /Secret volume 's\/a\/x' is inside 's\/a' \(TESSERA_SECRETS files\[0\]/,
+  );
+
+  const app = wrapped(secretApp({ cmd: 'true' }));
+  app.env.P = { secret: 't' };
+  app.secrets = { t: { source: 'p/t' } };
+  assert.match(wrapError(app), /\/env\/P Environment variable 'P' is already in TESSERA_SECRETS/);
+});
+
+test('invalid TESSERA_SECRETS named in the error', () => {
+  const command = 'exec tessera exec -- /bin/sh -c true';
+  const cases: [string, RegExp][] = [
+    ['not json', /\/env\/TESSERA_SECRETS TESSERA_SECRETS is not valid JSON/],
+    ['{"version":1,"env":[],"files":[],"x":1}', /\n {4}\(root\) has unknown field 'x'/],
+    [
+      JSON.stringify({
+        version: 1,
+        env: [{ name: 'A', secret: { type: 'REFERENCE', reference: { name: 'p//a' } } }],
+        files: [],
+      }),
+      /TESSERA_SECRETS env\[0\]: Environment variable 'A': reference\.name 'p\/\/a' has an empty segment/,
+    ],
+  ];
+  for (const [value, expected] of cases) {
+    const app = secretApp({ cmd: command, env: { TESSERA_SECRETS: value, P: { secret: 's' } } });
+    assert.match(wrapError(app), expected, value);
+  }
+});
+
+test('TESSERA_SECRETS without tessera exec rejected', () => {
+  const value = JSON.stringify({ version: 1, env: [], files: [] });
+  const app = secretApp({ cmd: 'true', env: { TESSERA_SECRETS: value, P: { secret: 's' } } });
+  assert.match(
+    wrapError(app),
+    /\/env\/TESSERA_SECRETS sets TESSERA_SECRETS, but the command does not run through tessera exec/,
+  );
+
+  const task = {
+    name: 't',
+    task_id: { value: 't1' },
+    command: {
+      value: './run',
+      environment: {
+        variables: [{ name: 'TESSERA_SECRETS', value }, referenceVariable('A', 'p/a')],
+      },
+    },
+  };
+  assert.match(
+    wrapError(task),
+    /variables\[0\]: sets TESSERA_SECRETS, but the command does not run/,
+  );
+
+  const pod = {
+    id: '/p',
+    environment: { TESSERA_SECRETS: value },
+    containers: [{ name: 'c', exec: { command: { shell: 'true' } } }],
+  };
+  assert.match(wrapError(pod), /\/environment\/TESSERA_SECRETS is set for the whole pod/);
+});
+
+test('rewrap rejects earlier inline values unless allowed', () => {
+  const canary = Buffer.from('CANARY-rewrap-inline-0c4').toString('base64');
+  const inline = { type: 'VALUE', value: { data: canary } };
+  const value = JSON.stringify({ version: 1, env: [{ name: 'I', secret: inline }], files: [] });
+  const app = secretApp({
+    cmd: 'exec tessera exec -- /bin/sh -c true',
+    env: { TESSERA_SECRETS: value, P: { secret: 's' } },
+  });
+  const message = wrapError(app);
+  assert.match(message, /TESSERA_SECRETS env\[0\] has an inline VALUE secret/);
+  assert.ok(!message.includes(canary));
+  const again = wrapped(app, { allowInlineValues: true });
+  assert.deepEqual(
+    parseSecretsVariable(again.env.TESSERA_SECRETS).env.map((entry) => entry.name),
+    ['I', 'P'],
+  );
+});
+
+test('rewrap adds new pod secrets per container', () => {
+  const scenario = load('cases', '02-marathon-env-secret-reference-valid.json');
+  const first = wrapped(scenario.marathonPod);
+  first.containers[0].environment.NEWP = { secret: 'n' };
+  first.secrets = { n: { source: 'p/n' } };
+  const again = wrapped(first);
+  const container = again.containers[0];
+  assert.equal(container.exec.command.shell, "exec tessera exec -- /bin/sh -c 'sleep 1'");
+  const secrets = parseSecretsVariable(container.environment.TESSERA_SECRETS);
+  assert.deepEqual(
+    secrets.env.map((entry) => entry.name),
+    ['DATABASE_PW', 'NEWP'],
+  );
+  assert.deepEqual(
+    secrets.files.map((file) => file.container_path),
+    ['path/to/db/password'],
+  );
+});
