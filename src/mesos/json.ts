@@ -29,14 +29,20 @@ export interface TextPosition {
 }
 
 /**
+ * A `JSON.parse` reviver. Node 24 passes `context.source`, the text of a primitive value,
+ * as the JSON.parse source text access proposal specifies.
+ */
+export type JsonReviver = (key: string, value: unknown, context: { source?: string }) => unknown;
+
+/**
  * Parses `text` with plain `JSON.parse` semantics: no comments, no trailing commas, no
  * byte order mark. On a syntax error, throws INVALID_ARGUMENT naming `what` and the line
  * and column of the error, and never any part of the text, because the text may contain a
  * secret. The original SyntaxError is not attached as `cause` for the same reason.
  */
-export function parseJson(text: string, what: string): unknown {
+export function parseJson(text: string, what: string, reviver?: JsonReviver): unknown {
   try {
-    return JSON.parse(text);
+    return JSON.parse(text, reviver as Parameters<typeof JSON.parse>[1]);
   } catch (error) {
     if (!(error instanceof SyntaxError)) {
       throw error;
@@ -50,6 +56,14 @@ export function parseJson(text: string, what: string): unknown {
       { line: position.line, column: position.column, offset: position.offset },
     );
   }
+}
+
+/**
+ * Returns `text` without a leading byte order mark (U+FEFF), which RFC 8259 (section 8.1)
+ * lets a parser ignore and which some editors write.
+ */
+export function withoutByteOrderMark(text: string): string {
+  return text.startsWith('\uFEFF') ? text.slice(1) : text;
 }
 
 /** Converts a 0-based UTF-16 offset in `text` to a 1-based line and column. */

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { isTesseraError, TesseraError } from '../errors.ts';
-import { parseJson } from './json.ts';
+import { parseDefinitionJson } from './definition-json.ts';
 import {
   type AcceptCall,
   AcceptCallSchema,
@@ -64,9 +64,9 @@ export function readTasks(input: unknown): TaskInfo[] {
 }
 
 /**
- * Parses `text` as JSON, reads the one task it carries and validates it (`parseJson`,
- * `readTask`, then `validateTask`). `source` names the text in errors, such as a file
- * name; INVALID_TASK messages start with it.
+ * Parses `text` as JSON, reads the one task it carries and validates it
+ * (`parseDefinitionJson`, `readTask`, then `validateTask`). `source` names the text in
+ * errors, such as a file name; INVALID_TASK messages start with it.
  */
 export function readTaskText(text: string, source: string): TaskInfo {
   return readTaskAndExecutor(text, source).task;
@@ -84,7 +84,7 @@ export interface TaskAndExecutor {
  * ACCEPT call with one. Tasks of a group have no executor of their own.
  */
 export function readTaskAndExecutor(text: string, source: string): TaskAndExecutor {
-  const input = parseJson(text, source);
+  const input = parseDefinitionJson(text, source);
   try {
     const task = readTask(input);
     validateTask(task);

@@ -1,5 +1,5 @@
 import { TesseraError } from '../errors.ts';
-import { parseJson } from './json.ts';
+import { checkNesting, parseDefinitionJson } from './definition-json.ts';
 import { isMarathonDefinition, readMarathon } from './marathon.ts';
 import { wrapMarathonApp } from './marathon-app.ts';
 import { wrapMarathonPod } from './marathon-pod.ts';
@@ -17,17 +17,48 @@ export interface WrappedDefinition extends WrapReport {
  * Wraps any definition `tessera wrap` accepts: a TaskInfo, TaskGroupInfo, LAUNCH or
  * LAUNCH_GROUP operation, ACCEPT call (every task of it), or Marathon app or pod. Works on
  * a copy, so `input` is left as it was. Throws INVALID_TASK when the input is none of
- * these forms or a task cannot be wrapped.
+ * these forms or a task cannot be wrapped, and INVALID_ARGUMENT when it nests more than
+ * MAX_NESTING levels deep.
  */
 export function wrapDefinition(input: unknown, options: WrapOptions = {}): WrappedDefinition {
+  checkNesting(input, 'The definition');
   const definition = structuredClone(input);
+  return { definition, warnings: wrapInPlace(definition, options) };
+}
+
+/**
+ * Parses `text` as JSON, wraps it as `wrapDefinition` does and returns the result as JSON
+ * indented by two spaces. `source` names the text in errors. A leading byte order mark is
+ * ignored, a key that an object has twice is rejected, and numbers are written as they
+ * were, also those that a JavaScript number cannot hold exactly.
+ */
+export function wrapDefinitionText(
+  text: string,
+  source: string,
+  options: WrapOptions = {},
+): { text: string; warnings: string[] } {
+  const definition = parseDefinitionJson(text, source, { exactNumbers: true });
+  try {
+    // The parsed value is this function's own, so it is wrapped without a copy, which
+    // would turn the kept number texts into objects.
+    const warnings = wrapInPlace(definition, options);
+    return { text: `${JSON.stringify(definition, null, 2)}\n`, warnings };
+  } catch (error) {
+    if (error instanceof TesseraError && error.code === 'INVALID_TASK') {
+      throw new TesseraError('INVALID_TASK', `${source}: ${error.message}`, error.details);
+    }
+    throw error;
+  }
+}
+
+function wrapInPlace(definition: unknown, options: WrapOptions): string[] {
   if (isMarathonDefinition(definition)) {
     const parsed = readMarathon(definition);
     const report =
       parsed.kind === 'app'
         ? wrapMarathonApp(parsed.app, options)
         : wrapMarathonPod(parsed.pod, options);
-    return { definition, ...report };
+    return report.warnings;
   }
 
   const tasks = tasksOf(definition) === undefined ? [] : readTasks(definition);
@@ -39,29 +70,5 @@ export function wrapDefinition(input: unknown, options: WrapOptions = {}): Wrapp
         snakeCaseHint(definition),
     );
   }
-  const warnings = tasks.flatMap((task) => wrapTaskInfo(task, options).warnings);
-  return { definition, warnings };
-}
-
-/**
- * Parses `text` as JSON, wraps it with `wrapDefinition` and returns the result as JSON
- * indented by two spaces. `source` names the text in errors.
- */
-export function wrapDefinitionText(
-  text: string,
-  source: string,
-  options: WrapOptions = {},
-): { text: string; warnings: string[] } {
-  // NOTE: JSON.parse turns integers above 2^53 into approximations, so an int64 field
-  // of that size does not come out exactly as it went in.
-  const input = parseJson(text, source);
-  try {
-    const { definition, warnings } = wrapDefinition(input, options);
-    return { text: `${JSON.stringify(definition, null, 2)}\n`, warnings };
-  } catch (error) {
-    if (error instanceof TesseraError && error.code === 'INVALID_TASK') {
-      throw new TesseraError('INVALID_TASK', `${source}: ${error.message}`, error.details);
-    }
-    throw error;
-  }
+  return tasks.flatMap((task) => wrapTaskInfo(task, options).warnings);
 }

@@ -1,4 +1,4 @@
-import { parseJson } from '../mesos/json.ts';
+import { parseJson, withoutByteOrderMark } from '../mesos/json.ts';
 import { commandLineDetections } from './command-line.ts';
 import { type Detection, type Finding, uniqueDetections } from './finding.ts';
 import { scanJsonDocument } from './json-walk.ts';
@@ -14,7 +14,7 @@ const KERNEL_THREAD_LINE = /^\s*\[[^\]"{},:]*\]\s*(\n|$)/;
  * skipped, and a first line like `[kthreadd]` reads as a command line.
  */
 export function scanText(input: string, source: string): Finding[] {
-  const text = input.replace(/^\uFEFF/, '');
+  const text = withoutByteOrderMark(input);
   if (/^\s*[[{]/.test(text) && !KERNEL_THREAD_LINE.test(text)) {
     const inputName = source === '-' ? 'standard input' : source;
     return scanDocument(parseJson(text, inputName), source);

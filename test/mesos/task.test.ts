@@ -205,3 +205,18 @@ test('readTaskAndExecutor returns the group executor', () => {
   const { task, groupExecutor } = readTaskAndExecutor(JSON.stringify(call), 'call.json');
   assert.deepEqual(executorSecretNames(task, groupExecutor), ['EXEC_TOKEN']);
 });
+
+test('readTaskText accepts a byte order mark', () => {
+  const text = `\uFEFF${JSON.stringify(task('t'))}`;
+  assert.equal(readTaskText(text, 'task.json').task_id.value, 't.1');
+});
+
+test('readTaskText rejects a key given twice', () => {
+  const text = '{"name": "t", "task_id": {"value": "a"}, "task_id": {"value": "b"}}';
+  assert.throws(
+    () => readTaskText(text, 'task.json'),
+    (error: Error) =>
+      isTesseraError(error, 'INVALID_ARGUMENT') &&
+      /^task\.json has the key 'task_id' twice in one object/.test(error.message),
+  );
+});

@@ -7,7 +7,7 @@ import { readMarathon } from '../../src/mesos/marathon.ts';
 import { parseSecretsVariable } from '../../src/mesos/secrets-variable.ts';
 import { readTask } from '../../src/mesos/task.ts';
 import { wrapTaskInfo } from '../../src/mesos/wrap.ts';
-import { wrapDefinition } from '../../src/mesos/wrap-definition.ts';
+import { wrapDefinition, wrapDefinitionText } from '../../src/mesos/wrap-definition.ts';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures');
 
@@ -874,5 +874,44 @@ test('rewrap adds new pod secrets per container', () => {
   assert.deepEqual(
     secrets.files.map((file) => file.container_path),
     ['path/to/db/password'],
+  );
+});
+
+test('wrapDefinitionText keeps numbers exactly', () => {
+  const text = JSON.stringify(secretApp({ cmd: 'true' })).replace(
+    '{',
+    '{"instances":9007199254740993,"mem":1.50,',
+  );
+  const { text: output } = wrapDefinitionText(text, 'app.json');
+  assert.match(output, /"instances": 9007199254740993,\n {2}"mem": 1\.50,/);
+});
+
+test('wrapDefinitionText accepts a byte order mark', () => {
+  const text = `\uFEFF${JSON.stringify(secretApp({ cmd: 'true' }))}`;
+  assert.match(wrapDefinitionText(text, 'app.json').text, /TESSERA_SECRETS/);
+});
+
+test('wrapDefinitionText rejects a key given twice', () => {
+  const text =
+    '{"id":"/x","cmd":"a","cmd":"b","env":{"P":{"secret":"s"}},"secrets":{"s":{"source":"p/s"}}}';
+  assert.throws(
+    () => wrapDefinitionText(text, 'app.json'),
+    (error: Error) =>
+      isTesseraError(error, 'INVALID_ARGUMENT') &&
+      /^app\.json has the key 'cmd' twice in one object, the second at line 1, column 22/.test(
+        error.message,
+      ),
+  );
+});
+
+test('wrapDefinition rejects deep nesting clearly', () => {
+  let deep: unknown = 1;
+  for (let level = 0; level < 100_000; level += 1) deep = [deep];
+  const app = secretApp({ cmd: 'true', labels: { deep } });
+  assert.throws(
+    () => wrapDefinition(app),
+    (error: Error) =>
+      isTesseraError(error, 'INVALID_ARGUMENT') &&
+      /^The definition nests arrays and objects more than 1000 levels deep/.test(error.message),
   );
 });
