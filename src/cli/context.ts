@@ -2,10 +2,11 @@ import { readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { text } from 'node:stream/consumers';
+import { buffer, text } from 'node:stream/consumers';
 import { Option } from 'commander';
 import { TesseraClient } from '../client/client.ts';
 import { TesseraError } from '../errors.ts';
+import { decodeUtf8Text } from '../text.ts';
 
 /** The address a development server listens on, and the CLI's default. */
 export const DEFAULT_ADDRESS = 'http://127.0.0.1:8210';
@@ -136,10 +137,29 @@ export async function readTextInput(file: string, what: string): Promise<string>
   try {
     return await readFile(file, 'utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new TesseraError(
-      'INVALID_ARGUMENT',
-      `could not read ${what} ${file} (${code}); check the path, or pass - for standard input`,
-    );
+    throw readError(error, file, what);
   }
+}
+
+/**
+ * Reads a text input as `readTextInput` does, but rejects bytes that are not valid UTF-8
+ * instead of replacing them, naming the input and the byte offset.
+ */
+export async function readUtf8Input(file: string, what: string): Promise<string> {
+  const source = file === '-' ? 'standard input' : file;
+  if (file === '-') return decodeUtf8Text(await buffer(process.stdin), source);
+  try {
+    return decodeUtf8Text(await readFile(file), source);
+  } catch (error) {
+    if (error instanceof TesseraError) throw error;
+    throw readError(error, file, what);
+  }
+}
+
+function readError(error: unknown, file: string, what: string): TesseraError {
+  const code = (error as NodeJS.ErrnoException).code ?? 'error';
+  return new TesseraError(
+    'INVALID_ARGUMENT',
+    `could not read ${what} ${file} (${code}); check the path, or pass - for standard input`,
+  );
 }

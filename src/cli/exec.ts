@@ -5,7 +5,7 @@ import { planExit } from '../delivery/signals.ts';
 import { TesseraError } from '../errors.ts';
 import { SECRETS_VARIABLE, taskFromEnvironment } from '../mesos/secrets-variable.ts';
 import { readTaskAndExecutor, type TaskAndExecutor } from '../mesos/task.ts';
-import { addressOption, readTextInput, tlsFrom } from './context.ts';
+import { addressOption, readUtf8Input, tlsFrom } from './context.ts';
 import { execToken, LOGIN_ROLE_VARIABLE } from './exec-login.ts';
 import {
   addDeliveryOptions,
@@ -106,7 +106,7 @@ export function registerExec(program: Command) {
 async function readExecTask(file: string | undefined, command: string[]): Promise<TaskAndExecutor> {
   if (file !== undefined) {
     const source = file === '-' ? 'standard input' : file;
-    return readTaskAndExecutor(await readTextInput(file, 'the task file'), source);
+    return readTaskAndExecutor(await readUtf8Input(file, 'the task file'), source);
   }
 
   const task = taskFromEnvironment(process.env);

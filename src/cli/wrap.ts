@@ -1,7 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { TesseraError } from '../errors.ts';
 import { wrapDefinitionText } from '../mesos/wrap-definition.ts';
-import { readTextInput } from './context.ts';
+import { readUtf8Input } from './context.ts';
 
 const HELP = `
 Reads a Mesos TaskInfo, TaskGroupInfo, LAUNCH or LAUNCH_GROUP operation, ACCEPT call,
@@ -32,7 +33,7 @@ export function registerWrap(program: Command) {
     .addHelpText('after', HELP)
     .action(async (file: string, options) => {
       const source = file === '-' ? 'standard input' : file;
-      const text = await readTextInput(file, 'the definition');
+      const text = await readUtf8Input(file, 'the definition');
       const result = wrapDefinitionText(text, source, {
         tessera: options.tessera,
         allowInlineValues: options.allowInlineValues === true,
@@ -43,6 +44,25 @@ export function registerWrap(program: Command) {
         process.stdout.write(result.text);
         return;
       }
-      await writeFile(options.output, result.text, { mode: 0o644 });
+      await writeOutput(options.output, result.text);
     });
 }
+
+async function writeOutput(file: string, text: string): Promise<void> {
+  try {
+    await writeFile(file, text, { mode: 0o644 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    const reason = WRITE_ERRORS[code] ?? 'check the path and its permissions';
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      `could not write the wrapped definition to ${file} (${code}); ${reason}`,
+    );
+  }
+}
+
+const WRITE_ERRORS: Record<string, string> = {
+  ENOENT: 'its directory does not exist; create it or name a file in an existing directory',
+  EISDIR: 'it is a directory; name a file to write, as in --output app-wrapped.json',
+  EACCES: 'permission denied; name a file that you may write',
+};
