@@ -10,7 +10,9 @@ or Marathon app or pod definition, and writes one that runs on agents without se
 support. Secret references move into the TESSERA_SECRETS variable (references only),
 the command runs through 'tessera exec', TESSERA_TASK_ID is set on Mesos tasks
 (Marathon sets MESOS_TASK_ID itself), and every other field keeps its value and order.
-Inline VALUE secrets are rejected unless --allow-inline-values.
+Inline VALUE secrets are rejected unless --allow-inline-values. A definition
+that already runs through 'tessera exec' keeps its command, and its new secrets
+join its TESSERA_SECRETS.
 
 Examples:
   tessera wrap launch.json > launch-wrapped.json
