@@ -30,7 +30,6 @@ import {
   type MovedSecrets,
   mergeSecrets,
   readWrappedSecrets,
-  unwrappedCommandProblem,
   type WrappedSecrets,
 } from './wrap-merge.ts';
 
@@ -177,15 +176,13 @@ function appWrappedSecrets(app: MarathonApp, options: WrapOptions): WrappedSecre
   }
 
   const path = `/env/${SECRETS_VARIABLE}`;
-  const read = readWrappedSecrets(text, path, options.allowInlineValues === true);
-  const problems = [...read.problems];
-  const runsThroughExec =
-    app.cmd !== undefined ? isWrappedShellCommand(app.cmd) : isWrappedArgv(app.args ?? []);
-  if (!runsThroughExec) {
-    problems.push(unwrappedCommandProblem(path));
-  }
-  throwProblems(`Marathon app '${printable(app.id)}'`, problems);
-  return read.secrets === undefined ? undefined : { secrets: read.secrets, path };
+  const read = readWrappedSecrets(text, path, {
+    allowInlineValues: options.allowInlineValues === true,
+    runsThroughExec:
+      app.cmd !== undefined ? isWrappedShellCommand(app.cmd) : isWrappedArgv(app.args ?? []),
+  });
+  throwProblems(`Marathon app '${printable(app.id)}'`, read.problems);
+  return read.wrapped;
 }
 
 function appMovedSecrets(app: MarathonApp): MovedSecrets {

@@ -16,7 +16,6 @@ import {
   type MovedSecrets,
   mergeSecrets,
   readWrappedSecrets,
-  unwrappedCommandProblem,
   type WrappedSecrets,
 } from './wrap-merge.ts';
 
@@ -86,18 +85,16 @@ function containerWrappedSecrets(
   }
 
   const path = `${base}/environment/${SECRETS_VARIABLE}`;
-  const read = readWrappedSecrets(text, path, options.allowInlineValues === true);
-  const problems = [...read.problems];
   const command = container.exec?.command;
-  const runsThroughExec =
-    command?.shell !== undefined
-      ? isWrappedShellCommand(command.shell)
-      : isWrappedArgv(command?.argv ?? []);
-  if (!runsThroughExec) {
-    problems.push(unwrappedCommandProblem(path));
-  }
-  throwProblems(what, problems);
-  return read.secrets === undefined ? undefined : { secrets: read.secrets, path };
+  const read = readWrappedSecrets(text, path, {
+    allowInlineValues: options.allowInlineValues === true,
+    runsThroughExec:
+      command?.shell !== undefined
+        ? isWrappedShellCommand(command.shell)
+        : isWrappedArgv(command?.argv ?? []),
+  });
+  throwProblems(what, read.problems);
+  return read.wrapped;
 }
 
 /** Lists the secret variables of an environment map at JSON pointer `base`. */

@@ -34,30 +34,34 @@ export function hasMovedSecrets(moved: MovedSecrets): boolean {
 
 /**
  * Reads the TESSERA_SECRETS value found at JSON path `where` and checks it as `tessera
- * exec` will, and also for inline values unless `allowInlineValues`. Returns the
- * secrets, or the problems, each at `where` and naming the entry, as in `env[0]`.
+ * exec` will, and also for inline values unless `allowInlineValues`. A definition whose
+ * command does not run through `tessera exec` (`runsThroughExec` false) has a
+ * TESSERA_SECRETS that nothing reads, which is a problem too. Returns the secrets, or
+ * the problems, each at `where` and naming the entry, as in `env[0]`.
  */
 export function readWrappedSecrets(
   text: string,
   where: string,
-  allowInlineValues: boolean,
-): { secrets?: SecretsVariable; problems: Problem[] } {
+  options: { allowInlineValues: boolean; runsThroughExec: boolean },
+): { wrapped?: WrappedSecrets; problems: Problem[] } {
+  const unread = options.runsThroughExec ? [] : [unwrappedCommandProblem(where)];
   let secrets: SecretsVariable;
   try {
     secrets = parseSecretsVariable(text);
     taskFromSecretsVariable(secrets, 'wrapped');
   } catch (error) {
     if (isTesseraError(error, 'INVALID_TASK') || isTesseraError(error, 'INVALID_ARGUMENT')) {
-      return { problems: variableProblems(error.message, error.details?.problems, where) };
+      const problems = variableProblems(error.message, error.details?.problems, where);
+      return { problems: [...problems, ...unread] };
     }
     throw error;
   }
-  const problems = allowInlineValues ? [] : inlineProblems(secrets, where);
-  return problems.length > 0 ? { problems } : { secrets, problems };
+  const inline = options.allowInlineValues ? [] : inlineProblems(secrets, where);
+  const problems = [...inline, ...unread];
+  return problems.length > 0 ? { problems } : { wrapped: { secrets, path: where }, problems };
 }
 
-/** Describes a TESSERA_SECRETS that the command never reads. */
-export function unwrappedCommandProblem(where: string): Problem {
+function unwrappedCommandProblem(where: string): Problem {
   return {
     path: where,
     message:

@@ -16,7 +16,6 @@ import {
   type MovedSecrets,
   mergeSecrets,
   readWrappedSecrets,
-  unwrappedCommandProblem,
   type WrappedSecrets,
 } from './wrap-merge.ts';
 
@@ -90,13 +89,12 @@ function wrappedSecrets(task: TaskInfo, options: WrapOptions): WrappedSecrets | 
   }
 
   const path = `command.environment.variables[${index}]`;
-  const read = readWrappedSecrets(variable.value ?? '', path, options.allowInlineValues === true);
-  const problems = [...read.problems];
-  if (!runsThroughExec(task.command)) {
-    problems.push(unwrappedCommandProblem(path));
-  }
-  throwTaskProblems(task, problems);
-  return read.secrets === undefined ? undefined : { secrets: read.secrets, path };
+  const read = readWrappedSecrets(variable.value ?? '', path, {
+    allowInlineValues: options.allowInlineValues === true,
+    runsThroughExec: runsThroughExec(task.command),
+  });
+  throwTaskProblems(task, read.problems);
+  return read.wrapped;
 }
 
 function runsThroughExec(command: CommandInfo | undefined): boolean {

@@ -57,6 +57,21 @@ describe('wrapped LAUNCH_GROUP run through tessera exec', () => {
     await rm(sandbox, { recursive: true, force: true });
   });
 
+  // Runs a wrapped task's command as the Mesos launcher would: `/bin/sh -c value`, with
+  // the task's VALUE variables added to the environment, and OUT set to `out`.
+  async function runTaskCommand(task: any, out: string) {
+    const taskEnv: NodeJS.ProcessEnv = { ...env, OUT: out };
+    for (const variable of task.command.environment.variables)
+      taskEnv[variable.name] = variable.value;
+    const child = spawn('/bin/sh', ['-c', task.command.value], {
+      env: taskEnv,
+      cwd: sandbox,
+      timeout: 30_000,
+    });
+    child.stdin.end();
+    return collect(child);
+  }
+
   test('delivers the same values as --task', async () => {
     const directOut = join(sandbox, 'direct.out');
     const direct = await runTessera(['exec', '--task', SAMPLE], {
@@ -71,19 +86,8 @@ describe('wrapped LAUNCH_GROUP run through tessera exec', () => {
     const task = JSON.parse(wrapped.text).accept.operations[0].launch_group.task_group.tasks[0];
     assert.ok(!wrapped.text.includes(PASSWORD));
 
-    // Run the wrapped command as the Mesos launcher would: `/bin/sh -c value`, with the
-    // task's VALUE variables added to the environment.
     const wrappedOut = join(sandbox, 'wrapped.out');
-    const taskEnv: NodeJS.ProcessEnv = { ...env, OUT: wrappedOut };
-    for (const variable of task.command.environment.variables)
-      taskEnv[variable.name] = variable.value;
-    const child = spawn('/bin/sh', ['-c', task.command.value], {
-      env: taskEnv,
-      cwd: sandbox,
-      timeout: 30_000,
-    });
-    child.stdin.end();
-    const viaWrap = await collect(child);
+    const viaWrap = await runTaskCommand(task, wrappedOut);
     assert.equal(viaWrap.code, 0, viaWrap.stderr);
 
     const expected = `user=billing password=${PASSWORD} stripe=${STRIPE} task=none\nfile=${PASSWORD}\n`;
@@ -111,16 +115,7 @@ describe('wrapped LAUNCH_GROUP run through tessera exec', () => {
     assert.equal(rewrapped.command.value, firstTask.command.value);
 
     const out = join(sandbox, 'rewrapped.out');
-    const taskEnv: NodeJS.ProcessEnv = { ...env, OUT: out };
-    for (const variable of rewrapped.command.environment.variables)
-      taskEnv[variable.name] = variable.value;
-    const child = spawn('/bin/sh', ['-c', rewrapped.command.value], {
-      env: taskEnv,
-      cwd: sandbox,
-      timeout: 30_000,
-    });
-    child.stdin.end();
-    const ran = await collect(child);
+    const ran = await runTaskCommand(rewrapped, out);
     assert.equal(ran.code, 0, ran.stderr);
     assert.equal(await readFile(out, 'utf8'), `${PASSWORD} ${STRIPE}\n`);
   });

@@ -25,6 +25,20 @@ function wrapError(input: unknown, options = {}): string {
   assert.fail('the definition was wrapped');
 }
 
+// The variables of a TESSERA_SECRETS value, each with the path it references.
+function envReferences(value: string): [string, string | undefined][] {
+  return parseSecretsVariable(value).env.map((entry) => [entry.name, entry.secret.reference?.name]);
+}
+
+// The variable names and file paths of a TESSERA_SECRETS value.
+function entryNames(value: string): { env: string[]; files: string[] } {
+  const secrets = parseSecretsVariable(value);
+  return {
+    env: secrets.env.map((entry) => entry.name),
+    files: secrets.files.map((file) => file.container_path),
+  };
+}
+
 test('LAUNCH_GROUP sample: secrets move, rest kept', () => {
   const input = load('mesos', 'launch-group-with-secrets.json');
   const { definition } = wrapDefinition(input) as { definition: any };
@@ -77,9 +91,7 @@ test('shell false command keeps its argv', () => {
       value: '/usr/bin/server',
       arguments: ['/usr/bin/server', '--port', '80'],
       environment: {
-        variables: [
-          { name: 'K', type: 'SECRET', secret: { type: 'REFERENCE', reference: { name: 'a/b' } } },
-        ],
+        variables: [referenceVariable('K', 'a/b')],
       },
     },
   };
@@ -103,9 +115,7 @@ test('wrap names a mistyped field as exec does', () => {
     command: {
       value: 'true',
       environment: {
-        variables: [
-          { name: 'K', type: 'SECRET', secret: { type: 'REFERENCE', reference: { name: 'a/b' } } },
-        ],
+        variables: [referenceVariable('K', 'a/b')],
       },
     },
     container: { type: 'MESOS' },
@@ -489,19 +499,11 @@ test('pod container variable beats pod secret', () => {
   const { definition } = wrapDefinition(pod) as { definition: any };
   const [own, inherits] = definition.containers;
   assert.equal(own.environment.SHARED, 'container-plain');
-  const ownSecrets = parseSecretsVariable(own.environment.TESSERA_SECRETS);
-  assert.deepEqual(
-    ownSecrets.env.map((entry) => [entry.name, entry.secret.reference?.name]),
-    [['BOTH', 'p/b']],
-  );
-  const inherited = parseSecretsVariable(inherits.environment.TESSERA_SECRETS);
-  assert.deepEqual(
-    inherited.env.map((entry) => [entry.name, entry.secret.reference?.name]),
-    [
-      ['SHARED', 'p/a'],
-      ['BOTH', 'p/a'],
-    ],
-  );
+  assert.deepEqual(envReferences(own.environment.TESSERA_SECRETS), [['BOTH', 'p/b']]);
+  assert.deepEqual(envReferences(inherits.environment.TESSERA_SECRETS), [
+    ['SHARED', 'p/a'],
+    ['BOTH', 'p/a'],
+  ]);
 });
 
 test('pod argv needs overrideEntrypoint', () => {
@@ -573,9 +575,7 @@ test('executor inline VALUE rejected unless allowed', () => {
     command: {
       value: 'true',
       environment: {
-        variables: [
-          { name: 'K', type: 'SECRET', secret: { type: 'REFERENCE', reference: { name: 'a/b' } } },
-        ],
+        variables: [referenceVariable('K', 'a/b')],
       },
     },
     executor: {
@@ -619,10 +619,7 @@ test('plain TESSERA_TOKEN gets a warning', () => {
     command: {
       value: 'true',
       environment: {
-        variables: [
-          { name: 'TESSERA_TOKEN', value: token },
-          { name: 'K', type: 'SECRET', secret: { type: 'REFERENCE', reference: { name: 'a/b' } } },
-        ],
+        variables: [{ name: 'TESSERA_TOKEN', value: token }, referenceVariable('K', 'a/b')],
       },
     },
   };
@@ -663,6 +660,16 @@ function referenceVolume(containerPath: string, path: string) {
   };
 }
 
+// A task `t1` that runs ./run with the secret variable A and the secret file s/a.
+function runTask() {
+  return {
+    name: 't',
+    task_id: { value: 't1' },
+    command: { value: './run', environment: { variables: [referenceVariable('A', 'p/a')] } },
+    container: { type: 'MESOS', volumes: [referenceVolume('s/a', 'p/f')] },
+  };
+}
+
 test('rewrap adds new app secrets to TESSERA_SECRETS', () => {
   const scenario = load('cases', '02-marathon-env-secret-reference-valid.json');
   const first = wrapped(scenario.marathonApp);
@@ -673,14 +680,10 @@ test('rewrap adds new app secrets to TESSERA_SECRETS', () => {
   assert.equal(again.cmd, "exec tessera exec -- /bin/sh -c 'sleep 100'");
   assert.equal(again.env.NEW, undefined);
   assert.equal(again.secrets, undefined);
-  const secrets = parseSecretsVariable(again.env.TESSERA_SECRETS);
-  assert.deepEqual(
-    secrets.env.map((entry) => [entry.name, entry.secret.reference?.name]),
-    [
-      ['PASSWORD', '/path/in/secret/store/eg/db/password'],
-      ['NEW', 'p/s'],
-    ],
-  );
+  assert.deepEqual(envReferences(again.env.TESSERA_SECRETS), [
+    ['PASSWORD', '/path/in/secret/store/eg/db/password'],
+    ['NEW', 'p/s'],
+  ]);
 });
 
 test('rewrap with nothing new changes nothing', () => {
@@ -698,13 +701,7 @@ test('rewrap with nothing new changes nothing', () => {
 });
 
 test('rewrap adds new task secrets once', () => {
-  const task = {
-    name: 't',
-    task_id: { value: 't1' },
-    command: { value: './run', environment: { variables: [referenceVariable('A', 'p/a')] } },
-    container: { type: 'MESOS', volumes: [referenceVolume('s/a', 'p/f')] },
-  };
-  const first = wrapped(task);
+  const first = wrapped(runTask());
   first.task_id.value = 't2';
   first.command.environment.variables.push(referenceVariable('B', 'p/b'));
   first.container.volumes.push(referenceVolume('s/b', 'p/g'));
@@ -721,15 +718,7 @@ test('rewrap adds new task secrets once', () => {
   );
   assert.equal(variables[1].value, 't2');
   assert.match(warnings.join('\n'), /TESSERA_TASK_ID was 't1' and is now the task id/);
-  const secrets = parseSecretsVariable(variables[0].value);
-  assert.deepEqual(
-    secrets.env.map((entry) => entry.name),
-    ['A', 'B'],
-  );
-  assert.deepEqual(
-    secrets.files.map((file) => file.container_path),
-    ['s/a', 's/b'],
-  );
+  assert.deepEqual(entryNames(variables[0].value), { env: ['A', 'B'], files: ['s/a', 's/b'] });
   assert.deepEqual(again.container.volumes, []);
 });
 
@@ -752,13 +741,7 @@ test('rewrap of an argv task keeps its argv', () => {
 });
 
 test('rewrap rejects an entry TESSERA_SECRETS has', () => {
-  const task = {
-    name: 't',
-    task_id: { value: 't1' },
-    command: { value: './run', environment: { variables: [referenceVariable('A', 'p/a')] } },
-    container: { type: 'MESOS', volumes: [referenceVolume('s/a', 'p/f')] },
-  };
-  const first = wrapped(task);
+  const first = wrapped(runTask());
 
   const sameName = structuredClone(first);
   sameName.command.environment.variables.push(referenceVariable('A', 'p/b'));
@@ -852,10 +835,7 @@ test('rewrap rejects earlier inline values unless allowed', () => {
   assert.match(message, /TESSERA_SECRETS env\[0\] has an inline VALUE secret/);
   assert.ok(!message.includes(canary));
   const again = wrapped(app, { allowInlineValues: true });
-  assert.deepEqual(
-    parseSecretsVariable(again.env.TESSERA_SECRETS).env.map((entry) => entry.name),
-    ['I', 'P'],
-  );
+  assert.deepEqual(entryNames(again.env.TESSERA_SECRETS).env, ['I', 'P']);
 });
 
 test('rewrap adds new pod secrets per container', () => {
@@ -866,15 +846,10 @@ test('rewrap adds new pod secrets per container', () => {
   const again = wrapped(first);
   const container = again.containers[0];
   assert.equal(container.exec.command.shell, "exec tessera exec -- /bin/sh -c 'sleep 1'");
-  const secrets = parseSecretsVariable(container.environment.TESSERA_SECRETS);
-  assert.deepEqual(
-    secrets.env.map((entry) => entry.name),
-    ['DATABASE_PW', 'NEWP'],
-  );
-  assert.deepEqual(
-    secrets.files.map((file) => file.container_path),
-    ['path/to/db/password'],
-  );
+  assert.deepEqual(entryNames(container.environment.TESSERA_SECRETS), {
+    env: ['DATABASE_PW', 'NEWP'],
+    files: ['path/to/db/password'],
+  });
 });
 
 test('wrapDefinitionText keeps numbers exactly', () => {
