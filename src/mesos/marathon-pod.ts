@@ -10,7 +10,7 @@ import {
 } from './marathon.ts';
 import { movedEnv, type PodContainer, planContainer } from './marathon-pod-plan.ts';
 import { envNameProblems, envSecretIds, sourceProblems } from './marathon-rules.ts';
-import { printable } from './secret-rules.ts';
+import { printable, variableDisplayName } from './secret-rules.ts';
 import { formatSecretsVariable, SECRETS_VARIABLE } from './secrets-variable.ts';
 import type { Problem } from './types.ts';
 import { type SecretFile, secretFileProblems } from './volume-rules.ts';
@@ -118,10 +118,12 @@ export function wrapMarathonPod(pod: MarathonPod, options: WrapOptions = {}): Wr
   );
 
   const warnings = podTokenWarnings(pod);
-  if (plans.every((plan) => plan.secrets === undefined)) {
+  const unchanged = plans.every((plan) => plan.secrets === undefined);
+  if (unchanged && podEnv.length === 0 && secretVolumes.size === 0) {
     warnings.push(`pod '${printable(pod.id)}' has no secrets to move; left unchanged`);
     return { warnings };
   }
+  warnings.push(...unseenSecretWarnings(pod, podEnv, secretVolumes));
   const movedIds = new Set([
     ...envSecretIds(pod.environment),
     ...pod.containers.flatMap((container) => envSecretIds(container.environment)),
@@ -152,6 +154,36 @@ export function wrapMarathonPod(pod: MarathonPod, options: WrapOptions = {}): Wr
   }
   pruneSecrets(pod, movedIds, warnings);
   return { warnings };
+}
+
+// A pod-level secret that every container overrides, or a secret volume that no container
+// mounts, reaches no command, so the wrap removes it without a TESSERA_SECRETS entry.
+function unseenSecretWarnings(
+  pod: MarathonPod,
+  podEnv: ReturnType<typeof movedEnv>,
+  secretVolumes: ReadonlyMap<string, string>,
+): string[] {
+  const what = `pod '${printable(pod.id)}'`;
+  const warnings: string[] = [];
+  for (const { entry, path } of podEnv) {
+    if (pod.containers.every((container) => entry.name in (container.environment ?? {}))) {
+      warnings.push(
+        `${what}: ${path} is a secret that every container overrides with its own ` +
+          `${variableDisplayName(entry.name)}, so no command sees it; removed`,
+      );
+    }
+  }
+  const mounted = new Set(
+    pod.containers.flatMap((container) => (container.volumeMounts ?? []).map((m) => m.name)),
+  );
+  for (const [index, volume] of (pod.volumes ?? []).entries()) {
+    if (secretVolumes.has(volume.name) && !mounted.has(volume.name)) {
+      warnings.push(
+        `${what}: /volumes/${index} is a secret volume that no container mounts; removed`,
+      );
+    }
+  }
+  return warnings;
 }
 
 function podTokenWarnings(pod: MarathonPod): string[] {

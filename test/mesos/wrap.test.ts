@@ -890,3 +890,27 @@ test('wrapDefinition rejects deep nesting clearly', () => {
       /^The definition nests arrays and objects more than 1000 levels deep/.test(error.message),
   );
 });
+
+test('pod secret no container sees removed', () => {
+  const pod = {
+    id: '/p',
+    secrets: { a: { source: 'p/a' } },
+    environment: { SHARED: { secret: 'a' } },
+    volumes: [{ name: 'unmounted', secret: 'a' }],
+    containers: [
+      {
+        name: 'c',
+        exec: { command: { shell: 'echo $SHARED' } },
+        environment: { SHARED: 'container-plain' },
+      },
+    ],
+  };
+  const { definition, warnings } = wrapDefinition(pod) as { definition: any; warnings: string[] };
+  assert.deepEqual(definition.environment, {});
+  assert.deepEqual(definition.volumes, []);
+  assert.equal(definition.secrets, undefined);
+  assert.deepEqual(definition.containers[0], pod.containers[0]);
+  const text = warnings.join('\n');
+  assert.match(text, /\/environment\/SHARED is a secret that every container overrides/);
+  assert.match(text, /\/volumes\/0 is a secret volume that no container mounts; removed/);
+});
