@@ -2,11 +2,9 @@ import { renewToken } from '../client/access.ts';
 import { TesseraClient } from '../client/client.ts';
 import { loginAsTask } from '../client/login.ts';
 import { retryTransient } from '../delivery/retry.ts';
+import { LOGIN_ROLE_VARIABLE } from '../mesos/secrets-variable.ts';
 import type { TaskInfo } from '../mesos/types.ts';
 import { tlsFrom, tokenFrom } from './context.ts';
-
-/** The variable that names the login role of a task that logs in through the master. */
-export const LOGIN_ROLE_VARIABLE = 'TESSERA_LOGIN_ROLE';
 
 // A renewal that fails is tried again after this long, or sooner when the token expires.
 const RENEW_RETRY_MS = 60_000;

@@ -3,10 +3,14 @@ import { TesseraClient } from '../client/client.ts';
 import { type ExecResult, execTask } from '../delivery/exec.ts';
 import { planExit } from '../delivery/signals.ts';
 import { TesseraError } from '../errors.ts';
-import { SECRETS_VARIABLE, taskFromEnvironment } from '../mesos/secrets-variable.ts';
+import {
+  LOGIN_ROLE_VARIABLE,
+  SECRETS_VARIABLE,
+  taskFromEnvironment,
+} from '../mesos/secrets-variable.ts';
 import { readTaskAndExecutor, type TaskAndExecutor } from '../mesos/task.ts';
 import { addressOption, readUtf8Input, tlsFrom } from './context.ts';
-import { execToken, LOGIN_ROLE_VARIABLE } from './exec-login.ts';
+import { execToken } from './exec-login.ts';
 import {
   addDeliveryOptions,
   changePolicies,

@@ -12,12 +12,15 @@ the command runs through 'tessera exec', TESSERA_TASK_ID is set on Mesos tasks
 (Marathon sets MESOS_TASK_ID itself), and every other field keeps its value and order.
 Inline VALUE secrets are rejected unless --allow-inline-values. A definition
 that already runs through 'tessera exec' keeps its command, and its new secrets
-join its TESSERA_SECRETS.
+join its TESSERA_SECRETS. With --login-role, TESSERA_LOGIN_ROLE is set beside
+TESSERA_SECRETS, and tessera exec logs in as the Mesos task instead of needing a
+token (see docs/mesos.md).
 
 Examples:
   tessera wrap launch.json > launch-wrapped.json
   tessera wrap --output app-wrapped.json app.json
   tessera wrap --tessera /opt/tessera/bin/tessera - < task.json
+  tessera wrap --login-role billing app.json > app-wrapped.json
 `;
 
 /** Registers `tessera wrap FILE`. */
@@ -29,6 +32,10 @@ export function registerWrap(program: Command) {
     .option('-o, --output <file>', 'write the result to a file instead of standard output')
     .option('--tessera <program>', 'tessera program on the agent', 'tessera')
     .option(
+      '--login-role <name>',
+      'set TESSERA_LOGIN_ROLE, so that tessera exec logs in as the Mesos task under this login role',
+    )
+    .option(
       '--allow-inline-values',
       'move inline VALUE secrets too; they stay readable in the definition',
     )
@@ -39,6 +46,7 @@ export function registerWrap(program: Command) {
       const result = wrapDefinitionText(text, source, {
         tessera: options.tessera,
         allowInlineValues: options.allowInlineValues === true,
+        loginRole: options.loginRole,
       });
       for (const warning of result.warnings)
         process.stderr.write(`tessera wrap: warning: ${warning}\n`);

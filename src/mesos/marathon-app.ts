@@ -13,11 +13,15 @@ import {
 } from './marathon.ts';
 import { envNameProblems, envSecretIds, sourceProblems } from './marathon-rules.ts';
 import { printable } from './secret-rules.ts';
-import { formatSecretsVariable, SECRETS_VARIABLE } from './secrets-variable.ts';
+import {
+  formatSecretsVariable,
+  LOGIN_ROLE_VARIABLE,
+  SECRETS_VARIABLE,
+} from './secrets-variable.ts';
 import type { Problem } from './types.ts';
 import { type SecretFile, secretFileProblems } from './volume-rules.ts';
 import type { WrapOptions, WrapReport } from './wrap.ts';
-import { plainTokenWarning, TOKEN_VARIABLE } from './wrap-checks.ts';
+import { checkWrapOptions, plainTokenWarning, TOKEN_VARIABLE } from './wrap-checks.ts';
 import {
   DEFAULT_TESSERA_PROGRAM,
   isWrappedArgv,
@@ -125,16 +129,25 @@ function dockerProblems(app: MarathonApp): Problem[] {
  * invalid or already contains a new entry. An app that cannot be wrapped is left as it was.
  */
 export function wrapMarathonApp(app: MarathonApp, options: WrapOptions = {}): WrapReport {
+  checkWrapOptions(options);
   checkMarathonApp(app);
   checkAppPaths(app, options);
   const what = `Marathon app '${printable(app.id)}'`;
   const warnings: string[] = [];
   if (typeof app.env?.[TOKEN_VARIABLE] === 'string') {
-    warnings.push(plainTokenWarning(`app '${printable(app.id)}'`, `/env/${TOKEN_VARIABLE}`));
+    const path = `/env/${TOKEN_VARIABLE}`;
+    warnings.push(plainTokenWarning(`app '${printable(app.id)}'`, path, options.loginRole));
   }
   const wrapped = appWrappedSecrets(app, options);
   const moved = appMovedSecrets(app);
   if (!hasMovedSecrets(moved)) {
+    if (wrapped !== undefined && options.loginRole !== undefined) {
+      setAppLoginRole(app, options.loginRole);
+      warnings.push(
+        `app '${printable(app.id)}' has no secrets to add; only ${LOGIN_ROLE_VARIABLE} is set`,
+      );
+      return { warnings };
+    }
     const state = wrapped === undefined ? 'has no secrets' : 'has no secrets to add';
     warnings.push(`app '${printable(app.id)}' ${state}; left unchanged`);
     return { warnings };
@@ -164,8 +177,14 @@ export function wrapMarathonApp(app: MarathonApp, options: WrapOptions = {}): Wr
   }
   app.env ??= {};
   app.env[SECRETS_VARIABLE] = formatSecretsVariable(merged.secrets);
+  if (options.loginRole !== undefined) setAppLoginRole(app, options.loginRole);
   pruneSecrets(app, movedIds, warnings);
   return { warnings };
+}
+
+function setAppLoginRole(app: MarathonApp, loginRole: string): void {
+  app.env ??= {};
+  app.env[LOGIN_ROLE_VARIABLE] = loginRole;
 }
 
 // A plain TESSERA_SECRETS variable marks an app that a wrap has already rewritten.

@@ -11,11 +11,15 @@ import {
 import { movedEnv, type PodContainer, planContainer } from './marathon-pod-plan.ts';
 import { envNameProblems, envSecretIds, sourceProblems } from './marathon-rules.ts';
 import { printable, variableDisplayName } from './secret-rules.ts';
-import { formatSecretsVariable, SECRETS_VARIABLE } from './secrets-variable.ts';
+import {
+  formatSecretsVariable,
+  LOGIN_ROLE_VARIABLE,
+  SECRETS_VARIABLE,
+} from './secrets-variable.ts';
 import type { Problem } from './types.ts';
 import { type SecretFile, secretFileProblems } from './volume-rules.ts';
 import type { WrapOptions, WrapReport } from './wrap.ts';
-import { plainTokenWarning, TOKEN_VARIABLE } from './wrap-checks.ts';
+import { checkWrapOptions, plainTokenWarning, TOKEN_VARIABLE } from './wrap-checks.ts';
 import { DEFAULT_TESSERA_PROGRAM, wrapArgv, wrapShellCommand } from './wrap-command.ts';
 
 /**
@@ -96,6 +100,7 @@ function secretMountFiles(
  * new entry. A pod that cannot be wrapped is left as it was.
  */
 export function wrapMarathonPod(pod: MarathonPod, options: WrapOptions = {}): WrapReport {
+  checkWrapOptions(options);
   checkMarathonPod(pod);
   const what = `Marathon pod '${printable(pod.id)}'`;
   if (typeof pod.environment?.[SECRETS_VARIABLE] === 'string') {
@@ -117,9 +122,15 @@ export function wrapMarathonPod(pod: MarathonPod, options: WrapOptions = {}): Wr
     planContainer({ container, index, podEnv, secretVolumes, secrets, options }),
   );
 
-  const warnings = podTokenWarnings(pod);
+  const warnings = podTokenWarnings(pod, options.loginRole);
   const unchanged = plans.every((plan) => plan.secrets === undefined);
   if (unchanged && podEnv.length === 0 && secretVolumes.size === 0) {
+    if (setLoginRoles(pod, options.loginRole) > 0) {
+      warnings.push(
+        `pod '${printable(pod.id)}' has no secrets to move; only ${LOGIN_ROLE_VARIABLE} is set`,
+      );
+      return { warnings };
+    }
     warnings.push(`pod '${printable(pod.id)}' has no secrets to move; left unchanged`);
     return { warnings };
   }
@@ -147,6 +158,7 @@ export function wrapMarathonPod(pod: MarathonPod, options: WrapOptions = {}): Wr
     container.environment ??= {};
     container.environment[SECRETS_VARIABLE] = formatSecretsVariable(plan.secrets);
   }
+  setLoginRoles(pod, options.loginRole);
 
   if (pod.volumes !== undefined) {
     const kept = pod.volumes.filter((volume) => volume.secret === undefined);
@@ -186,15 +198,30 @@ function unseenSecretWarnings(
   return warnings;
 }
 
-function podTokenWarnings(pod: MarathonPod): string[] {
+// Sets the login role in each container that runs through tessera exec, which reads its
+// own TESSERA_SECRETS. Returns how many there are.
+function setLoginRoles(pod: MarathonPod, loginRole: string | undefined): number {
+  const wrapped = pod.containers.filter(
+    (container) => typeof container.environment?.[SECRETS_VARIABLE] === 'string',
+  );
+  if (loginRole === undefined) return 0;
+  for (const container of wrapped) {
+    container.environment ??= {};
+    container.environment[LOGIN_ROLE_VARIABLE] = loginRole;
+  }
+  return wrapped.length;
+}
+
+function podTokenWarnings(pod: MarathonPod, loginRole: string | undefined): string[] {
   const what = `pod '${printable(pod.id)}'`;
   const warnings: string[] = [];
   if (typeof pod.environment?.[TOKEN_VARIABLE] === 'string') {
-    warnings.push(plainTokenWarning(what, `/environment/${TOKEN_VARIABLE}`));
+    warnings.push(plainTokenWarning(what, `/environment/${TOKEN_VARIABLE}`, loginRole));
   }
   for (const [index, container] of pod.containers.entries()) {
     if (typeof container.environment?.[TOKEN_VARIABLE] === 'string') {
-      warnings.push(plainTokenWarning(what, `/containers/${index}/environment/${TOKEN_VARIABLE}`));
+      const path = `/containers/${index}/environment/${TOKEN_VARIABLE}`;
+      warnings.push(plainTokenWarning(what, path, loginRole));
     }
   }
   return warnings;

@@ -11,6 +11,9 @@ export const SECRETS_VARIABLE = 'TESSERA_SECRETS';
 /** Name of the variable that gives `tessera exec` the task id where Mesos sets none. */
 export const TASK_ID_VARIABLE = 'TESSERA_TASK_ID';
 
+/** The variable that names the login role of a task that logs in through the master. */
+export const LOGIN_ROLE_VARIABLE = 'TESSERA_LOGIN_ROLE';
+
 /** One environment secret of `TESSERA_SECRETS`: the variable to set and its `Secret`. */
 export interface SecretsVariableEnv {
   name: string;

@@ -1,3 +1,4 @@
+import { checkPolicyName } from '../access/policy.ts';
 import { TesseraError } from '../errors.ts';
 import { absolutePathFindings, taskAbsolutePaths } from './container-path.ts';
 import { isInline, printable, variableDisplayName } from './secret-rules.ts';
@@ -10,11 +11,20 @@ import type { WrapOptions } from './wrap.ts';
 export const TOKEN_VARIABLE = 'TESSERA_TOKEN';
 
 /**
+ * Checks the options of a wrap. Throws INVALID_ARGUMENT for a `loginRole` that is no
+ * login role name, since the task's login would fail only once it runs.
+ */
+export function checkWrapOptions(options: WrapOptions): void {
+  if (options.loginRole !== undefined) checkPolicyName(options.loginRole, '--login-role');
+}
+
+/**
  * Checks a TaskInfo before a wrap: `validateTask`, absolute container paths, and inline
  * values unless `allowInlineValues`. Throws INVALID_TASK listing every problem. Returns
  * warnings about what the wrapped task still does natively or leaves readable.
  */
 export function checkTaskForWrap(task: TaskInfo, options: WrapOptions): string[] {
+  checkWrapOptions(options);
   validateTask(task);
 
   const id = printable(task.task_id.value);
@@ -37,7 +47,8 @@ export function checkTaskForWrap(task: TaskInfo, options: WrapOptions): string[]
   }
   for (const [index, variable] of (task.command?.environment?.variables ?? []).entries()) {
     if (variable.name === TOKEN_VARIABLE && variable.type !== 'SECRET') {
-      warnings.push(plainTokenWarning(`task '${id}'`, `command.environment.variables[${index}]`));
+      const path = `command.environment.variables[${index}]`;
+      warnings.push(plainTokenWarning(`task '${id}'`, path, options.loginRole));
     }
   }
   return warnings;
@@ -59,13 +70,18 @@ export function throwTaskProblems(task: TaskInfo, problems: Problem[]): void {
 
 /**
  * Formats the warning for a TESSERA_TOKEN written in plain text at `path` of a definition
- * (`what`, as in "task 'web.1'").
+ * (`what`, as in "task 'web.1'"). With `loginRole`, the warning says that the token wins
+ * over the login.
  */
-export function plainTokenWarning(what: string, path: string): string {
+export function plainTokenWarning(what: string, path: string, loginRole?: string): string {
+  const fix =
+    loginRole === undefined
+      ? 'give tessera exec its token from outside the definition, or log in as the task ' +
+        'with --login-role'
+      : `remove it: tessera exec uses a given token and does not log in under the login role ${loginRole}`;
   return (
     `${what}: ${path} sets ${TOKEN_VARIABLE} in plain text; a token in a definition is ` +
-    "readable by anyone who can read the definition or the master's /state, so give " +
-    'tessera exec its token from outside the definition'
+    `readable by anyone who can read the definition or the master's /state, so ${fix}`
   );
 }
 

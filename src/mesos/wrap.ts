@@ -1,7 +1,12 @@
 import { TesseraError } from '../errors.ts';
 import type { PathExists } from './container-path.ts';
 import { printable } from './secret-rules.ts';
-import { formatSecretsVariable, SECRETS_VARIABLE, TASK_ID_VARIABLE } from './secrets-variable.ts';
+import {
+  formatSecretsVariable,
+  LOGIN_ROLE_VARIABLE,
+  SECRETS_VARIABLE,
+  TASK_ID_VARIABLE,
+} from './secrets-variable.ts';
 import type { CommandInfo, TaskInfo } from './types.ts';
 import { checkTaskForWrap, throwTaskProblems } from './wrap-checks.ts';
 import {
@@ -25,6 +30,11 @@ export interface WrapOptions {
   tessera?: string;
   /** Moves inline `VALUE` secrets into TESSERA_SECRETS instead of rejecting them. */
   allowInlineValues?: boolean;
+  /**
+   * Sets TESSERA_LOGIN_ROLE to this login role, so that `tessera exec` logs in as the
+   * Mesos task instead of needing a token.
+   */
+  loginRole?: string;
   /** Checks absolute container paths against a host; the local filesystem by default. */
   pathExists?: PathExists;
 }
@@ -53,6 +63,11 @@ export function wrapTaskInfo(task: TaskInfo, options: WrapOptions = {}): WrapRep
   const wrapped = wrappedSecrets(task, options);
   const moved = movedSecrets(task);
   if (!hasMovedSecrets(moved)) {
+    if (wrapped !== undefined && task.command !== undefined && options.loginRole !== undefined) {
+      setVariable(task.command, LOGIN_ROLE_VARIABLE, options.loginRole);
+      warnings.push(`task '${id}' has no secrets to add; only ${LOGIN_ROLE_VARIABLE} is set`);
+      return { warnings };
+    }
     const state = wrapped === undefined ? 'has no secrets' : 'has no secrets to add';
     warnings.push(`task '${id}' ${state}; left unchanged`);
     return { warnings };
@@ -68,6 +83,9 @@ export function wrapTaskInfo(task: TaskInfo, options: WrapOptions = {}): WrapRep
     wrapCommandInfo(command, options.tessera ?? DEFAULT_TESSERA_PROGRAM);
   }
   setVariable(command, SECRETS_VARIABLE, formatSecretsVariable(merged.secrets));
+  if (options.loginRole !== undefined) {
+    setVariable(command, LOGIN_ROLE_VARIABLE, options.loginRole);
+  }
   const earlierId = setVariable(command, TASK_ID_VARIABLE, task.task_id.value);
   if (earlierId !== undefined && earlierId !== task.task_id.value) {
     warnings.push(

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import {
   envSecret,
@@ -7,7 +9,7 @@ import {
   type TaskDir,
   writeTaskDir,
 } from '../delivery/exec-cli-harness.ts';
-import { runTessera } from '../helpers/cli.ts';
+import { collect, runTessera, TESSERA_BIN } from '../helpers/cli.ts';
 import {
   FAKE_FRAMEWORK,
   type FakeOperator,
@@ -215,6 +217,40 @@ describe('tessera exec logging in as a Mesos task', () => {
       run.kill();
       await run.ended();
     }
+  });
+
+  it('runs a definition wrapped with --login-role', async () => {
+    await withTask();
+    master.send({ type: 'TASK_ADDED', task_added: { task: masterTask(taskId) } });
+    const wrappedFile = `${dir.taskFile}.wrapped`;
+    const wrap = await runTessera(
+      [
+        'wrap',
+        '--login-role',
+        'billing',
+        '--tessera',
+        TESSERA_BIN,
+        '--output',
+        wrappedFile,
+        dir.taskFile,
+      ],
+      { env: loginEnv() },
+    );
+    assert.equal(wrap.code, 0, wrap.stderr);
+    const wrapped = JSON.parse(await readFile(wrappedFile, 'utf8'));
+    // The Mesos launcher runs `/bin/sh -c value` with the task's VALUE variables.
+    const env = loginEnv();
+    for (const variable of wrapped.command.environment.variables) {
+      env[variable.name] = variable.value;
+    }
+    assert.equal(env.TESSERA_LOGIN_ROLE, 'billing');
+    const shell = wrapped.command.value.replace(/ true$/, ` 'echo "db=$DB"'`);
+    const child = spawn('/bin/sh', ['-c', shell], { env, cwd: dir.dir, timeout: 30_000 });
+    child.stdin.end();
+    const ran = await collect(child);
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.equal(ran.stdout.toString(), 'db=****\n');
+    assert.match(ran.stderr, /logged in as task .* with login role billing/);
   });
 
   it('reports the master in health', async () => {
