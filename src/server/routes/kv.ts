@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Capability } from '../../access/policy.ts';
-import type { Caller } from '../../access/tokens.ts';
 import { isTesseraError, TesseraError } from '../../errors.ts';
 import { parseListPrefix, parseSecretPath } from '../../store/path.ts';
 import type { VersionInfo } from '../../store/store.ts';
@@ -16,6 +15,7 @@ import {
   versionMetadata,
   versionsOf,
 } from '../vault-format.ts';
+import { authorizeWrite, writeCapability } from '../write-access.ts';
 
 // HashiCorp Vault's KV version 2 API, mounted at `secret/` as in a Vault dev server.
 const MOUNT = '/v1/secret';
@@ -118,8 +118,14 @@ export function registerKvRoutes(app: FastifyInstance, context: AppContext) {
     return vaultResponse(request.id, { keys: await listKeys(context, prefix) });
   }
 
+  // A metadata write creates a secret without versions on a new path, so it needs `create`
+  // there and `update` on a path with a secret, as a data write does.
+  // NOTE: unlike a data write, it has no check-and-set, so a create-only caller racing
+  // another create can change the metadata of the secret that the other one made.
   const writeMetadata = async (request: FastifyRequest, reply: FastifyReply) => {
-    const { path } = await guard(request, 'update');
+    const path = parseSecretPath(wildcard(request));
+    await rejectMountedWrite(request, context, path);
+    await requireCapability(request, context, await writeCapability(context, path), path);
     await secrets.writeMetadata(path, metadataPatch(request.body));
     return reply.code(204).send();
   };
@@ -131,33 +137,6 @@ export function registerKvRoutes(app: FastifyInstance, context: AppContext) {
     await secrets.deleteAll((await guard(request, 'destroy')).path);
     return reply.code(204).send();
   });
-}
-
-/**
- * Picks `create` for a path with no secret yet, else `update`, as Vault does. The denial
- * message names only the path, so it does not reveal which one was picked.
- */
-export async function writeCapability(context: AppContext, path: string): Promise<Capability> {
-  return (await context.store.readMetadata(path)) ? 'update' : 'create';
-}
-
-/**
- * Authorises a write of `path` and returns the caller and the check-and-set version the
- * write must carry. A caller who may create but not update writes with cas 0, so that a
- * write racing another create fails instead of overwriting it.
- */
-export async function authorizeWrite(
-  request: FastifyRequest,
-  context: AppContext,
-  path: string,
-  cas: number | undefined,
-): Promise<{ caller: Caller; cas: number | undefined }> {
-  const capability = await writeCapability(context, path);
-  const caller = await requireCapability(request, context, capability, path);
-  if (capability !== 'create' || cas !== undefined) return { caller, cas };
-
-  const mayUpdate = (await context.access.decide(caller, 'update', path)).allowed;
-  return { caller, cas: mayUpdate ? undefined : 0 };
 }
 
 /** Returns the secret path after the route's prefix, as Fastify decoded it. */

@@ -8,6 +8,7 @@ import type { AppContext } from '../app.ts';
 import { requireCapability } from '../authorize.ts';
 import { inputError } from '../input.ts';
 import { vaultResponse } from '../vault-format.ts';
+import { requireCreateOnNewPath } from '../write-access.ts';
 import { wildcard } from './kv.ts';
 
 const PREFIX = '/v1/tessera';
@@ -37,8 +38,11 @@ export function registerRotationRoutes(app: FastifyInstance, context: AppContext
     return vaultResponse(request.id, formatView(view));
   });
 
+  // A policy on a path without a secret creates its metadata, and running it writes the
+  // first version, so both need `create` there besides `rotate`.
   app.put(`${PREFIX}/rotation/*`, async (request) => {
     const path = await guard(request, 'rotate');
+    await requireCreateOnNewPath(request, context, path);
     // A hook is a command the server runs, with the server's rights. Choosing one is
     // therefore an administrator's decision, not part of rotating a secret.
     if (hasHook(request.body)) {
@@ -56,6 +60,7 @@ export function registerRotationRoutes(app: FastifyInstance, context: AppContext
 
   app.post(`${PREFIX}/rotate/*`, async (request) => {
     const path = await guard(request, 'rotate');
+    await requireCreateOnNewPath(request, context, path);
     const event = await rotatorOf(context).rotate(path);
     return vaultResponse(request.id, { path, ...event });
   });

@@ -10,7 +10,8 @@ import { parseBody } from '../input.ts';
 import { checkSecretSize } from '../limits.ts';
 import { resolveBatch } from '../resolve.ts';
 import { vaultResponse, versionMetadata } from '../vault-format.ts';
-import { authorizeWrite, readMounted, rejectMountedWrite, versionParam, wildcard } from './kv.ts';
+import { authorizeWrite, requireCreateOnNewPath } from '../write-access.ts';
+import { readMounted, rejectMountedWrite, versionParam, wildcard } from './kv.ts';
 
 const base64Fields = z.record(z.string(), z.string());
 
@@ -84,6 +85,8 @@ export function registerTesseraRoutes(app: FastifyInstance, context: AppContext)
         ? Promise.resolve(false)
         : context.rotator.mayWritePending(path, writer.accessor),
     );
+    // A hook's path has a secret already, because its rotation policy created the metadata.
+    await requireCreateOnNewPath(request, context, path);
     const fields = decodeFields(body.fields, 'fields');
     checkSecretSize(path, fields, context.limits.maxSecretBytes);
     const info = await secrets.putPending(path, fields, caller.accessor);
