@@ -1,4 +1,4 @@
-import { isTesseraError } from '../errors.ts';
+import { isTesseraError, TesseraError } from '../errors.ts';
 import { parseSecretPath } from '../store/path.ts';
 import {
   type Backend,
@@ -15,6 +15,12 @@ export const ENV_FIELD = 'value';
 /** Separates path segments in a variable name: `APP_DB__PASSWORD` is path `DB/PASSWORD`. */
 export const ENV_SEGMENT_SEPARATOR = '__';
 
+/**
+ * The prefix of the server's own settings (`TESSERA_TOKEN`, `TESSERA_DATABASE_URL`), which
+ * the backend never serves, whatever its prefix.
+ */
+export const SERVER_VARIABLE_PREFIX = 'TESSERA_';
+
 /** Settings of an environment backend. */
 export interface EnvBackendOptions {
   /** Only variables whose names start with this text, compared case-sensitively. */
@@ -28,19 +34,32 @@ export interface EnvBackendOptions {
  * the secret path `REST`, with each `__` turned into `/`, and its value the field
  * `value`, byte for byte as UTF-8: no `$` expansion, no quote stripping, and an empty
  * value is a present, empty secret. Names that do not form a valid secret path are
- * skipped and counted in `skipped`.
+ * skipped and listed in `skipped`, and the server's own `TESSERA_` variables in
+ * `withheld`. Throws CONFIG_INVALID for an empty prefix, which would serve every variable.
  */
 export class EnvBackend implements Backend {
   readonly kind = 'env';
   readonly description: string;
   /** Variables under the prefix whose names do not form a valid secret path. */
   readonly skipped: string[] = [];
+  /** Variables under the prefix that configure the server, and so are never served. */
+  readonly withheld: string[] = [];
   readonly #secrets = new Map<string, Buffer>();
 
   constructor(options: EnvBackendOptions) {
+    if (options.prefix === '') {
+      throw new TesseraError(
+        'CONFIG_INVALID',
+        'an environment backend needs a variable prefix, as in env:MSEC_',
+      );
+    }
     this.description = `the environment backend (variables starting with ${options.prefix})`;
     for (const [name, value] of Object.entries(options.variables)) {
       if (value === undefined || !name.startsWith(options.prefix)) continue;
+      if (name.startsWith(SERVER_VARIABLE_PREFIX)) {
+        this.withheld.push(name);
+        continue;
+      }
       const path = pathOf(name.slice(options.prefix.length));
       if (path === undefined) {
         this.skipped.push(name);

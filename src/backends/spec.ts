@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { TesseraError } from '../errors.ts';
 import type { Backend } from './backend.ts';
-import { EnvBackend } from './env.ts';
+import { EnvBackend, SERVER_VARIABLE_PREFIX } from './env.ts';
 import { FileBackend } from './file.ts';
 import { type Mount, Mounts, parseMountPrefix } from './mounts.ts';
 import type { VaultAuthConfig } from './vault/auth.ts';
@@ -60,18 +60,42 @@ export function parseMountSpec(
   return { prefix, spec: parseBackendSpec(text.slice(equals + 1), variables) };
 }
 
-/** Parses SPEC of `--mount PREFIX=SPEC`; see `parseMountSpec`. */
+/**
+ * Parses SPEC of `--mount PREFIX=SPEC`; see `parseMountSpec`. `envFlag` names the flag
+ * that gave an `env:` prefix in messages.
+ */
 export function parseBackendSpec(
   text: string,
   variables: Record<string, string | undefined>,
+  envFlag = '--mount',
 ): BackendSpec {
   const colon = text.indexOf(':');
   const kind = colon === -1 ? text : text.slice(0, colon);
   const rest = colon === -1 ? '' : text.slice(colon + 1);
   if (kind === 'file') return fileSpec(rest);
-  if (kind === 'env') return { kind: 'env', prefix: rest, variables };
+  if (kind === 'env') return envSpec(rest, variables, envFlag);
   if (kind === 'vault') return vaultSpec(rest);
   throw invalid(`a backend spec starts with file:, env: or vault:, not '${kind.slice(0, 20)}'`);
+}
+
+// An empty prefix would serve every variable of the server's environment, and one that
+// starts with TESSERA_ only the server's own settings, which the backend withholds.
+function envSpec(
+  prefix: string,
+  variables: Record<string, string | undefined>,
+  flag: string,
+): BackendSpec {
+  if (prefix === '') {
+    throw invalid(
+      `${flag} has an empty environment variable prefix, which would serve the whole server environment; give one, such as MSEC_`,
+    );
+  }
+  if (prefix.startsWith(SERVER_VARIABLE_PREFIX)) {
+    throw invalid(
+      `${flag} has the environment variable prefix '${prefix}', but variables starting with ${SERVER_VARIABLE_PREFIX} configure the server and are never served; choose another prefix, such as MSEC_`,
+    );
+  }
+  return { kind: 'env', prefix, variables };
 }
 
 function fileSpec(rest: string): BackendSpec {
@@ -175,6 +199,12 @@ async function openBackend(spec: BackendSpec, logger?: Logger): Promise<Backend>
       logger?.warn(
         { skipped: backend.skipped },
         'environment variables skipped: not valid secret paths',
+      );
+    }
+    if (backend.withheld.length > 0) {
+      logger?.warn(
+        { withheld: backend.withheld },
+        `environment variables withheld: ${SERVER_VARIABLE_PREFIX} variables configure the server`,
       );
     }
     return backend;

@@ -229,7 +229,8 @@ function mountSpecs(options: BackendOptions, env: NodeJS.ProcessEnv): MountSpec[
     const flag = kind === 'env' ? '--secrets_env_prefix' : `--secrets_${kind}`;
     throw new TesseraError('CONFIG_INVALID', `--secrets_backend=${kind} needs ${flag}`);
   }
-  return [...specs, { prefix: '', spec: parseBackendSpec(`${kind}:${value}`, env) }];
+  const spec = parseBackendSpec(`${kind}:${value}`, env, '--secrets_env_prefix');
+  return [...specs, { prefix: '', spec }];
 }
 
 function tlsFiles(options: { tlsCert?: string; tlsKey?: string; tlsClientCa?: string }) {

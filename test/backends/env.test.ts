@@ -41,3 +41,19 @@ test('env: invalid path names are skipped', () => {
   const backend = new EnvBackend({ prefix: 'APP_', variables });
   assert.deepEqual(backend.skipped, ['APP_bad__..__x']);
 });
+
+test('env: empty prefix is rejected', () => {
+  assert.throws(
+    () => new EnvBackend({ prefix: '', variables }),
+    (error) => isTesseraError(error, 'CONFIG_INVALID'),
+  );
+});
+
+test('env: server variables are withheld', async () => {
+  const server = { TESSERA_TOKEN: 'tsr_canary-env-3c1f', TEST_X: 'served' };
+  const backend = new EnvBackend({ prefix: 'T', variables: server });
+  assert.deepEqual(await backend.list(''), ['EST_X']);
+  assert.deepEqual(backend.withheld, ['TESSERA_TOKEN']);
+  const error = await backend.read('ESSERA_TOKEN').catch((caught) => caught);
+  assert.ok(isTesseraError(error, 'NOT_FOUND'));
+});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseMountSpec } from '../../src/backends/spec.ts';
+import { parseBackendSpec, parseMountSpec } from '../../src/backends/spec.ts';
 import { isTesseraError } from '../../src/errors.ts';
 
 test('mount spec: file with dcos_base64', () => {
@@ -37,5 +37,29 @@ test('mount spec: unknown kind', () => {
   assert.throws(
     () => parseMountSpec('v/=consul:x', {}),
     (error) => isTesseraError(error, 'CONFIG_INVALID'),
+  );
+});
+
+test('mount spec: empty env prefix names the flag', () => {
+  assert.throws(
+    () => parseMountSpec('e/=env:', { TESSERA_TOKEN: 'tsr_x' }),
+    (error) =>
+      isTesseraError(error, 'CONFIG_INVALID') &&
+      /--mount has an empty environment variable prefix/.test(error.message),
+  );
+});
+
+test('mount spec: TESSERA_ env prefix is rejected', () => {
+  assert.throws(
+    () => parseMountSpec('e/=env:TESSERA_', {}),
+    (error) => isTesseraError(error, 'CONFIG_INVALID') && /TESSERA_/.test(error.message),
+  );
+});
+
+test('backend spec: env prefix error names its flag', () => {
+  assert.throws(
+    () => parseBackendSpec('env:TESSERA_X', {}, '--secrets_env_prefix'),
+    (error) =>
+      isTesseraError(error, 'CONFIG_INVALID') && /^--secrets_env_prefix /.test(error.message),
   );
 });
