@@ -66,6 +66,13 @@ export interface ServerLimits {
   requestTimeoutMs: number;
 }
 
+/**
+ * The longest `:name` parameter the router matches (Fastify's default is 100). It is well
+ * above the 128 characters of a name, so that a longer name reaches the route and gets
+ * the name rule. Beyond it, the router rejects the URL with FST_ERR_MAX_PARAM_LENGTH.
+ */
+const MAX_PARAM_CHARS = 1024;
+
 /** Builds the Fastify app with every route; the caller listens or injects. */
 export function buildApp(context: AppContext): FastifyInstance {
   const app = Fastify({
@@ -80,7 +87,7 @@ export function buildApp(context: AppContext): FastifyInstance {
     genReqId: () => randomUUID(),
     // Malformed URLs (`%zz`, `%FF`) get the same error body as any other bad request.
     frameworkErrors: (error, request, reply) => handleError(error, request, reply),
-    routerOptions: { ignoreTrailingSlash: false },
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: MAX_PARAM_CHARS },
     ...(context.https ? { https: context.https } : {}),
     ...(context.trustProxy ? { trustProxy: context.trustProxy } : {}),
   }) as unknown as FastifyInstance;

@@ -33,6 +33,11 @@ const FASTIFY_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
     code: 'INVALID_ARGUMENT',
     message: 'request Content-Length does not match the body',
   },
+  FST_ERR_MAX_PARAM_LENGTH: {
+    code: 'INVALID_ARGUMENT',
+    message:
+      "a name in the URL is over 1024 characters; policy and login role names are 1 to 128 lowercase letters, digits, '-' or '_'",
+  },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: {
     code: 'INVALID_ARGUMENT',
     message: 'unsupported content type; send application/json',
