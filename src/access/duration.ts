@@ -1,9 +1,18 @@
+import { z } from 'zod';
 import { TesseraError } from '../errors.ts';
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 
 /** The maximum duration accepted, 100 years in seconds, so that every expiry is a valid date. */
 export const MAX_DURATION_SECONDS = 100 * 365 * 86_400;
+
+/** A duration in a JSON document: seconds, or text for `parseDuration`, as Vault takes it. */
+export const DURATION_INPUT = z.union([z.number(), z.string().max(40)], {
+  error: (issue) =>
+    issue.input === undefined
+      ? undefined
+      : 'must be a number of seconds or a duration such as "1h"',
+});
 
 const DURATION = /^(\d+[smhd])+$/;
 const PART = /(\d+)([smhd])/g;

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 
 import { TesseraError } from '../errors.ts';
+import { describeInputIssue, inputProblems } from '../input-issues.ts';
 import { parseJson } from '../mesos/json.ts';
-import { formatDuration, parseDuration } from './duration.ts';
+import { DURATION_INPUT, formatDuration, parseDuration } from './duration.ts';
 import { checkPolicyName, POLICY_NAME } from './policy.ts';
 
 // A login role says which Mesos tasks may log in under it and what their token may do.
@@ -21,8 +22,6 @@ const names = (what: string) =>
     .max(MAX_LIST, `must list at most ${MAX_LIST} ${what}s`)
     .optional();
 
-const duration = z.union([z.number(), z.string().max(40)]);
-
 const roleSchema = z.strictObject({
   policies: z
     .array(
@@ -40,8 +39,8 @@ const roleSchema = z.strictObject({
       `must have at most ${MAX_LABELS} labels`,
     )
     .optional(),
-  token_ttl: duration.optional(),
-  token_max_ttl: duration.optional(),
+  token_ttl: DURATION_INPUT.optional(),
+  token_max_ttl: DURATION_INPUT.optional(),
 });
 
 /** A parsed login role. */
@@ -76,14 +75,13 @@ export interface TaskIdentity {
 export function parseLoginRole(name: string, text: string): LoginRole {
   checkPolicyName(name, 'login role name');
   const what = `login role '${name}'`;
-  const parsed = roleSchema.safeParse(parseJson(text, what));
+  const parsed = roleSchema.safeParse(parseJson(text, what), { error: describeInputIssue });
   if (!parsed.success) {
-    const problem = parsed.error.issues[0];
-    const field = problem?.path.join('.') || 'the role';
-    throw new TesseraError(
-      'INVALID_ARGUMENT',
-      `${what}: ${field} ${problem?.message ?? 'is invalid'}`,
-    );
+    const problems = inputProblems(parsed.error);
+    const lines = problems.map((problem) => `${problem.path} ${problem.message}`);
+    throw new TesseraError('INVALID_ARGUMENT', `${what} is invalid: ${lines.join('; ')}`, {
+      problems,
+    });
   }
   const body = parsed.data;
   const role: LoginRole = {

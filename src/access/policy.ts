@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isTesseraError, TesseraError } from '../errors.ts';
+import { describeInputIssue, type InputProblem, inputProblems } from '../input-issues.ts';
 import { parseJson } from '../mesos/json.ts';
 import { compareSpecificity, matchesPattern, type PathPattern, parsePattern } from './pattern.ts';
 
@@ -53,24 +54,20 @@ export const rootPolicy: Policy = Object.freeze({ name: ROOT_POLICY, rules: [] }
 
 const CHOICES = [...CAPABILITIES, 'deny'] as const;
 
-// Zod calls these with the failing issue; an absent field reads as missing, not mistyped.
-const expected = (what: string) => (issue: { input?: unknown }) =>
-  issue.input === undefined ? 'is missing' : `must be ${what}`;
-
 const ruleSchema = z.strictObject({
-  path: z.string({ error: expected('a string') }),
+  path: z.string(),
   capabilities: z
-    .array(z.enum(CHOICES, `must be one of ${CHOICES.join(', ')}`), { error: expected('an array') })
+    .array(z.enum(CHOICES, `must be one of ${CHOICES.join(', ')}`))
     .min(1, 'must list at least one capability'),
 });
 
+// Other issues, such as unknown fields, get the messages of `describeInputIssue`.
 const policySchema = z.strictObject(
+  { rules: z.array(ruleSchema).min(1, 'must hold at least one rule') },
   {
-    rules: z
-      .array(ruleSchema, { error: expected('an array') })
-      .min(1, 'must hold at least one rule'),
+    error: (issue) =>
+      issue.code === 'invalid_type' ? 'must be a JSON object with a "rules" array' : undefined,
   },
-  'must be a JSON object with a "rules" array',
 );
 
 /**
@@ -98,11 +95,8 @@ export function checkPolicyName(name: string, what = 'policy name'): void {
 export function parsePolicy(name: string, text: string): Policy {
   checkPolicyName(name);
   const what = `policy '${name}'`;
-  const result = policySchema.safeParse(parseJson(text, what));
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => describeIssue(issue));
-    throw invalidPolicy(name, problems);
-  }
+  const result = policySchema.safeParse(parseJson(text, what), { error: describeInputIssue });
+  if (!result.success) throw invalidPolicy(name, inputProblems(result.error));
 
   const rules = result.data.rules.map((rule, index) => parseRule(name, rule, index));
   return { name, rules };
@@ -191,26 +185,7 @@ function parseRule(name: string, rule: z.infer<typeof ruleSchema>, index: number
   return { path: pattern.text, pattern, capabilities, deny };
 }
 
-type Problem = { path: string; message: string };
-
-function describeIssue(issue: z.core.$ZodIssue): Problem {
-  const path = issue.path
-    .map((key, index) =>
-      typeof key === 'number' ? `[${key}]` : `${index ? '.' : ''}${String(key)}`,
-    )
-    .join('');
-  if (issue.code === 'unrecognized_keys') {
-    const keys = issue.keys.map((key) => `'${key.slice(0, 40)}'`).join(', ');
-    const allowed = path === '' ? '"rules"' : '"path" and "capabilities"';
-    return {
-      path: path || '(top level)',
-      message: `has unknown field ${keys}; allowed: ${allowed}`,
-    };
-  }
-  return { path: path || '(top level)', message: issue.message };
-}
-
-function invalidPolicy(name: string, problems: Problem[]): TesseraError {
+function invalidPolicy(name: string, problems: InputProblem[]): TesseraError {
   const text = problems.map((problem) => `${problem.path} ${problem.message}`).join('; ');
   return new TesseraError(
     'INVALID_ARGUMENT',

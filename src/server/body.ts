@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { TesseraError } from '../errors.ts';
+import { parseJson } from '../mesos/json.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -12,7 +13,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * against prototype pollution.
  */
 export function registerJsonBodies(app: FastifyInstance) {
-  const parseJson = app.getDefaultJsonParser('error', 'error');
+  const parseSecurely = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
     let text: string;
@@ -25,21 +26,23 @@ export function registerJsonBodies(app: FastifyInstance) {
       );
       return;
     }
-    parseJson(request, text, (error, parsed) => {
-      done(error && isValidJson(text) ? prototypeKeyError() : error, parsed);
+    parseSecurely(request, text, (error, parsed) => {
+      done(error ? bodyError(error, text) : null, parsed);
     });
   });
 }
 
-// Fastify's parser reports JSON with a forbidden key as invalid JSON. Text that
-// JSON.parse accepts was refused for such a key.
-function isValidJson(text: string): boolean {
+// Fastify's parser reports JSON with a forbidden key as invalid JSON. A syntax error is
+// reported again by line and column, never with the text, and text that JSON.parse
+// accepts was refused for such a key.
+function bodyError(error: Error, text: string): Error {
+  if (text.trim() === '') return error;
   try {
-    JSON.parse(text);
-    return text.trim() !== '';
-  } catch {
-    return false;
+    parseJson(text, 'request body');
+  } catch (syntaxError) {
+    return syntaxError as Error;
   }
+  return prototypeKeyError();
 }
 
 function prototypeKeyError(): TesseraError {

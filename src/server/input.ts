@@ -1,21 +1,29 @@
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { TesseraError } from '../errors.ts';
+import { describeInputIssue, inputProblems } from '../input-issues.ts';
 
 /**
  * Turns a Zod failure into one INVALID_ARGUMENT error that names each bad field by its
- * JSON path. Zod's issue messages describe the expected shape, not the received value, so
- * no input (which may be a secret) is echoed.
+ * JSON path, as in `writes[1].path must be a string`. The messages describe the expected
+ * shape, not the received value, so no input (which may be a secret) is echoed.
  */
 export function inputError(error: z.ZodError, what: string): TesseraError {
-  const problems = error.issues.map((issue) => {
-    const path = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
-    return { path, message: issue.message };
-  });
-  const lines = problems.map((p) => `${p.path}: ${p.message}`);
+  const problems = inputProblems(error);
+  const lines = problems.map((p) => `${p.path} ${p.message}`);
   return new TesseraError('INVALID_ARGUMENT', `${what} is invalid: ${lines.join('; ')}`, {
     problems,
   });
+}
+
+/**
+ * Parses `input` with `schema`, with messages in the terms of the JSON document. Throws
+ * INVALID_ARGUMENT naming `what` and each bad field.
+ */
+export function parseInput<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
+  const result = schema.safeParse(input, { error: describeInputIssue });
+  if (!result.success) throw inputError(result.error, what);
+  return result.data;
 }
 
 /**
@@ -24,7 +32,5 @@ export function inputError(error: z.ZodError, what: string): TesseraError {
  * field.
  */
 export function parseBody<T>(schema: z.ZodType<T>, request: FastifyRequest): T {
-  const result = schema.safeParse(request.body ?? {});
-  if (!result.success) throw inputError(result.error, 'request body');
-  return result.data;
+  return parseInput(schema, request.body ?? {}, 'request body');
 }

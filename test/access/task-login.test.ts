@@ -270,9 +270,13 @@ describe('parseLoginRole', () => {
     [
       'a bad policy name',
       { policies: ['Web!'], roles: ['prod'] },
-      /policies\.0 must be policy names/,
+      /policies\[0\] must be policy names/,
     ],
-    ['an unknown field', { policies: ['web'], roles: ['prod'], ttl: '1h' }, /login role 'web'/],
+    [
+      'an unknown field',
+      { policies: ['web'], roles: ['prod'], ttl: '1h' },
+      /login role 'web' is invalid: \(top level\) has unknown field 'ttl'/,
+    ],
     [
       'a short ttl',
       { policies: ['web'], roles: ['prod'], token_ttl: '10s' },

@@ -196,7 +196,7 @@ describe('policy-check', () => {
   test('rejects an unknown capability', async () => {
     const response = await check({ accessor: web.accessor, path: 'a', capability: 'write' });
     assert.equal(response.status, 400);
-    assert.match(response.body.message, /capability: must be one of read, list/);
+    assert.match(response.body.message, /capability must be one of read, list/);
   });
 
   test('rejects an unknown accessor', async () => {

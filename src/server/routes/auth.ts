@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { parseDuration } from '../../access/duration.ts';
+import { DURATION_INPUT, parseDuration } from '../../access/duration.ts';
 import {
   checkAccessor,
   createToken,
@@ -19,23 +19,25 @@ import { vaultResponse } from '../vault-format.ts';
 // create response: lookups and renewals return the accessor, never the token.
 const MOUNT = '/v1/auth/token';
 
-// Vault takes a duration as seconds or as text such as "1h".
-const duration = z.union([z.number(), z.string().max(40)]);
-
 const createBody = z.strictObject({
   policies: z.array(z.string()).optional(),
-  ttl: duration.optional(),
-  explicit_max_ttl: duration.optional(),
+  ttl: DURATION_INPUT.optional(),
+  explicit_max_ttl: DURATION_INPUT.optional(),
   num_uses: z.number().int().min(0).optional(),
   renewable: z.boolean().optional(),
   no_parent: z.boolean().optional(),
   meta: z
-    .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), z.string().max(512))
+    .record(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]{1,64}$/, "keys must be 1 to 64 letters, digits, '.', '-' or '_'"),
+      z.string().max(512),
+    )
     .refine((meta) => Object.keys(meta).length <= 32, 'must have at most 32 keys')
     .optional(),
 });
 const accessorBody = z.strictObject({ accessor: z.string() });
-const renewBody = z.strictObject({ increment: duration.optional() });
+const renewBody = z.strictObject({ increment: DURATION_INPUT.optional() });
 
 /**
  * Registers create, lookup-self, lookup-accessor, renew-self, revoke-self and

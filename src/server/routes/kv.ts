@@ -178,8 +178,11 @@ function mergeFields(current: Record<string, Buffer>, patch: unknown): Record<st
 
 function casOption(cas: unknown): number | undefined {
   if (cas === undefined || cas === null) return undefined;
-  if (typeof cas === 'number' && Number.isInteger(cas) && cas >= 0) return cas;
-  throw new TesseraError('INVALID_ARGUMENT', 'options.cas must be a whole number of 0 or more');
+  if (typeof cas === 'number' && Number.isSafeInteger(cas) && cas >= 0) return cas;
+  throw new TesseraError(
+    'INVALID_ARGUMENT',
+    `options.cas must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}, the version to check against`,
+  );
 }
 
 function metadataPatch(body: unknown) {

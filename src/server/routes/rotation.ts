@@ -6,7 +6,7 @@ import { parseSecretPath } from '../../store/path.ts';
 import type { SecretMetadata, StageLabels } from '../../store/store.ts';
 import type { AppContext } from '../app.ts';
 import { requireCapability } from '../authorize.ts';
-import { inputError } from '../input.ts';
+import { parseInput } from '../input.ts';
 import { vaultResponse } from '../vault-format.ts';
 import { requireCreateOnNewPath } from '../write-access.ts';
 import { wildcard } from './kv.ts';
@@ -67,14 +67,14 @@ export function registerRotationRoutes(app: FastifyInstance, context: AppContext
 
   app.post(`${PREFIX}/promote/*`, async (request) => {
     const path = await guard(request, 'rotate');
-    const body = parse(promoteBody, request.body ?? {});
+    const body = parseInput(promoteBody, request.body ?? {}, 'request body');
     const stages = await secrets.promote(path, body.version);
     return vaultResponse(request.id, { path, stages: formatStages(stages) });
   });
 
   app.post(`${PREFIX}/rollback/*`, async (request) => {
     const path = await guard(request, 'rotate');
-    const body = parse(rollbackBody, request.body);
+    const body = parseInput(rollbackBody, request.body, 'request body');
     const stages = await secrets.rollback(path, body.version);
     return vaultResponse(request.id, { path, stages: formatStages(stages) });
   });
@@ -108,12 +108,6 @@ function noPolicy(path: string): TesseraError {
     `secret ${path} has no rotation policy; set one with tessera rotation set ${path}`,
     { path },
   );
-}
-
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
-  const result = schema.safeParse(body);
-  if (!result.success) throw inputError(result.error, 'request body');
-  return result.data;
 }
 
 function formatStages(stages: StageLabels) {

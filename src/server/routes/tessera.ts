@@ -15,18 +15,15 @@ import { readMounted, rejectMountedWrite, versionParam, wildcard } from './kv.ts
 
 const base64Fields = z.record(z.string(), z.string());
 
-const writeBody = z.object({
-  fields: base64Fields,
-  cas: z.number().int().min(0).optional(),
-});
+const casVersion = z.number().int().min(0).optional();
 
-const pendingBody = z.object({ fields: base64Fields });
+const writeBody = z.strictObject({ fields: base64Fields, cas: casVersion });
 
-const batchBody = z.object({
+const pendingBody = z.strictObject({ fields: base64Fields });
+
+const batchBody = z.strictObject({
   writes: z
-    .array(
-      z.object({ path: z.string(), fields: base64Fields, cas: z.number().int().min(0).optional() }),
-    )
+    .array(z.strictObject({ path: z.string(), fields: base64Fields, cas: casVersion }))
     .min(1),
 });
 

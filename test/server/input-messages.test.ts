@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { request, startTestServer, type TestServer } from '../helpers/server.ts';
+
+const CANARY = 'CANARY-input-message-5e2b';
+const VALUE = Buffer.from('x').toString('base64');
+
+// Zod's own wording, which speaks of its types and not of the request's fields.
+const ZOD_WORDING = /expected \w+, received|Unrecognized key|Invalid input|Too big|Too small/;
+
+describe('request input messages', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(() => server.close());
+
+  const post = (route: string, body: unknown) => request(server, 'POST', route, body);
+
+  const rawPost = async (route: string, text: string) => {
+    const response = await fetch(server.address + route, {
+      method: 'POST',
+      headers: { 'x-vault-token': server.rootToken, 'content-type': 'application/json' },
+      body: text,
+    });
+    return { status: response.status, body: (await response.json()) as any };
+  };
+
+  test('body syntax error gives line and column', async () => {
+    const text = `{\n  "data": {\n    "k": "${CANARY}" x}}`;
+    const response = await rawPost('/v1/secret/data/in/json', text);
+    assert.equal(response.status, 400);
+    assert.equal(response.body.code, 'INVALID_ARGUMENT');
+    assert.match(
+      response.body.message,
+      /^request body is not valid JSON: .* at line 3, column \d+/,
+    );
+    assert.equal(response.body.details.line, 3);
+    assert.doesNotMatch(JSON.stringify(response.body), /CANARY/);
+  });
+
+  test('prototype key is named as such', async () => {
+    const response = await rawPost('/v1/secret/data/in/proto', '{"data": {"__proto__": "x"}}');
+    assert.equal(response.status, 400);
+    assert.match(response.body.message, /__proto__/);
+  });
+
+  test('missing field reads as missing', async () => {
+    const response = await post('/v1/tessera/data/in/a', {});
+    assert.equal(response.status, 400);
+    assert.equal(response.body.message, 'request body is invalid: fields is missing');
+  });
+
+  test('wrong type names the JSON type', async () => {
+    const response = await post('/v1/tessera/data/in/a', { fields: [] });
+    assert.equal(response.status, 400);
+    assert.match(response.body.message, /fields must be a JSON object/);
+    assert.doesNotMatch(response.body.message, ZOD_WORDING);
+  });
+
+  test('unknown field is named with the allowed ones', async () => {
+    const response = await post('/v1/tessera/data/in/a', { fields: { v: VALUE }, zz: 1 });
+    assert.equal(response.status, 400);
+    assert.match(response.body.message, /has unknown field 'zz'; allowed: "fields", "cas"/);
+    assert.doesNotMatch(response.body.message, ZOD_WORDING);
+  });
+
+  test('unknown token field is named', async () => {
+    const response = await post('/v1/auth/token/create', { policies: ['root'], period: 5 });
+    assert.equal(response.status, 400);
+    assert.match(response.body.message, /has unknown field 'period'/);
+    assert.doesNotMatch(response.body.message, ZOD_WORDING);
+  });
+
+  test('huge KV cas names options.cas', async () => {
+    const response = await post('/v1/secret/data/in/cas', {
+      data: { v: 'x' },
+      options: { cas: 1e300 },
+    });
+    assert.equal(response.status, 400);
+    assert.match(response.body.message, /^options\.cas must be a whole number/);
+  });
+
+  test('huge cas names the field', async () => {
+    const response = await post('/v1/tessera/data/in/cas', { fields: { v: VALUE }, cas: 1e300 });
+    assert.equal(response.status, 400);
+    assert.match(response.body.message, /cas must be a whole number at most 9007199254740991/);
+  });
+
+  test('batch cas names its write', async () => {
+    const writes = [
+      { path: 'in/b1', fields: { v: VALUE } },
+      { path: 'in/b2', fields: { v: VALUE }, cas: -1 },
+    ];
+    const response = await post('/v1/tessera/batch', { writes });
+    assert.equal(response.status, 400);
+    assert.match(response.body.message, /writes\[1\]\.cas must be at least 0/);
+  });
+
+  test('bad duration names the accepted forms', async () => {
+    const response = await post('/v1/auth/token/create', { policies: ['root'], ttl: true });
+    assert.equal(response.status, 400);
+    assert.match(
+      response.body.message,
+      /ttl must be a number of seconds or a duration such as "1h"/,
+    );
+  });
+
+  test('body that is no object is named', async () => {
+    const response = await post('/v1/tessera/data/in/a', ['x']);
+    assert.equal(response.status, 400);
+    assert.match(response.body.message, /\(top level\) must be a JSON object/);
+  });
+});
