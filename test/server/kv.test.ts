@@ -106,6 +106,45 @@ describe('Vault KV v2 API', () => {
     assert.equal(metadata.body.data.oldest_version, 2);
   });
 
+  test('metadata write rejects unknown fields', async () => {
+    const response = await request(server, 'POST', '/v1/secret/metadata/app/strict', {
+      max_versions: 2,
+      bogus: true,
+    });
+    assert.equal(response.status, 400);
+    assert.equal(response.body.code, 'INVALID_ARGUMENT');
+    assert.match(response.body.message, /has unknown field 'bogus'/);
+    const metadata = await request(server, 'GET', '/v1/secret/metadata/app/strict');
+    assert.equal(metadata.status, 404);
+  });
+
+  test('metadata write rejects delete_version_after', async () => {
+    const response = await request(server, 'POST', '/v1/secret/metadata/app/expiring', {
+      delete_version_after: '1h',
+    });
+    assert.equal(response.status, 400);
+    assert.match(response.body.message, /delete_version_after is not supported by Tessera/);
+  });
+
+  test('metadata write accepts delete_version_after 0s', async () => {
+    for (const after of ['0s', 0]) {
+      const response = await request(server, 'POST', '/v1/secret/metadata/app/never', {
+        delete_version_after: after,
+      });
+      assert.equal(response.status, 204, String(after));
+    }
+  });
+
+  test('metadata write names a bad field', async () => {
+    const response = await request(server, 'POST', '/v1/secret/metadata/app/bad-max', {
+      max_versions: 'ten',
+      custom_metadata: { owner: 5 },
+    });
+    assert.equal(response.status, 400);
+    assert.match(response.body.message, /max_versions must be a number/);
+    assert.match(response.body.message, /custom_metadata\.owner must be a string/);
+  });
+
   test('patch merges fields into a new version', async () => {
     await request(server, 'POST', '/v1/secret/data/app/patch', { data: { a: '1', b: '2' } });
     const response = await fetch(`${server.address}/v1/secret/data/app/patch`, {

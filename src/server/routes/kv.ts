@@ -1,11 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { DURATION_INPUT, parseDuration } from '../../access/duration.ts';
 import type { Capability } from '../../access/policy.ts';
 import { isTesseraError, TesseraError } from '../../errors.ts';
 import { parseListPrefix, parseSecretPath } from '../../store/path.ts';
-import type { VersionInfo } from '../../store/store.ts';
+import type { MetadataPatch, VersionInfo } from '../../store/store.ts';
 import type { AppContext } from '../app.ts';
 import { authenticatedCaller, requireCapability } from '../authorize.ts';
 import { errorBody } from '../errors.ts';
+import { parseBody } from '../input.ts';
 import { checkSecretSize } from '../limits.ts';
 import {
   fieldsFromStrings,
@@ -126,7 +129,7 @@ export function registerKvRoutes(app: FastifyInstance, context: AppContext) {
     const path = parseSecretPath(wildcard(request));
     await rejectMountedWrite(request, context, path);
     await requireCapability(request, context, await writeCapability(context, path), path);
-    await secrets.writeMetadata(path, metadataPatch(request.body));
+    await secrets.writeMetadata(path, metadataPatch(request));
     return reply.code(204).send();
   };
   app.post(`${MOUNT}/metadata/*`, writeMetadata);
@@ -185,42 +188,29 @@ function casOption(cas: unknown): number | undefined {
   );
 }
 
-function metadataPatch(body: unknown) {
-  const input = (body ?? {}) as Record<string, unknown>;
-  const patch: {
-    maxVersions?: number;
-    casRequired?: boolean;
-    customMetadata?: Record<string, string>;
-  } = {};
-  if (input.max_versions !== undefined) {
-    if (!Number.isInteger(input.max_versions) || (input.max_versions as number) < 0) {
-      throw new TesseraError(
-        'INVALID_ARGUMENT',
-        'max_versions must be a whole number of 0 or more',
-      );
-    }
-    patch.maxVersions = input.max_versions as number;
-  }
-  if (input.cas_required !== undefined) {
-    if (typeof input.cas_required !== 'boolean') {
-      throw new TesseraError('INVALID_ARGUMENT', 'cas_required must be true or false');
-    }
-    patch.casRequired = input.cas_required;
-  }
-  if (input.custom_metadata !== undefined) {
-    patch.customMetadata = stringMap(input.custom_metadata, 'custom_metadata');
-  }
-  return patch;
-}
+// Vault's fields of a metadata write. Vault's `delete_version_after` soft-deletes each
+// version that long after it is written. Tessera does not, so it takes only 0 (never).
+const metadataBody = z.strictObject({
+  max_versions: z.number().int().min(0).optional(),
+  cas_required: z.boolean().optional(),
+  custom_metadata: z.record(z.string(), z.string()).optional(),
+  delete_version_after: DURATION_INPUT.optional(),
+});
 
-function stringMap(value: unknown, where: string): Record<string, string> {
-  const ok =
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    Object.values(value).every((v) => typeof v === 'string');
-  if (!ok) throw new TesseraError('INVALID_ARGUMENT', `${where} must be an object of strings`);
-  return value as Record<string, string>;
+function metadataPatch(request: FastifyRequest): MetadataPatch {
+  const body = parseBody(metadataBody, request);
+  const after = body.delete_version_after;
+  if (after !== undefined && parseDuration(after, 'delete_version_after') !== 0) {
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      'delete_version_after is not supported by Tessera, which deletes versions only on request (DELETE /v1/secret/data/PATH or POST /v1/secret/delete/PATH); remove the field or send "0s"',
+    );
+  }
+  return {
+    maxVersions: body.max_versions,
+    casRequired: body.cas_required,
+    customMetadata: body.custom_metadata,
+  };
 }
 
 // Vault responds to a read of a deleted or destroyed version with 404 and the version's
