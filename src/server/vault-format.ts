@@ -1,6 +1,6 @@
 import { TesseraError } from '../errors.ts';
 import { emptyRecord } from '../records.ts';
-import type { SecretMetadata, VersionInfo } from '../store/store.ts';
+import type { SecretMetadata, Store, VersionInfo } from '../store/store.ts';
 import { textFields } from '../text.ts';
 
 // Response shapes of HashiCorp Vault's KV version 2 secrets engine, so that Vault clients
@@ -30,6 +30,15 @@ export function versionMetadata(info: VersionInfo, custom: Record<string, string
     destroyed: info.destroyed,
     version: info.version,
   };
+}
+
+/**
+ * Builds the `metadata` of a stored version, with the secret's custom metadata as
+ * `GET /v1/secret/metadata/:path` shows it (null once the secret is gone).
+ */
+export async function storedVersionMetadata(store: Store, path: string, info: VersionInfo) {
+  const secret = await store.readMetadata(path);
+  return versionMetadata(info, secret?.customMetadata ?? null);
 }
 
 /** Builds the body of `GET /v1/secret/metadata/:path`. */

@@ -145,6 +145,28 @@ describe('Vault KV v2 API', () => {
     assert.match(response.body.message, /custom_metadata\.owner must be a string/);
   });
 
+  test('data read shows custom metadata', async () => {
+    const custom = { owner: 'billing', team: 'payments' };
+    await request(server, 'POST', '/v1/secret/data/app/custom', { data: { v: '1' } });
+    await request(server, 'POST', '/v1/secret/metadata/app/custom', { custom_metadata: custom });
+
+    const read = await request(server, 'GET', '/v1/secret/data/app/custom');
+    assert.deepEqual(read.body.data.metadata.custom_metadata, custom);
+    const metadata = await request(server, 'GET', '/v1/secret/metadata/app/custom');
+    assert.deepEqual(metadata.body.data.custom_metadata, custom);
+    const bytes = await request(server, 'GET', '/v1/tessera/data/app/custom');
+    assert.deepEqual(bytes.body.data.metadata.custom_metadata, custom);
+    const written = await request(server, 'POST', '/v1/secret/data/app/custom', {
+      data: { v: '2' },
+    });
+    assert.deepEqual(written.body.data.custom_metadata, custom);
+
+    await request(server, 'DELETE', '/v1/secret/data/app/custom');
+    const deleted = await request(server, 'GET', '/v1/secret/data/app/custom');
+    assert.equal(deleted.status, 404);
+    assert.deepEqual(deleted.body.data.metadata.custom_metadata, custom);
+  });
+
   test('patch merges fields into a new version', async () => {
     await request(server, 'POST', '/v1/secret/data/app/patch', { data: { a: '1', b: '2' } });
     const response = await fetch(`${server.address}/v1/secret/data/app/patch`, {

@@ -14,6 +14,7 @@ import {
   fieldsFromStrings,
   fieldsToStrings,
   secretMetadata,
+  storedVersionMetadata,
   vaultResponse,
   versionMetadata,
   versionsOf,
@@ -48,11 +49,11 @@ export function registerKvRoutes(app: FastifyInstance, context: AppContext) {
         });
       }
       const secret = await secrets.read(path, version);
-      const metadata = versionMetadata(secret.info, null);
+      const metadata = await storedVersionMetadata(context.store, path, secret.info);
       const data = { data: fieldsToStrings(path, secret.fields), metadata };
       return vaultResponse(request.id, data);
     } catch (error) {
-      return replyDeletedLikeVault(error, request, reply);
+      return replyDeletedLikeVault(error, context, { request, reply, path });
     }
   });
 
@@ -65,7 +66,7 @@ export function registerKvRoutes(app: FastifyInstance, context: AppContext) {
     const fields = fieldsFromStrings(body.data, 'data');
     checkSecretSize(path, fields, context.limits.maxSecretBytes);
     const info = await secrets.put(path, fields, { cas, author: caller.accessor });
-    return vaultResponse(request.id, versionMetadata(info, null));
+    return vaultResponse(request.id, await storedVersionMetadata(context.store, path, info));
   };
   app.post(`${MOUNT}/data/*`, write);
   app.put(`${MOUNT}/data/*`, write);
@@ -81,7 +82,7 @@ export function registerKvRoutes(app: FastifyInstance, context: AppContext) {
     checkSecretSize(path, fields, context.limits.maxSecretBytes);
     const cas = casOption(body.options?.cas) ?? current.info.version;
     const info = await secrets.put(path, fields, { cas, author: caller.accessor });
-    return vaultResponse(request.id, versionMetadata(info, null));
+    return vaultResponse(request.id, await storedVersionMetadata(context.store, path, info));
   });
 
   app.delete(`${MOUNT}/data/*`, async (request, reply) => {
@@ -215,13 +216,18 @@ function metadataPatch(request: FastifyRequest): MetadataPatch {
 
 // Vault responds to a read of a deleted or destroyed version with 404 and the version's
 // metadata (`data.data` null), so clients can tell it from "not found".
-function replyDeletedLikeVault(error: unknown, request: FastifyRequest, reply: FastifyReply) {
+async function replyDeletedLikeVault(
+  error: unknown,
+  context: AppContext,
+  { request, reply, path }: { request: FastifyRequest; reply: FastifyReply; path: string },
+) {
   const deleted =
     isTesseraError(error, 'VERSION_DELETED') || isTesseraError(error, 'VERSION_DESTROYED');
   if (!deleted) throw error;
   const info = (error.details as { info: VersionInfo }).info;
+  const metadata = await storedVersionMetadata(context.store, path, info);
   const body = {
-    ...vaultResponse(request.id, { data: null, metadata: versionMetadata(info, null) }),
+    ...vaultResponse(request.id, { data: null, metadata }),
     ...errorBody(error, request.id),
   };
   return reply.code(404).send(body);

@@ -9,7 +9,7 @@ import { authenticatedCaller, requireCapability, requirePendingWrite } from '../
 import { parseBody } from '../input.ts';
 import { checkSecretSize } from '../limits.ts';
 import { resolveBatch } from '../resolve.ts';
-import { vaultResponse, versionMetadata } from '../vault-format.ts';
+import { storedVersionMetadata, vaultResponse } from '../vault-format.ts';
 import { authorizeWrite, requireCreateOnNewPath } from '../write-access.ts';
 import { readMounted, rejectMountedWrite, versionParam, wildcard } from './kv.ts';
 
@@ -56,7 +56,7 @@ export function registerTesseraRoutes(app: FastifyInstance, context: AppContext)
     return vaultResponse(request.id, {
       path,
       fields: encodeFields(secret.fields),
-      metadata: versionMetadata(secret.info, null),
+      metadata: await storedVersionMetadata(context.store, path, secret.info),
     });
   });
 
@@ -68,7 +68,8 @@ export function registerTesseraRoutes(app: FastifyInstance, context: AppContext)
     const fields = decodeFields(body.fields, 'fields');
     checkSecretSize(path, fields, context.limits.maxSecretBytes);
     const info = await secrets.put(path, fields, { cas, author: caller.accessor });
-    return vaultResponse(request.id, { path, ...versionMetadata(info, null) });
+    const metadata = await storedVersionMetadata(context.store, path, info);
+    return vaultResponse(request.id, { path, ...metadata });
   });
 
   // A hook whose rotation has no generator writes the new value here, as the pending
@@ -87,7 +88,8 @@ export function registerTesseraRoutes(app: FastifyInstance, context: AppContext)
     const fields = decodeFields(body.fields, 'fields');
     checkSecretSize(path, fields, context.limits.maxSecretBytes);
     const info = await secrets.putPending(path, fields, caller.accessor);
-    return vaultResponse(request.id, { path, ...versionMetadata(info, null) });
+    const metadata = await storedVersionMetadata(context.store, path, info);
+    return vaultResponse(request.id, { path, ...metadata });
   });
 
   app.post('/v1/tessera/batch', async (request) => {
@@ -107,10 +109,12 @@ export function registerTesseraRoutes(app: FastifyInstance, context: AppContext)
       write.cas = (await authorizeWrite(request, context, write.path, write.cas)).cas;
     }
     const infos = await secrets.putMany(writes, caller.accessor);
-    const versions = infos.map((info, index) => ({
-      path: writes[index]?.path,
-      ...versionMetadata(info, null),
-    }));
+    const versions = await Promise.all(
+      infos.map(async (info, index) => {
+        const path = writes[index]?.path ?? '';
+        return { path, ...(await storedVersionMetadata(context.store, path, info)) };
+      }),
+    );
     return vaultResponse(request.id, { versions });
   });
 }
