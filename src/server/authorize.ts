@@ -196,11 +196,13 @@ async function audit(
   }
 }
 
+// The auth scheme is case-insensitive (RFC 7235, section 2.1), so `bearer` works too.
+const BEARER = /^bearer +(\S+) *$/i;
+
 /** Reads the token from `X-Vault-Token`, else `Authorization: Bearer`. */
 function tokenOf(request: FastifyRequest): string | undefined {
   const vaultHeader = request.headers['x-vault-token'];
   if (typeof vaultHeader === 'string' && vaultHeader) return vaultHeader;
   const authorization = request.headers.authorization;
-  if (authorization?.startsWith('Bearer ')) return authorization.slice('Bearer '.length).trim();
-  return undefined;
+  return authorization === undefined ? undefined : BEARER.exec(authorization)?.[1];
 }

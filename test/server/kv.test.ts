@@ -216,6 +216,15 @@ describe('Vault KV v2 API', () => {
     assert.equal(response.status, 200);
   });
 
+  test('Bearer scheme is case-insensitive', async () => {
+    for (const scheme of ['bearer', 'BEARER', 'BeArEr']) {
+      const response = await fetch(`${server.address}/v1/secret/data/app/one`, {
+        headers: { authorization: `${scheme} ${server.rootToken}` },
+      });
+      assert.equal(response.status, 200, scheme);
+    }
+  });
+
   test('invalid paths are rejected with INVALID_PATH', async () => {
     const targets = ['a/../b', 'a//b', 'a/./b', 'a/%2e%2e/b', 'a%2f..%2fb', 'a/'];
     for (const target of targets) {
