@@ -16,14 +16,15 @@ export function registerJsonBodies(app: FastifyInstance) {
   const parseSecurely = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
-    let text: string;
-    try {
-      text = utf8.decode(body as Buffer);
-    } catch {
-      done(
-        new TesseraError('INVALID_ARGUMENT', 'request body is not valid UTF-8; send JSON text'),
-        undefined,
-      );
+    const bytes = body as Buffer;
+    // A Content-Type without a body, as some clients send on DELETE, is no body.
+    if (bytes.length === 0) {
+      done(null, undefined);
+      return;
+    }
+    const text = bodyText(bytes, request.headers['content-encoding']);
+    if (text instanceof TesseraError) {
+      done(text, undefined);
       return;
     }
     parseSecurely(request, text, (error, parsed) => {
@@ -43,6 +44,24 @@ function bodyError(error: Error, text: string): Error {
     return syntaxError as Error;
   }
   return prototypeKeyError();
+}
+
+// Decodes the body as UTF-8 text. Fastify does not decompress bodies, so one with a
+// Content-Encoding is rejected, naming the encoding only when it is a short token.
+function bodyText(bytes: Buffer, encoding: string | string[] | undefined): string | TesseraError {
+  const value = (Array.isArray(encoding) ? encoding.join(', ') : (encoding ?? '')).trim();
+  if (value !== '' && value.toLowerCase() !== 'identity') {
+    const shown = /^[A-Za-z0-9-]{1,20}$/.test(value) ? ` '${value}'` : '';
+    return new TesseraError(
+      'INVALID_ARGUMENT',
+      `request body has Content-Encoding${shown}, which the server does not decode; send the JSON uncompressed, without Content-Encoding`,
+    );
+  }
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return new TesseraError('INVALID_ARGUMENT', 'request body is not valid UTF-8; send JSON text');
+  }
 }
 
 function prototypeKeyError(): TesseraError {

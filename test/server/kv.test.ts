@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { rawGet, request, startTestServer, type TestServer } from '../helpers/server.ts';
 
 describe('Vault KV v2 API', () => {
@@ -258,6 +259,34 @@ describe('Vault KV v2 API', () => {
     assert.equal(response.status, 200);
     const read = await request(server, 'GET', '/v1/secret/data/app/curl');
     assert.equal(read.body.data.data.k, 'v');
+  });
+
+  test('DELETE with Content-Type and no body works', async () => {
+    await request(server, 'POST', '/v1/secret/data/app/typed-delete', { data: { v: 'a' } });
+    const response = await fetch(`${server.address}/v1/secret/data/app/typed-delete`, {
+      method: 'DELETE',
+      headers: { 'x-vault-token': server.rootToken, 'content-type': 'application/json' },
+    });
+    assert.equal(response.status, 204);
+    const read = await request(server, 'GET', '/v1/secret/data/app/typed-delete');
+    assert.equal(read.body.code, 'VERSION_DELETED');
+  });
+
+  test('compressed body is rejected naming the encoding', async () => {
+    const response = await fetch(`${server.address}/v1/secret/data/app/gzip`, {
+      method: 'POST',
+      headers: {
+        'x-vault-token': server.rootToken,
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+      },
+      body: gzipSync('{"data": {"k": "CANARY-gzip-body"}}'),
+    });
+    const body = (await response.json()) as { code: string; message: string };
+    assert.equal(response.status, 400);
+    assert.equal(body.code, 'INVALID_ARGUMENT');
+    assert.match(body.message, /Content-Encoding 'gzip', which the server does not decode/);
+    assert.doesNotMatch(JSON.stringify(body), /CANARY/);
   });
 
   test('bytes that are not UTF-8 are rejected, not replaced', async () => {
