@@ -11,6 +11,8 @@ export const ERRORS = {
   CAS_MISMATCH: { status: 400, summary: 'the check-and-set version did not match' },
   BODY_TOO_LARGE: { status: 413, summary: 'the request body or a secret is over the size limit' },
   RATE_LIMITED: { status: 429, summary: 'too many failed authentications from this address' },
+  REQUEST_TIMEOUT: { status: 408, summary: 'the client did not send its whole request in time' },
+  HEADERS_TOO_LARGE: { status: 431, summary: 'the request headers are over the size limit' },
   TOKEN_MISSING: { status: 401, summary: 'no token was sent' },
   PERMISSION_DENIED: { status: 403, summary: 'the token may not do this, or is invalid' },
   TASK_LOGIN_DENIED: { status: 403, summary: 'a Mesos task may not log in as it asked' },

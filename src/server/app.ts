@@ -16,7 +16,7 @@ import type { Secrets } from '../store/secrets.ts';
 import type { Store } from '../store/store.ts';
 import type { AuditSink } from './authorize.ts';
 import { registerJsonBodies } from './body.ts';
-import { handleError } from './errors.ts';
+import { handleClientError, handleError } from './errors.ts';
 import { checkFailureLimit, type FailureLimiter } from './limits.ts';
 import type { MesosFollowing } from './mesos-follow.ts';
 import { registerMetrics, type ServerMetrics } from './metrics.ts';
@@ -87,6 +87,7 @@ export function buildApp(context: AppContext): FastifyInstance {
     genReqId: () => randomUUID(),
     // Malformed URLs (`%zz`, `%FF`) get the same error body as any other bad request.
     frameworkErrors: (error, request, reply) => handleError(error, request, reply),
+    clientErrorHandler: handleClientError,
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: MAX_PARAM_CHARS },
     ...(context.https ? { https: context.https } : {}),
     ...(context.trustProxy ? { trustProxy: context.trustProxy } : {}),

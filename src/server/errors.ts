@@ -1,4 +1,7 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { maxHeaderSize, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERRORS, type ErrorCode, TesseraError } from '../errors.ts';
 
 /** The JSON body of every error response: Vault's `errors` array plus a stable code. */
@@ -82,6 +85,55 @@ export function errorBody(error: TesseraError, requestId: string): ErrorBody {
   };
   if (error.details && ERRORS[error.code].status < 500) body.details = error.details;
   return body;
+}
+
+/**
+ * Sends the error response for an error that Node's HTTP parser or its request timeout
+ * raised before Fastify made a request of it (Fastify's `clientErrorHandler`). The body
+ * is the one of every other error, with a request id of its own. Vault's `LIST` verb ends
+ * here, because the parser rejects methods it does not know.
+ */
+export function handleClientError(
+  this: FastifyInstance,
+  error: NodeJS.ErrnoException,
+  socket: Socket,
+): void {
+  // A reset connection has no client left to respond to.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const mapped = clientError(error.code);
+  const requestId = randomUUID();
+  this.log.info({ reqId: requestId, code: error.code, status: mapped.status }, 'client error');
+  if (socket.writable && socket.bytesWritten === 0) {
+    const body = JSON.stringify(errorBody(mapped, requestId));
+    socket.write(
+      `HTTP/1.1 ${mapped.status} ${STATUS_CODES[mapped.status]}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
+}
+
+function clientError(code: string | undefined): TesseraError {
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    return new TesseraError(
+      'REQUEST_TIMEOUT',
+      'the request was not received in full within the time limit; send it faster, or raise --request-timeout on the server',
+    );
+  }
+  if (code === 'HPE_HEADER_OVERFLOW') {
+    return new TesseraError(
+      'HEADERS_TOO_LARGE',
+      `the request headers are over the limit of ${maxHeaderSize} bytes; send shorter headers`,
+    );
+  }
+  if (code === 'HPE_INVALID_METHOD') {
+    return new TesseraError(
+      'INVALID_ARGUMENT',
+      'the HTTP method is not supported; list with GET and ?list=true instead of LIST (node-vault: noCustomHTTPVerbs: true)',
+    );
+  }
+  return new TesseraError('INVALID_ARGUMENT', 'the request is not valid HTTP/1.1');
 }
 
 /** Turns a thrown error into an HTTP response; the app's only error handler. */
