@@ -173,6 +173,6 @@ describe('authorisation on canonical paths', () => {
       ],
     });
     assert.equal(response.status, 400);
-    assert.match(response.body.message, /writes\[1\] repeats the path 'twice\/p'/);
+    assert.match(response.body.message, /writes\[1\]: repeats the path 'twice\/p' of writes\[0\]/);
   });
 });

@@ -97,6 +97,37 @@ describe('request input messages', () => {
     assert.match(response.body.message, /writes\[1\]\.cas must be at least 0/);
   });
 
+  test('batch lists every invalid write', async () => {
+    const writes = [
+      { path: 'in/ok', fields: { v: VALUE } },
+      { path: 'in/../up', fields: { v: VALUE } },
+      { path: 'in//double', fields: { v: VALUE } },
+    ];
+    const response = await post('/v1/tessera/batch', { writes });
+    assert.equal(response.status, 400);
+    assert.equal(response.body.code, 'INVALID_PATH');
+    assert.match(response.body.message, /^2 of 3 writes are invalid, so nothing was written/);
+    assert.match(response.body.message, /writes\[1\]: secret path "in\/\.\.\/up"/);
+    assert.match(response.body.message, /writes\[2\]: secret path "in\/\/double"/);
+    const indexes = response.body.details.errors.map((error: { index: number }) => error.index);
+    assert.deepEqual(indexes, [1, 2]);
+    const ok = await request(server, 'GET', '/v1/tessera/data/in/ok');
+    assert.equal(ok.status, 404);
+  });
+
+  test('batch with mixed problems is INVALID_ARGUMENT', async () => {
+    const writes = [
+      { path: 'in/../up', fields: { v: VALUE } },
+      { path: 'in/empty', fields: {} },
+    ];
+    const response = await post('/v1/tessera/batch', { writes });
+    assert.equal(response.status, 400);
+    assert.equal(response.body.code, 'INVALID_ARGUMENT');
+    assert.match(response.body.message, /writes\[1\]: fields must hold at least one field/);
+    const codes = response.body.details.errors.map((error: { code: string }) => error.code);
+    assert.deepEqual(codes, ['INVALID_PATH', 'INVALID_ARGUMENT']);
+  });
+
   test('bad duration names the accepted forms', async () => {
     const response = await post('/v1/auth/token/create', { policies: ['root'], ttl: true });
     assert.equal(response.status, 400);

@@ -1,11 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { TesseraError } from '../../errors.ts';
-import { decodeBase64 } from '../../mesos/base64.ts';
-import { emptyRecord } from '../../records.ts';
 import { parseSecretPath } from '../../store/path.ts';
 import type { AppContext } from '../app.ts';
 import { authenticatedCaller, requireCapability, requirePendingWrite } from '../authorize.ts';
+import { decodeFields, encodeFields } from '../base64-fields.ts';
+import { parseBatchWrites } from '../batch.ts';
 import { parseBody } from '../input.ts';
 import { checkSecretSize } from '../limits.ts';
 import { resolveBatch } from '../resolve.ts';
@@ -95,13 +94,7 @@ export function registerTesseraRoutes(app: FastifyInstance, context: AppContext)
   app.post('/v1/tessera/batch', async (request) => {
     const caller = await authenticatedCaller(request, context);
     const body = parseBody(batchBody, request);
-    const writes = body.writes.map((write, index) => {
-      const path = parseSecretPath(write.path);
-      const fields = decodeFields(write.fields, `writes[${index}].fields`);
-      checkSecretSize(path, fields, context.limits.maxSecretBytes);
-      return { path, cas: write.cas, fields };
-    });
-    rejectRepeatedPaths(writes);
+    const writes = parseBatchWrites(body.writes, context.limits.maxSecretBytes);
     for (const write of writes) {
       await rejectMountedWrite(request, context, write.path);
     }
@@ -117,36 +110,4 @@ export function registerTesseraRoutes(app: FastifyInstance, context: AppContext)
     );
     return vaultResponse(request.id, { versions });
   });
-}
-
-// Two writes of one path in a batch would make the second an update that was authorised
-// as a create, so a batch names each path once.
-function rejectRepeatedPaths(writes: { path: string }[]) {
-  const seen = new Set<string>();
-  for (const [index, write] of writes.entries()) {
-    if (seen.has(write.path)) {
-      throw new TesseraError(
-        'INVALID_ARGUMENT',
-        `writes[${index}] repeats the path '${write.path}'; put all its fields in one write`,
-      );
-    }
-    seen.add(write.path);
-  }
-}
-
-function decodeFields(fields: Record<string, string>, where: string): Record<string, Buffer> {
-  const decoded = emptyRecord<Buffer>();
-  for (const [name, text] of Object.entries(fields)) {
-    decoded[name] = decodeBase64(text, `${where}.${name}`);
-  }
-  if (Object.keys(decoded).length === 0) {
-    throw new TesseraError('INVALID_ARGUMENT', `${where} must hold at least one field`);
-  }
-  return decoded;
-}
-
-function encodeFields(fields: Record<string, Buffer>): Record<string, string> {
-  const encoded = emptyRecord<string>();
-  for (const [name, bytes] of Object.entries(fields)) encoded[name] = bytes.toString('base64');
-  return encoded;
 }
