@@ -22,8 +22,9 @@ export function pathSyntaxRule(path: string, raw: string = path): string | undef
   if (path === '') {
     return 'is empty; give at least one segment, as in db/password';
   }
-  if (hasControlCharacter(raw)) {
-    return 'contains a control character (U+0000-U+001F or U+007F); remove it';
+  const control = controlCharacterOf(raw);
+  if (control !== undefined) {
+    return `contains the control character ${control}; remove it`;
   }
   if (!raw.isWellFormed()) {
     return 'is not valid UTF-8 (it contains a lone UTF-16 surrogate)';
@@ -66,14 +67,24 @@ export function isQuotablePath(raw: string): boolean {
   return !hasControlCharacter(raw) && raw.isWellFormed() && raw.length <= MAX_PATH_BYTES + 1;
 }
 
-// U+0000-U+001F and U+007F are rejected, because paths end up in log lines, audit entries
-// and file names.
+/**
+ * Characters that no path or field name may contain, because names end up in log lines,
+ * audit entries, terminals and file names. They are the C0 controls, DEL and the C1
+ * controls (Unicode category Cc: U+0000-U+001F, U+007F-U+009F), and the line and
+ * paragraph separators U+2028 and U+2029. They are also the bidirectional controls, which
+ * reorder the text around them (Unicode property Bidi_Control: U+061C, U+200E, U+200F,
+ * U+202A-U+202E, U+2066-U+2069).
+ */
+const CONTROL_CHARACTER = /[\p{Cc}\p{Bidi_Control}\u2028\u2029]/u;
+
+/** Returns the first control character in `text` as `U+XXXX`, or undefined for none. */
+export function controlCharacterOf(text: string): string | undefined {
+  const match = CONTROL_CHARACTER.exec(text);
+  if (!match) return undefined;
+  const code = match[0].codePointAt(0) ?? 0;
+  return `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
 function hasControlCharacter(text: string): boolean {
-  for (let index = 0; index < text.length; index++) {
-    const code = text.charCodeAt(index);
-    if (code <= 0x1f || code === 0x7f) {
-      return true;
-    }
-  }
-  return false;
+  return CONTROL_CHARACTER.test(text);
 }

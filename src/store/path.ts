@@ -5,7 +5,7 @@ const SECRET_PATH = 'secret path';
 
 /**
  * Parses a secret path: non-empty UTF-8 segments separated by '/', with no control
- * character, no '.' or '..' segment and at most 512 bytes. One leading '/' is dropped,
+ * character (see `CONTROL_CHARACTER`), no '.' or '..' segment and at most 512 bytes. One leading '/' is dropped,
  * because Mesos and Marathon examples write both `/db/password` and `db/password`. That is
  * the only normalisation: paths are then compared byte for byte. The top-level folder
  * `sys` is reserved. Throws INVALID_PATH.

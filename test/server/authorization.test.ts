@@ -74,6 +74,8 @@ describe('authorisation on canonical paths', () => {
     'apps/web/db/',
     'apps/web/db%00',
     'apps/web/%0a/db',
+    'apps/web/%C2%85db',
+    'apps/web/%E2%80%AEdb',
     `apps/web/${'a'.repeat(600)}`,
   ];
   for (const target of rejected) {

@@ -50,7 +50,14 @@ describe('parseSecretPath', () => {
     ['dot-dot segment', '../etc/passwd', /'\.\.' segment at position 1/],
     ['NUL', 'db/pass\u0000word', /control character/],
     ['newline', 'db/pass\nword', /control character/],
-    ['DEL', 'db/\u007f', /control character/],
+    ['DEL', 'db/\u007f', /control character U\+007F/],
+    ['C1 NEL', 'p\u0085q', /control character U\+0085/],
+    ['C1 CSI', 'db/\u009b', /control character U\+009B/],
+    ['bidi override', 'p\u202eq', /control character U\+202E/],
+    ['bidi isolate', 'db/\u2066x', /control character U\+2066/],
+    ['right-to-left mark', 'db/\u200fx', /control character U\+200F/],
+    ['Arabic letter mark', 'db/\u061cx', /control character U\+061C/],
+    ['line separator', 'db/\u2028x', /control character U\+2028/],
     ['lone surrogate', 'db/\ud800', /not valid UTF-8/],
     ['513 bytes', 'a'.repeat(513), /513 bytes long; the maximum is 512/],
     ['257 two-byte characters', 'é'.repeat(257), /514 bytes long/],
@@ -75,6 +82,23 @@ describe('parseSecretPath', () => {
 
   it('quotes a printable path in the message', () => {
     rejectsPath(parseSecretPath, 'a//b', /"a\/\/b"/);
+  });
+
+  it('accepts letters next to the controls', () => {
+    for (const raw of ['db/\u00a0x', 'db/\u200dx', 'db/\u0600x', 'db/\u202fx']) {
+      assert.equal(parseSecretPath(raw), raw);
+    }
+  });
+
+  it('does not quote a path with a bidi control', () => {
+    assert.throws(
+      () => parseSecretPath('db/\u202etoken-abc'),
+      (error) => {
+        assert.ok(isTesseraError(error));
+        assert.doesNotMatch(error.message, /token-abc/);
+        return true;
+      },
+    );
   });
 
   it('does not quote a path with a control character', () => {
