@@ -1,4 +1,5 @@
 import { TesseraError } from '../errors.ts';
+import { controlCharacterOf } from './path.ts';
 import type { MetadataPatch } from './store.ts';
 
 /** The maximum number of fields in one version of a secret. */
@@ -22,8 +23,9 @@ export function checkVersion(version: unknown, name: string): void {
 
 /**
  * Throws INVALID_ARGUMENT unless `fields` has at most 64 fields, each with a non-empty
- * name of at most 256 bytes and a Buffer value. Messages refer to a field by position,
- * never by name, because a caller may paste a value where a name belongs.
+ * name of at most 256 bytes without control characters (as paths have none) and a Buffer
+ * value. Messages refer to a field by position, never by name, because a caller may paste
+ * a value where a name belongs.
  */
 export function checkFields(fields: Record<string, Buffer>, path: string): void {
   if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) {
@@ -55,6 +57,10 @@ function fieldProblem(name: string, value: unknown): string | undefined {
   }
   if (!name.isWellFormed()) {
     return 'has a name that is not valid UTF-8';
+  }
+  const control = controlCharacterOf(name);
+  if (control !== undefined) {
+    return `has a name with the control character ${control}; remove it`;
   }
   const bytes = Buffer.byteLength(name, 'utf8');
   if (bytes > MAX_FIELD_NAME_BYTES) {

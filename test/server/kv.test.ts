@@ -192,6 +192,43 @@ describe('Vault KV v2 API', () => {
     assert.match(response.body.message, /data\.port/);
   });
 
+  test('field limits are enforced', async () => {
+    const many = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`f${i}`, 'x']));
+    const tooMany = await request(server, 'POST', '/v1/secret/data/app/many', { data: many });
+    assert.equal(tooMany.status, 400);
+    assert.match(tooMany.body.message, /has 65 fields; the maximum is 64/);
+    delete many.f64;
+    const enough = await request(server, 'POST', '/v1/secret/data/app/many', { data: many });
+    assert.equal(enough.status, 200);
+
+    const long = { [`${'n'.repeat(257)}`]: 'x' };
+    const tooLong = await request(server, 'POST', '/v1/secret/data/app/long', { data: long });
+    assert.equal(tooLong.status, 400);
+    assert.match(tooLong.body.message, /name of 257 bytes; the maximum is 256 bytes/);
+  });
+
+  test('control characters in field names are rejected', async () => {
+    const cases: [string, string][] = [
+      ['a\u0000', 'U\\+0000'],
+      ['a\u0085', 'U\\+0085'],
+      ['a\u202eb', 'U\\+202E'],
+    ];
+    for (const [name, code] of cases) {
+      const response = await request(server, 'POST', '/v1/secret/data/app/control', {
+        data: { ok: 'x', [name]: 'CANARY-field-value' },
+      });
+      assert.equal(response.status, 400, code);
+      assert.equal(response.body.code, 'INVALID_ARGUMENT');
+      assert.match(
+        response.body.message,
+        new RegExp(`field 2 of secret app/control has a name with the control character ${code}`),
+      );
+      assert.doesNotMatch(JSON.stringify(response.body), /CANARY/);
+    }
+    const read = await request(server, 'GET', '/v1/secret/data/app/control');
+    assert.equal(read.status, 404);
+  });
+
   test('a binary field is refused by the KV read with NOT_UTF8', async () => {
     const bytes = Buffer.from([0xff, 0x00, 0xfe]).toString('base64');
     await request(server, 'POST', '/v1/tessera/data/app/binary', { fields: { keytab: bytes } });

@@ -200,6 +200,9 @@ describe('Secrets input checks', () => {
       Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`f${i}`, Buffer.from('x')])),
     ],
     ['a string value', { value: 'text' as unknown as Buffer }],
+    ['a NUL in a field name', { 'a\u0000': Buffer.from('x') }],
+    ['a C1 control in a field name', { 'a\u009b': Buffer.from('x') }],
+    ['a bidi control in a field name', { 'a\u202eb': Buffer.from('x') }],
   ];
   for (const [name, fields] of invalid) {
     it(`rejects ${name}`, async () => {
