@@ -140,11 +140,20 @@ function fieldsFromJson(input: string): Record<string, Buffer> {
   return fields;
 }
 
-/** Parses a whole number of 0 or more for an option. */
-export function wholeNumber(value: string): number {
-  const number = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(number)) {
-    throw new InvalidArgumentError('expected a whole number of 0 or more.');
-  }
-  return number;
+/**
+ * Returns a commander argument parser for a whole number from `min` to `max`. The usage
+ * error names the range, and commander names the option.
+ */
+export function wholeNumberFrom(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const number = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(number) || number < min || number > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `of ${min} or more` : `from ${min} to ${max}`;
+      throw new InvalidArgumentError(`expected a whole number ${range}.`);
+    }
+    return number;
+  };
 }
+
+/** Parses a whole number of 0 or more for an option. */
+export const wholeNumber = wholeNumberFrom(0, Number.MAX_SAFE_INTEGER);

@@ -4,7 +4,7 @@ import { type MountSpec, parseBackendSpec, parseMountSpec } from '../backends/sp
 import { TesseraError } from '../errors.ts';
 import { type RunningServer, SERVER_DEFAULTS, startServer } from '../server/start.ts';
 import { defaultTokenFile } from './context.ts';
-import { wholeNumber } from './put.ts';
+import { wholeNumber, wholeNumberFrom } from './put.ts';
 import { addMesosFollowOptions, mesosFollowConfig, trustedProxies } from './server-mesos.ts';
 
 const HELP = `
@@ -27,6 +27,14 @@ Mesos tasks log in with a login role when the server follows their master:
   tessera server --data-dir /var/lib/tessera \\
       --mesos-master http://master.example:5050   (see docs/mesos.md)
 `;
+
+// A request body is about 4/3 of a secret plus 1 MiB, and the server decodes it into one
+// string, which V8 limits to buffer.constants.MAX_STRING_LENGTH (2^29 - 24 in Node.js 24).
+const MAX_SECRET_BYTES = 256 * 1024 * 1024;
+
+// The timeout also becomes each socket's idle timeout. Node.js timers take at most
+// 2^31 - 1 ms, and a longer one fires after 1 ms instead.
+const MAX_REQUEST_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
 /** Registers `tessera server`. */
 export function registerServer(program: Command) {
@@ -85,7 +93,7 @@ export function registerServer(program: Command) {
       new Option('--max-secret-bytes <bytes>', 'largest secret version accepted, in bytes')
         .env('TESSERA_MAX_SECRET_BYTES')
         .default(SERVER_DEFAULTS.maxSecretBytes)
-        .argParser(wholeNumber),
+        .argParser(wholeNumberFrom(1, MAX_SECRET_BYTES)),
     )
     .addOption(
       new Option(
@@ -94,7 +102,7 @@ export function registerServer(program: Command) {
       )
         .env('TESSERA_REQUEST_TIMEOUT')
         .default(SERVER_DEFAULTS.requestTimeoutMs / 1000)
-        .argParser(wholeNumber),
+        .argParser(wholeNumberFrom(1, MAX_REQUEST_TIMEOUT_SECONDS)),
     )
     .addOption(
       new Option(
@@ -103,7 +111,7 @@ export function registerServer(program: Command) {
       )
         .env('TESSERA_AUTH_FAILURE_LIMIT')
         .default(SERVER_DEFAULTS.failureLimit.maxFailures)
-        .argParser(wholeNumber),
+        .argParser(wholeNumberFrom(1, Number.MAX_SAFE_INTEGER)),
     )
     .addOption(
       new Option(

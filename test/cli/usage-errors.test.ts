@@ -49,3 +49,25 @@ describe('tessera with an unknown option', () => {
     });
   }
 });
+
+describe('tessera server with a limit out of range', () => {
+  const cases: [string[], NodeJS.ProcessEnv, RegExp][] = [
+    [['--auth-failure-limit', '0'], {}, /'--auth-failure-limit <count>' .* of 1 or more/],
+    [['--max-secret-bytes', '0'], {}, /'--max-secret-bytes <bytes>' .* from 1 to 268435456/],
+    [['--request-timeout', '0'], {}, /'--request-timeout <seconds>' .* from 1 to 2147483/],
+    [['--request-timeout', '2147484'], {}, /'--request-timeout <seconds>' .* from 1 to 2147483/],
+    [[], { TESSERA_AUTH_FAILURE_LIMIT: '0' }, /'--auth-failure-limit <count>' .* of 1 or more/],
+  ];
+  for (const [args, env, pattern] of cases) {
+    const setting = args.join(' ') || Object.keys(env).join(' ');
+    it(`rejects ${setting} as a usage error`, async () => {
+      const result = await runTessera(['server', '--dev', '--port', '0', ...args], {
+        env: { PATH: process.env.PATH, HOME: '/nonexistent', ...env },
+        timeoutMs: 15_000,
+      });
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, pattern);
+      assert.doesNotMatch(result.stdout.toString(), /listening/);
+    });
+  }
+});
