@@ -55,6 +55,12 @@ export class Access {
     return loaded.filter((policy) => policy !== null);
   }
 
+  /** Returns those of `names` that no stored or built-in policy has. */
+  async missingPolicies(names: string[]): Promise<string[]> {
+    const loaded = await Promise.all(names.map((name) => this.#policy(name)));
+    return names.filter((_name, index) => loaded[index] === null);
+  }
+
   /** Reads a policy's JSON text; the built-in root policy reads as ''. */
   async readPolicy(name: string): Promise<string | undefined> {
     checkPolicyName(name);

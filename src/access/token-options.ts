@@ -60,7 +60,8 @@ export function checkSubset(creator: Caller, policies: string[]): void {
 
 /**
  * Returns the TTL and max TTL a new token gets. A TTL over the max TTL is capped, and a
- * child's max TTL ends at its parent's expiry. Each cap adds a warning to `warnings`.
+ * child's max TTL, and so its TTL, ends at its parent's expiry. Each cap of a TTL or max
+ * TTL that the request gave adds a warning to `warnings`.
  */
 export function lifetimeOf(
   options: CreateTokenOptions,
@@ -70,10 +71,7 @@ export function lifetimeOf(
   let ttl = options.ttlSeconds ?? 0;
   let max = options.maxTtlSeconds ?? 0;
   if (max && ttl > max) {
-    warnings.push(
-      `TTL of "${formatDuration(ttl)}" exceeded the effective max_ttl of ` +
-        `"${formatDuration(max)}"; TTL value is capped accordingly`,
-    );
+    warnings.push(ttlCappedWarning(ttl, max));
     ttl = max;
   }
 
@@ -87,9 +85,18 @@ export function lifetimeOf(
         );
       max = left;
     }
+    if (ttl > max) warnings.push(ttlCappedWarning(ttl, max));
     if (!ttl || ttl > max) ttl = max;
   }
   return { ttlSeconds: ttl, maxTtlSeconds: max };
+}
+
+/** Returns Vault's warning for a TTL capped at the max TTL, both in seconds. */
+export function ttlCappedWarning(ttlSeconds: number, maxTtlSeconds: number): string {
+  return (
+    `TTL of "${formatDuration(ttlSeconds)}" exceeded the effective max_ttl of ` +
+    `"${formatDuration(maxTtlSeconds)}"; TTL value is capped accordingly`
+  );
 }
 
 /**

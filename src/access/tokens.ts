@@ -1,10 +1,16 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { TesseraError } from '../errors.ts';
 import type { Store, TokenRecord } from '../store/store.ts';
-import { formatDuration } from './duration.ts';
 import { checkNotLastAdmin, withAdminLock } from './lockout.ts';
 import { ROOT_POLICY } from './policy.ts';
-import { checkOptions, checkSubset, expiryOf, lifetimeOf, metaOf } from './token-options.ts';
+import {
+  checkOptions,
+  checkSubset,
+  expiryOf,
+  lifetimeOf,
+  metaOf,
+  ttlCappedWarning,
+} from './token-options.ts';
 
 export { ROOT_POLICY } from './policy.ts';
 
@@ -166,10 +172,7 @@ export async function renew(
   let expire = increment ? now + increment * 1000 : limit;
   if (expire > limit) {
     const left = Math.max(0, Math.floor((limit - now) / 1000));
-    warnings.push(
-      `TTL of "${formatDuration(increment)}" exceeded the effective max_ttl of ` +
-        `"${formatDuration(left)}"; TTL value is capped accordingly`,
-    );
+    warnings.push(ttlCappedWarning(increment, left));
     expire = limit;
   }
 

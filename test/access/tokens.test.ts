@@ -167,6 +167,17 @@ describe('child tokens', () => {
     assert.match(long.warnings[0] ?? '', /capped at the parent token's remaining/);
   });
 
+  it('warns when its TTL is capped at the parent', async () => {
+    const { token } = await createToken(store, { policies: ['web'], ttlSeconds: 60 });
+    const creator = await authenticate(store, token);
+    const child = await createToken(store, { policies: ['web'], creator, ttlSeconds: 3600 });
+    assert.ok(child.info.ttlSeconds <= 60);
+    assert.equal(child.warnings.length, 1);
+    assert.match(child.warnings[0] ?? '', /^TTL of "1h" exceeded the effective max_ttl of "/);
+    const unlimited = await createToken(store, { policies: ['web'], creator });
+    assert.deepEqual(unlimited.warnings, []);
+  });
+
   it('cannot be created by a use-limited token', async () => {
     const { token } = await createToken(store, { policies: ['root'], numUses: 5 });
     const creator = await authenticate(store, token);

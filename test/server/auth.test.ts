@@ -52,6 +52,40 @@ describe('token routes', () => {
     assert.equal(auth.num_uses, 0);
   });
 
+  test('create warns of a policy that does not exist', async () => {
+    const response = await call('POST', '/v1/auth/token/create', { policies: ['web', 'nope'] });
+    assert.equal(response.status, 200);
+    assert.deepEqual(response.body.warnings, [
+      'policy "nope" does not exist, so it grants the token nothing until a policy of that name is written',
+    ]);
+    const known = await call('POST', '/v1/auth/token/create', { policies: ['web', 'root'] });
+    assert.equal(known.body.warnings, null);
+  });
+
+  test('create warns when a child TTL is capped', async () => {
+    const parent = await create({ policies: ['web'], ttl: '1h' });
+    const response = await call(
+      'POST',
+      '/v1/auth/token/create',
+      { policies: ['web'], ttl: '10h' },
+      parent.client_token,
+    );
+    assert.equal(response.status, 200);
+    assert.ok(response.body.auth.lease_duration <= 3600);
+    assert.equal(response.body.warnings.length, 1);
+    assert.match(
+      response.body.warnings[0],
+      /^TTL of "10h" exceeded the effective max_ttl of "(59m\d+s|1h)"; TTL value is capped accordingly$/,
+    );
+    const within = await call(
+      'POST',
+      '/v1/auth/token/create',
+      { policies: ['web'], ttl: '10m' },
+      parent.client_token,
+    );
+    assert.equal(within.body.warnings, null);
+  });
+
   test('lookup-self describes the token without its value', async () => {
     const auth = await create({ policies: ['web'], meta: { team: 'payments' } });
     const looked = await call('GET', '/v1/auth/token/lookup-self', undefined, auth.client_token);

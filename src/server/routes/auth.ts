@@ -66,7 +66,9 @@ export function registerAuthRoutes(app: FastifyInstance, context: AppContext) {
       'token created',
     );
     const auth = { client_token: created.token, ...authOf(info, leaseSeconds(info)) };
-    return tokenResponse(request, auth, created.warnings);
+    const missing = await context.access.missingPolicies(info.policies);
+    const warnings = [...created.warnings, ...missing.map(missingPolicyWarning)];
+    return tokenResponse(request, auth, warnings);
   });
 
   app.get(`${MOUNT}/lookup-self`, async (request) => {
@@ -116,6 +118,11 @@ async function guardAccessor(request: FastifyRequest, context: AppContext): Prom
   checkAccessor(accessor);
   await requireCapability(request, context, 'admin', `sys/tokens/${accessor}`);
   return accessor;
+}
+
+// A token may name a policy that is written later, as in Vault, so this is no error.
+function missingPolicyWarning(name: string): string {
+  return `policy "${name}" does not exist, so it grants the token nothing until a policy of that name is written`;
 }
 
 function optionalDuration(value: string | number | undefined, what: string) {
