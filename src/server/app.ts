@@ -114,11 +114,9 @@ export function buildApp(context: AppContext): FastifyInstance {
   });
 
   // A client that has failed to authenticate too often is turned away before any work.
-  // Health and metrics need no token, so monitoring keeps working for a blocked address.
+  // Health needs no token, so a load balancer keeps seeing it from a blocked address.
   app.addHook('onRequest', async (request) => {
-    if (request.url.startsWith('/v1/sys/health') || request.url.startsWith('/v1/sys/metrics')) {
-      return;
-    }
+    if (request.url.startsWith('/v1/sys/health')) return;
     checkFailureLimit(context.failures, request.ip);
   });
 

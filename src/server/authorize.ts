@@ -196,6 +196,11 @@ async function audit(
   }
 }
 
+/** Returns whether the request carries a token, valid or not. */
+export function hasToken(request: FastifyRequest): boolean {
+  return tokenOf(request) !== undefined;
+}
+
 // The auth scheme is case-insensitive (RFC 7235, section 2.1), so `bearer` works too.
 const BEARER = /^bearer +(\S+) *$/i;
 

@@ -9,7 +9,7 @@ export interface ServerMetrics {
   taskLogins: Counter<'outcome'>;
 }
 
-/** Registers request metrics and `GET /v1/sys/metrics` in Prometheus text format. */
+/** Registers request metrics; `GET /v1/sys/metrics` (in sys.ts) serves them as Prometheus text. */
 export function registerMetrics(app: FastifyInstance, store: Store): ServerMetrics {
   const registry = new Registry();
   const requests = new Counter({
@@ -50,11 +50,6 @@ export function registerMetrics(app: FastifyInstance, store: Store): ServerMetri
     const route = request.routeOptions.url ?? 'unmatched';
     requests.inc({ method: request.method, route, status: reply.statusCode });
     latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
-  });
-
-  app.get('/v1/sys/metrics', async (_request, reply) => {
-    reply.header('content-type', registry.contentType);
-    return registry.metrics();
   });
   return { registry, auditFailures, taskLogins };
 }

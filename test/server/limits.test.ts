@@ -39,7 +39,9 @@ describe('request limits', () => {
   });
 
   test('metrics count requests by route pattern, not by path', async () => {
-    const response = await fetch(`${server.address}/v1/sys/metrics`);
+    const response = await fetch(`${server.address}/v1/sys/metrics`, {
+      headers: { authorization: `Bearer ${server.rootToken}` },
+    });
     const text = await response.text();
     assert.equal(response.status, 200);
     assert.match(
