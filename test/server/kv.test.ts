@@ -183,6 +183,28 @@ describe('Vault KV v2 API', () => {
     assert.deepEqual(read.body.data.data, { a: '1', c: '3' });
   });
 
+  test('patch of a missing secret is 404', async () => {
+    const response = await fetch(`${server.address}/v1/secret/data/app/no-patch`, {
+      method: 'PATCH',
+      headers: { 'x-vault-token': server.rootToken },
+      body: JSON.stringify({ data: { a: '1' } }),
+    });
+    assert.equal(response.status, 404);
+    assert.equal(((await response.json()) as { code: string }).code, 'NOT_FOUND');
+  });
+
+  test('patch checks the version it merged from', async () => {
+    await request(server, 'POST', '/v1/secret/data/app/patch-cas', { data: { a: '1' } });
+    await request(server, 'POST', '/v1/secret/data/app/patch-cas', { data: { a: '2' } });
+    const response = await fetch(`${server.address}/v1/secret/data/app/patch-cas`, {
+      method: 'PATCH',
+      headers: { 'x-vault-token': server.rootToken },
+      body: JSON.stringify({ data: { b: '3' }, options: { cas: 1 } }),
+    });
+    assert.equal(response.status, 400);
+    assert.equal(((await response.json()) as { code: string }).code, 'CAS_MISMATCH');
+  });
+
   test('non-string field values are rejected naming the field', async () => {
     const response = await request(server, 'POST', '/v1/secret/data/app/bad', {
       data: { port: 5432 },

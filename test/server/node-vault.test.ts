@@ -41,6 +41,33 @@ describe('node-vault against the KV v2 API', () => {
     assert.equal(metadata.data.current_version, 1);
   });
 
+  test('manages policies with its policy helpers', async () => {
+    const rules = JSON.stringify({ rules: [{ path: 'apps/*', capabilities: ['read'] }] });
+    await vault.addPolicy({ name: 'apps-read', rules });
+
+    const listed = await vault.policies();
+    assert.ok(listed.policies.includes('apps-read'));
+    assert.ok(listed.data.keys.includes('apps-read'));
+
+    const read = await vault.getPolicy({ name: 'apps-read' });
+    assert.equal(read.rules, rules);
+    assert.equal(read.data.rules, rules);
+
+    await vault.removePolicy({ name: 'apps-read' });
+    const after = await vault.policies();
+    assert.ok(!after.policies.includes('apps-read'));
+  });
+
+  test('a bad policy from the helper is a 400', async () => {
+    await assert.rejects(
+      vault.addPolicy({ name: 'bad', rules: '{"rules": []}' }),
+      (error: { response?: { statusCode?: number } }) => {
+        assert.equal(error.response?.statusCode, 400);
+        return true;
+      },
+    );
+  });
+
   test('a missing secret is a 404 error for the client', async () => {
     await assert.rejects(
       vault.read('secret/data/apps/missing'),

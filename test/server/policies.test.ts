@@ -40,6 +40,43 @@ describe('policy routes', () => {
     assert.deepEqual(JSON.parse(read.body.data.policy), WEB);
   });
 
+  test('Vault older policy routes are aliases', async () => {
+    const rules = JSON.stringify(WEB);
+    const route = '/v1/sys/policy/legacy';
+    assert.equal((await request(server, 'PUT', route, { name: 'legacy', rules })).status, 204);
+    const read = await request(server, 'GET', route);
+    assert.equal(read.status, 200);
+    assert.equal(read.body.rules, rules);
+    assert.equal(read.body.data.policy, rules);
+    const acl = await request(server, 'GET', '/v1/sys/policies/acl/legacy');
+    assert.equal(acl.body.data.policy, rules);
+    assert.equal((await request(server, 'POST', route, { policy: rules })).status, 204);
+    assert.equal((await request(server, 'DELETE', route)).status, 204);
+    assert.equal((await request(server, 'GET', route)).status, 404);
+  });
+
+  test('older policy route checks its body', async () => {
+    const rules = JSON.stringify(WEB);
+    const route = '/v1/sys/policy/legacy-bad';
+    const both = await request(server, 'PUT', route, { rules, policy: rules });
+    assert.equal(both.status, 400);
+    assert.match(both.body.message, /both rules and policy/);
+    const renamed = await request(server, 'PUT', route, { name: 'other', rules });
+    assert.equal(renamed.status, 400);
+    assert.match(renamed.body.message, /differs from the policy name in the URL/);
+    const empty = await request(server, 'PUT', route, {});
+    assert.equal(empty.status, 400);
+    assert.match(empty.body.message, /needs the policy text in rules/);
+  });
+
+  test('older policy routes need admin', async () => {
+    const { token } = await tokenFor(['web']);
+    const listed = await request(server, 'GET', '/v1/sys/policy', undefined, token);
+    assert.equal(listed.status, 403);
+    const read = await request(server, 'GET', '/v1/sys/policy/web', undefined, token);
+    assert.equal(read.status, 403);
+  });
+
   test('the list holds every policy and root', async () => {
     const listed = await request(server, 'GET', '/v1/sys/policies/acl?list=true');
     assert.equal(listed.status, 200);
