@@ -82,8 +82,19 @@ export async function rawGet(
   path: string,
   token: string = target.rootToken,
 ): Promise<{ status: number; body: any }> {
-  const { port } = new URL(target.address);
   const head = `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Vault-Token: ${token}\r\nConnection: close\r\n\r\n`;
+  return rawRequest(target, head);
+}
+
+/**
+ * Sends `head` (a request line, headers and any body) over a plain socket and returns the
+ * status, the whole response text and its JSON body; gives up after 5 s.
+ */
+export async function rawRequest(
+  target: TestServer,
+  head: string,
+): Promise<{ status: number; text: string; body: any }> {
+  const { port } = new URL(target.address);
   const text = await new Promise<string>((resolve, reject) => {
     const socket = connect(Number(port), '127.0.0.1', () => socket.write(head));
     let received = '';
@@ -92,8 +103,10 @@ export async function rawGet(
       received += chunk.toString();
     });
     socket.on('end', () => resolve(received));
-    socket.on('error', reject);
+    // A server that closes the connection after its response may reset it while the
+    // client still writes.
+    socket.on('error', (error) => (received ? resolve(received) : reject(error)));
   });
   const status = Number(text.split(' ')[1]);
-  return { status, body: JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) };
+  return { status, text, body: JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) };
 }

@@ -1,26 +1,7 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-
-/** Sends `head` over a plain socket and returns status and parsed body; 5 s at most. */
-async function rawRequest(server: TestServer, head: string) {
-  const { port } = new URL(server.address);
-  const text = await new Promise<string>((resolve, reject) => {
-    const socket = connect(Number(port), '127.0.0.1', () => socket.write(head));
-    let received = '';
-    socket.setTimeout(5000, () => socket.destroy(new Error('no answer within 5 s')));
-    socket.on('data', (chunk) => {
-      received += chunk.toString();
-    });
-    socket.on('close', () => resolve(received));
-    // The server closes the connection after its response, which may reset it while the
-    // client still writes.
-    socket.on('error', (error) => (received ? resolve(received) : reject(error)));
-  });
-  const status = Number(text.split(' ')[1]);
-  return { status, text, body: JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) };
-}
+import { rawRequest, startTestServer, type TestServer } from '../helpers/server.ts';
 
 // Errors that Node's HTTP parser raises before a route runs get the documented body too.
 describe('client errors', () => {
