@@ -1,5 +1,5 @@
 import { TesseraError } from '../errors.ts';
-import { controlCharacterOf } from './path.ts';
+import { controlCharacterOf } from '../secret-path.ts';
 import type { MetadataPatch } from './store.ts';
 
 /** The maximum number of fields in one version of a secret. */
