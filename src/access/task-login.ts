@@ -103,7 +103,9 @@ export class TaskLogins {
    * current.
    */
   async reconcile(): Promise<number> {
-    if (!this.#index.synced) return 0;
+    // A task missing from the index may run on an agent that a new master has not heard
+    // from again yet, so nothing is ended until every such agent is back or removed.
+    if (!this.#index.synced || this.#index.recoveringAgents > 0) return 0;
     const running = await this.#store.listRunningTaskLogins();
     const gone = running.filter((login) => !this.#index.isLive(login.frameworkId, login.taskId));
     return this.endTasks(gone);

@@ -74,10 +74,21 @@ export const StateSchema = z.looseObject({
     .looseObject({
       pending_tasks: z.array(TaskSchema).optional(),
       tasks: z.array(TaskSchema).optional(),
+      /** Tasks on agents that the master marked unreachable; they may come back. */
+      unreachable_tasks: z.array(TaskSchema).optional(),
     })
     .optional(),
   get_frameworks: z.looseObject({ frameworks: z.array(FrameworkSchema).optional() }).optional(),
-  get_agents: z.looseObject({ agents: z.array(AgentSchema).optional() }).optional(),
+  get_agents: z
+    .looseObject({
+      agents: z.array(AgentSchema).optional(),
+      /**
+       * `AgentInfo` of the agents that a newly elected master read from its registry and
+       * that have not registered with it again yet; their tasks are not listed meanwhile.
+       */
+      recovered_agents: z.array(z.looseObject({ id: idSchema.optional() })).optional(),
+    })
+    .optional(),
 });
 
 /** `mesos.v1.master.Event`: one record of the `SUBSCRIBE` stream. */

@@ -62,11 +62,15 @@ export interface EndedTask {
 /**
  * The master's tasks, agents and frameworks, kept up to date from the operator API's event
  * stream: a `SUBSCRIBED` snapshot, then one event per change. Tasks that end are dropped.
+ * A newly elected master lists the agents it has not heard from again as recovered, and
+ * not their tasks, so the tasks of such an agent are kept until it registers again (its
+ * tasks then come as `TASK_ADDED`) or is removed.
  */
 export class TaskIndex {
   readonly #tasks = new Map<string, IndexedTask>();
   readonly #agents = new Map<string, IndexedAgent>();
   readonly #frameworks = new Map<string, IndexedFramework>();
+  readonly #recovering = new Set<string>();
   #synced = false;
 
   /** True from a `SUBSCRIBED` snapshot until `unsync`: the index then mirrors the master. */
@@ -100,8 +104,7 @@ export class TaskIndex {
         if (event.agent_added) this.#addAgent(event.agent_added.agent);
         return [];
       case 'AGENT_REMOVED':
-        if (event.agent_removed) this.#agents.delete(event.agent_removed.agent_id.value);
-        return [];
+        return event.agent_removed ? this.#removeAgent(event.agent_removed.agent_id.value) : [];
       case 'FRAMEWORK_ADDED':
       case 'FRAMEWORK_UPDATED': {
         const framework = event.framework_added?.framework ?? event.framework_updated?.framework;
@@ -137,6 +140,14 @@ export class TaskIndex {
     return this.#frameworks.get(id);
   }
 
+  /**
+   * The number of agents that a new master recovered and that have not registered again.
+   * While there are any, a task missing from the index may still run on one of them.
+   */
+  get recoveringAgents(): number {
+    return this.#recovering.size;
+  }
+
   /** The number of live tasks, agents and frameworks, for health and metrics. */
   get size(): { tasks: number; agents: number; frameworks: number } {
     return {
@@ -148,19 +159,56 @@ export class TaskIndex {
 
   #replace(state: OperatorState, nowSeconds: number): EndedTask[] {
     const before = [...this.#tasks.values()];
+    const agentsBefore = new Map(this.#agents);
     this.#tasks.clear();
     this.#agents.clear();
     this.#frameworks.clear();
+    this.#recovering.clear();
     for (const agent of state.get_agents?.agents ?? []) this.#addAgent(agent);
+    for (const agent of state.get_agents?.recovered_agents ?? []) {
+      const id = agent.id?.value;
+      if (id === undefined || this.#agents.has(id)) continue;
+      this.#recovering.add(id);
+      const known = agentsBefore.get(id);
+      if (known !== undefined) this.#agents.set(id, known);
+    }
     for (const framework of state.get_frameworks?.frameworks ?? []) {
       this.#addFramework(framework.framework_info);
     }
-    const tasks = [...(state.get_tasks?.pending_tasks ?? []), ...(state.get_tasks?.tasks ?? [])];
+    // An unreachable task is kept in its state, TASK_UNREACHABLE, as its update event does.
+    const listed = state.get_tasks ?? {};
+    const tasks = [
+      ...(listed.pending_tasks ?? []),
+      ...(listed.tasks ?? []),
+      ...(listed.unreachable_tasks ?? []),
+    ];
     for (const task of tasks) this.#addTask(task, nowSeconds);
     this.#synced = true;
-    return before
-      .filter((task) => !this.#tasks.has(taskKey(task.frameworkId, task.taskId)))
-      .map(({ frameworkId, taskId }) => ({ frameworkId, taskId }));
+
+    const ended: EndedTask[] = [];
+    for (const task of before) {
+      const key = taskKey(task.frameworkId, task.taskId);
+      if (this.#tasks.has(key)) continue;
+      if (this.#recovering.has(task.agentId)) {
+        this.#tasks.set(key, task);
+      } else {
+        ended.push({ frameworkId: task.frameworkId, taskId: task.taskId });
+      }
+    }
+    return ended;
+  }
+
+  // An agent that the master removes takes the tasks it was kept for with it.
+  #removeAgent(id: string): EndedTask[] {
+    this.#agents.delete(id);
+    if (!this.#recovering.delete(id)) return [];
+    const ended: EndedTask[] = [];
+    for (const [key, task] of this.#tasks) {
+      if (task.agentId !== id) continue;
+      this.#tasks.delete(key);
+      ended.push({ frameworkId: task.frameworkId, taskId: task.taskId });
+    }
+    return ended;
   }
 
   #addTask(task: Task, nowSeconds: number): EndedTask[] {
@@ -207,6 +255,7 @@ export class TaskIndex {
   #addAgent(agent: Agent): void {
     const id = agent.agent_info.id?.value;
     if (id === undefined) return;
+    this.#recovering.delete(id);
     this.#agents.set(id, {
       id,
       hostname: agent.agent_info.hostname,

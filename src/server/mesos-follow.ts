@@ -71,7 +71,12 @@ export function followMesos(
     connectTimeoutMs: config.connectTimeoutMs,
     retryDelayMs: (failures) => backoffDelay(failures, RECONNECT),
     onEvent: (event) => {
+      const recovering = index.recoveringAgents;
       const ended = index.apply(event, Date.now() / 1000);
+      // The logins that waited for the agents of a new master are checked once they are back.
+      if (recovering > 0 && index.recoveringAgents === 0) {
+        logins.reconcile().then(revoked, failed('end the logins of tasks that ended'));
+      }
       if (ended.length === 0) return;
       logins.endTasks(ended).then(revoked, failed('end task logins'));
       for (const listener of endListeners) listener(ended);

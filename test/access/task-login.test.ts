@@ -238,6 +238,77 @@ describe('TaskLogins', () => {
     assert.equal(await logins.endTasks(ended), 0);
   });
 
+  // A newly elected master lists the agents it read from its registry as recovered until
+  // they register again, and lists none of their tasks meanwhile.
+  function failoverSnapshot(unreachable: unknown[] = []) {
+    return event({
+      type: 'SUBSCRIBED',
+      subscribed: {
+        get_state: {
+          get_tasks: { tasks: [], unreachable_tasks: unreachable },
+          get_agents: { agents: [], recovered_agents: [{ id: { value: AGENT }, hostname: 'a' }] },
+          get_frameworks: { frameworks: [] },
+        },
+      },
+    });
+  }
+
+  const agentBack = () =>
+    event({
+      type: 'AGENT_ADDED',
+      agent_added: {
+        agent: {
+          agent_info: { id: { value: AGENT }, hostname: 'agent-1.example.invalid' },
+          pid: `slave(1)@${AGENT_ADDRESS}:5051`,
+        },
+      },
+    });
+
+  it('keeps tokens through a master failover', async () => {
+    index.apply(added('billing.1'), now());
+    const { created } = await logins.login(request('billing.1'));
+
+    assert.deepEqual(index.apply(failoverSnapshot(), now()), []);
+    assert.equal(index.recoveringAgents, 1);
+    assert.equal(await logins.reconcile(), 0);
+    assert.ok(index.isLive(FRAMEWORK, 'billing.1'));
+
+    index.apply(agentBack(), now());
+    index.apply(added('billing.1'), now());
+    assert.equal(index.recoveringAgents, 0);
+    assert.equal(await logins.reconcile(), 0);
+    await authenticate(store, created.token);
+  });
+
+  it('ends the tasks of a recovered agent that is removed', async () => {
+    index.apply(added('billing.1'), now());
+    await logins.login(request('billing.1'));
+    index.apply(failoverSnapshot(), now());
+    const removed = event({ type: 'AGENT_REMOVED', agent_removed: { agent_id: { value: AGENT } } });
+    assert.deepEqual(index.apply(removed, now()), [
+      { frameworkId: FRAMEWORK, taskId: 'billing.1' },
+    ]);
+    assert.equal(index.recoveringAgents, 0);
+  });
+
+  it('keeps the token of an unreachable task', async () => {
+    index.apply(added('billing.1'), now());
+    const { created } = await logins.login(request('billing.1'));
+    const unreachable = event({
+      type: 'SUBSCRIBED',
+      subscribed: {
+        get_state: {
+          get_tasks: { unreachable_tasks: [task('billing.1', { state: 'TASK_UNREACHABLE' })] },
+          get_agents: { agents: [] },
+        },
+      },
+    });
+
+    assert.deepEqual(index.apply(unreachable, now()), []);
+    assert.equal(await logins.reconcile(), 0);
+    await authenticate(store, created.token);
+  });
+
   it('revokes tokens of tasks that ended while it was not following', async () => {
     index.apply(added('billing.1'), now());
     index.apply(added('billing.2'), now());
