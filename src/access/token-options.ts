@@ -42,17 +42,22 @@ export function checkOptions(options: CreateTokenOptions): void {
 }
 
 /**
- * Checks that a child's policies are among its creator's, unless the creator has the root
- * policy. Throws PERMISSION_DENIED.
+ * Checks that the policies a caller hands on (to a child token, or to the tokens of a login
+ * role) are among the caller's own, unless the caller has the root policy. `what` names
+ * the receiver, as in "a child token". Throws PERMISSION_DENIED.
  */
-export function checkSubset(creator: Caller, policies: string[]): void {
+export function checkSubset(
+  creator: Caller,
+  policies: string[],
+  what = { receiver: "a child token's", action: 'create the token' },
+): void {
   if (creator.policies.includes(ROOT_POLICY)) return;
   const extra = policies.filter((name) => !creator.policies.includes(name));
   if (extra.length > 0) {
     throw new TesseraError(
       'PERMISSION_DENIED',
-      `permission denied: a child token's policies must be a subset of its creator's, and ` +
-        `'${extra[0]}' is not among them; ask a holder of that policy to create the token`,
+      `permission denied: ${what.receiver} policies must be a subset of the caller's, and ` +
+        `'${extra[0]}' is not among them; ask a holder of that policy to ${what.action}`,
       { policy: extra[0] },
     );
   }

@@ -3,9 +3,10 @@ import { z } from 'zod';
 import { loginRoleDocument, parseLoginRole } from '../../access/login-roles.ts';
 import { checkPolicyName } from '../../access/policy.ts';
 import type { TaskLogins } from '../../access/task-login.ts';
+import { checkSubset } from '../../access/token-options.ts';
 import { isTesseraError, TesseraError } from '../../errors.ts';
 import type { AppContext } from '../app.ts';
-import { auditTaskLogin, requireCapability } from '../authorize.ts';
+import { auditTaskLogin, authenticatedCaller, requireCapability } from '../authorize.ts';
 import { parseBody } from '../input.ts';
 import { vaultResponse } from '../vault-format.ts';
 import { authOf, leaseSeconds, tokenResponse } from './auth.ts';
@@ -89,6 +90,12 @@ export function registerTaskLoginRoutes(app: FastifyInstance, context: AppContex
   const write = async (request: FastifyRequest<NameParams>, reply: FastifyReply) => {
     const name = await guardName(request, context);
     const role = parseLoginRole(name, JSON.stringify(request.body ?? {}));
+    // A login role hands its policies to every task that meets it, so admin on the role
+    // alone must not grant more than the writer holds, as for a child token.
+    checkSubset(await authenticatedCaller(request, context), role.policies, {
+      receiver: "a login role's",
+      action: 'write the role',
+    });
     await store.saveLoginRole(name, JSON.stringify(loginRoleDocument(role)));
     request.log.info({ role: name, policies: role.policies }, 'login role written');
     return reply.code(204).send();
