@@ -104,10 +104,11 @@ export async function requirePendingWrite(
 
 /**
  * Authorises a report of the versions task `taskId` runs with, or of its end. A token made
- * for one Mesos task (its `task_id`) reports only for that task, and a live report made by
- * another token is replaced or ended only with `admin` on `sys/tasks/<taskId>`, so that a
- * reader of a secret cannot hide or forge what other tasks run with. Audits a denial, and
- * an allowed use of `admin`; the reads that a report needs are audited on their own.
+ * for one Mesos task (its `task_id`) reports only for that task, and always may. A live
+ * report made by another token is otherwise replaced or ended only with `admin` on
+ * `sys/tasks/<taskId>`, so that a reader of a secret cannot hide or forge what other tasks
+ * run with. Audits a denial, and an allowed use of `admin`; the reads that a report needs
+ * are audited on their own.
  */
 export async function requireTaskReporter(
   request: FastifyRequest,
@@ -128,7 +129,8 @@ export async function requireTaskReporter(
       { path },
     );
   }
-  if (owner === undefined || owner === caller.accessor) return caller;
+  // The task's own token wins over a report that another token made first.
+  if (owner === undefined || owner === caller.accessor || ownTask === taskId) return caller;
   const decision = await context.access.decide(caller, 'admin', path);
   const reason = `another token reports for the task; ${decision.reason}`;
   await audit(request, context, target, decision.allowed ? 'allowed' : 'denied', reason);

@@ -59,6 +59,9 @@ export class TaskVersions {
     const expiresTime = ttlSeconds === undefined ? undefined : new Date(expiresAtMs).toISOString();
     const versions = new Map<string, TaskVersion>();
     for (const { path, version } of secrets) {
+      // A path reported twice runs with its oldest version somewhere.
+      const earlier = versions.get(path);
+      if (earlier !== undefined && earlier.version <= version) continue;
       versions.set(path, { taskId, path, version, reportedTime, expiresTime });
     }
     // Deleting first moves the task to the end of the insertion order, the newest place.

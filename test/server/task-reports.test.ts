@@ -127,6 +127,25 @@ describe('reports of the versions tasks run with', () => {
     assert.ok((await listed()).some((task) => task.task_id === 'web.2'));
   });
 
+  it("lets a task's token replace a report made before its own", async () => {
+    const early = await post('versions', { task_id: 'web.7', secrets: [] }, tokens.first);
+    assert.equal(early.status, 200);
+    const own = await taskToken('web.7');
+    assert.equal((await post('versions', report('web.7', 1), own)).status, 200);
+    const version = (await listed()).find((task) => task.task_id === 'web.7')?.version;
+    assert.equal(version, 1);
+    assert.equal((await post('versions', report('web.7', 2), tokens.first)).status, 403);
+  });
+
+  it('keeps the oldest version of a path given twice', async () => {
+    const secrets = [
+      { path: PATH, version: 2 },
+      { path: PATH, version: 1 },
+    ];
+    assert.equal((await post('versions', { task_id: 'web.8', secrets }, tokens.first)).status, 200);
+    assert.equal((await listed()).find((task) => task.task_id === 'web.8')?.version, 1);
+  });
+
   it('frees the id of a task that reported its end', async () => {
     assert.equal((await post('versions', report('web.5'), tokens.first)).status, 200);
     assert.equal((await post('ended', { task_id: 'web.5' }, tokens.first)).status, 200);
