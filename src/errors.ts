@@ -61,3 +61,8 @@ export class TesseraError extends Error {
 export function isTesseraError(error: unknown, code?: ErrorCode): error is TesseraError {
   return error instanceof TesseraError && (code === undefined || error.code === code);
 }
+
+/** Returns the code of an error for a log line, such as PERMISSION_DENIED, and never its message. */
+export function errorCode(error: unknown): string {
+  return isTesseraError(error) ? error.code : 'unexpected error';
+}

@@ -1,9 +1,10 @@
+import { checkPolicyName } from '../access/policy.ts';
 import { renewToken } from '../client/access.ts';
 import { TesseraClient } from '../client/client.ts';
 import { loginAsTask } from '../client/login.ts';
 import { retryTransient } from '../delivery/retry.ts';
-import { LOGIN_ROLE_VARIABLE } from '../mesos/secrets-variable.ts';
-import type { TaskInfo } from '../mesos/types.ts';
+import { errorCode, TesseraError } from '../errors.ts';
+import { LOGIN_ROLE_VARIABLE, TASK_ID_VARIABLE } from '../mesos/secrets-variable.ts';
 import { tlsFrom, tokenFrom } from './context.ts';
 
 // A renewal that fails is tried again after this long, or sooner when the token expires.
@@ -17,35 +18,42 @@ export interface ExecToken {
 }
 
 /**
- * Returns the token of `tessera exec`: TESSERA_TOKEN (or its file) when given, else, with
- * TESSERA_LOGIN_ROLE set, a token from logging in as the Mesos task. Such a login is
- * retried like the first resolution, and its token is renewed until `stop`, so that it
- * lasts as long as the task, within the login role's limits.
+ * Returns the token of `tessera exec`. With TESSERA_LOGIN_ROLE set and no TESSERA_TOKEN,
+ * it comes from logging in as Mesos task `taskId` (undefined when no task id is known).
+ * Such a login is retried like the first resolution, and its token is renewed until
+ * `stop`, so that it lasts as long as the task, within the login role's limits. Otherwise
+ * it is TESSERA_TOKEN, or the token file. The token file does not count with a login
+ * role, so that a token an operator left on the agent does not stand in for the task's.
  */
 export async function execToken(
   address: string,
-  task: TaskInfo,
+  taskId: string | undefined,
   env: NodeJS.ProcessEnv,
   options: { startTimeoutMs: number; log: (line: string) => void },
 ): Promise<ExecToken> {
-  const given = tokenFrom(env);
   const role = env[LOGIN_ROLE_VARIABLE];
-  if (given !== undefined || !role) {
-    if (given !== undefined && role) {
-      options.log(`${LOGIN_ROLE_VARIABLE} is ignored, because a token is given in TESSERA_TOKEN`);
-    }
-    return { token: given, stop: () => undefined };
+  if (!role) return { token: tokenFrom(env), stop: () => undefined };
+  if (env.TESSERA_TOKEN) {
+    options.log(`${LOGIN_ROLE_VARIABLE} is ignored, because TESSERA_TOKEN is set`);
+    return { token: tokenFrom(env), stop: () => undefined };
+  }
+  checkPolicyName(role, LOGIN_ROLE_VARIABLE);
+  if (taskId === undefined) {
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      `logging in with ${LOGIN_ROLE_VARIABLE} needs the task id: set ${TASK_ID_VARIABLE} ` +
+        '(tessera wrap sets it) or MESOS_TASK_ID, or give --task FILE',
+    );
   }
 
   const anonymous = new TesseraClient({ address, tls: tlsFrom(env) });
-  const taskId = task.task_id.value;
   const frameworkId = env.MESOS_FRAMEWORK_ID || undefined;
   const { auth } = await retryTransient(
     () => loginAsTask(anonymous, { task_id: taskId, framework_id: frameworkId, role }),
     { deadlineMs: options.startTimeoutMs, what: `logging in as task ${taskId}`, log: options.log },
   );
   const token = auth.client_token as string;
-  options.log(`logged in as task ${taskId} with login role ${role} (token ${auth.accessor})`);
+  options.log(`logged in as task ${taskId} with login role ${role} (accessor ${auth.accessor})`);
   const renewal = renewWhileRunning(
     new TesseraClient({ address, token, tls: tlsFrom(env) }),
     auth,
@@ -75,8 +83,10 @@ function renewWhileRunning(
       if (renewed.lease_duration > 0) schedule((renewed.lease_duration * 1000 * 2) / 3);
     } catch (error) {
       const left = expiresAt - Date.now();
-      const code = (error as { code?: string }).code ?? 'unexpected error';
-      log(`could not renew token ${auth.accessor} (${code}); the command keeps its values`);
+      const code = errorCode(error);
+      log(
+        `could not renew the token with accessor ${auth.accessor} (${code}); the command keeps its values`,
+      );
       if (left > 0) schedule(Math.min(RENEW_RETRY_MS, left / 2));
     }
   };

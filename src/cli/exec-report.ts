@@ -4,7 +4,7 @@ import type { TesseraClient } from '../client/client.ts';
 import { reportTaskEnded, reportTaskVersions } from '../client/tasks.ts';
 import type { ResolveSecrets } from '../delivery/plan.ts';
 import type { ValueInUse } from '../delivery/session.ts';
-import { TesseraError } from '../errors.ts';
+import { errorCode, TesseraError } from '../errors.ts';
 import { decodeBase64 } from '../mesos/base64.ts';
 import type { Secret } from '../mesos/types.ts';
 
@@ -86,8 +86,10 @@ export class TaskVersionReport {
     clearInterval(this.#refresh);
     if (this.#last === undefined) return;
 
-    const ended = reportTaskEnded(this.#options.client, this.#options.taskId).catch(() =>
-      this.#options.log('could not record the end of the task on the server; it lapses later'),
+    const ended = reportTaskEnded(this.#options.client, this.#options.taskId).catch((error) =>
+      this.#options.log(
+        `could not record the end of the task on the server (${errorCode(error)}); it lapses later`,
+      ),
     );
     await Promise.race([ended, sleep(END_REPORT_TIMEOUT_MS, undefined, { ref: false })]);
   }
@@ -111,7 +113,10 @@ export class TaskVersionReport {
     if (secrets === undefined || secrets.length === 0) return;
     const ttlSeconds = Math.ceil((this.#options.refreshMs * REFRESHES_PER_TTL) / 1000);
     await reportTaskVersions(this.#options.client, this.#options.taskId, secrets, ttlSeconds).catch(
-      () => this.#options.log('could not record the versions in use on the server; continuing'),
+      (error) =>
+        this.#options.log(
+          `could not record the versions in use on the server (${errorCode(error)}); continuing`,
+        ),
     );
   }
 }

@@ -7,6 +7,7 @@ import {
   LOGIN_ROLE_VARIABLE,
   SECRETS_VARIABLE,
   taskFromEnvironment,
+  taskIdFromEnvironment,
 } from '../mesos/secrets-variable.ts';
 import { readTaskAndExecutor, type TaskAndExecutor } from '../mesos/task.ts';
 import { addressOption, readUtf8Input, tlsFrom } from './context.ts';
@@ -66,7 +67,10 @@ export function registerExec(program: Command) {
       );
       const log = (line: string) => process.stderr.write(`tessera exec: ${line}\n`);
       const startTimeoutMs = options.startTimeout * 1000;
-      const login = await execToken(options.address, task, process.env, { startTimeoutMs, log });
+      // A task read from TESSERA_SECRETS without a task id is named `unknown`, and cannot log in.
+      const taskId =
+        options.task === undefined ? taskIdFromEnvironment(process.env) : task.task_id.value;
+      const login = await execToken(options.address, taskId, process.env, { startTimeoutMs, log });
       const { token } = login;
       const client = new TesseraClient({
         address: options.address,

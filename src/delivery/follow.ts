@@ -3,7 +3,7 @@ import { chmod, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { isTesseraError } from '../errors.ts';
+import { errorCode } from '../errors.ts';
 import type { ChangePolicy } from './change-policy.ts';
 import { type DeliveryPlan, type PlannedUse, type ResolveSecrets, resolvePlan } from './plan.ts';
 
@@ -91,9 +91,9 @@ export class Follower {
     try {
       fresh = await resolvePlan(this.#options.plan, this.#options.resolve);
     } catch (error) {
-      const reason = isTesseraError(error) ? error.code : 'unexpected error';
+      const reason = errorCode(error);
       this.#options.log(
-        `could not resolve the changed secrets (${reason}); keeping the current values`,
+        `could not check the followed secrets (${reason}); keeping the current values`,
       );
       return;
     }

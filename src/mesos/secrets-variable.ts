@@ -117,6 +117,11 @@ export function taskFromEnvironment(env: NodeJS.ProcessEnv): TaskInfo | undefine
   if (text === undefined) {
     return undefined;
   }
-  const taskId = env[TASK_ID_VARIABLE] || env.MESOS_TASK_ID || 'unknown';
+  const taskId = taskIdFromEnvironment(env) ?? 'unknown';
   return taskFromSecretsVariable(parseSecretsVariable(text), taskId);
+}
+
+/** Returns the task id in `TESSERA_TASK_ID`, else `MESOS_TASK_ID`, or undefined. */
+export function taskIdFromEnvironment(env: NodeJS.ProcessEnv): string | undefined {
+  return env[TASK_ID_VARIABLE] || env.MESOS_TASK_ID || undefined;
 }

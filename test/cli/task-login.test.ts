@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import {
   envSecret,
@@ -131,6 +132,42 @@ describe('tessera exec logging in as a Mesos task', () => {
       run.kill();
       await run.ended();
     }
+  });
+
+  it('logs in even with a token file on the agent', async () => {
+    await withTask();
+    master.send({ type: 'TASK_ADDED', task_added: { task: masterTask(taskId) } });
+    const tokenFile = join(dir.dir, 'operator-token');
+    await writeFile(tokenFile, server.rootToken, { mode: 0o600 });
+    const run = exec('echo "db=$DB"', loginEnv({ TESSERA_TOKEN_FILE: tokenFile }));
+    try {
+      await run.waitFor('db=****');
+      assert.match(run.stderr(), /logged in as task .* with login role billing \(accessor /);
+    } finally {
+      run.kill();
+      await run.ended();
+    }
+  });
+
+  it('needs a task id to log in', async () => {
+    const env = loginEnv({
+      TESSERA_SECRETS: JSON.stringify({ version: 1, env: [], files: [] }),
+    });
+    const ran = await runTessera(['exec', '--', 'true'], { env });
+    assert.equal(ran.code, 2);
+    assert.match(
+      ran.stderr,
+      /logging in with TESSERA_LOGIN_ROLE needs the task id: set TESSERA_TASK_ID/,
+    );
+  });
+
+  it('checks the login role name before logging in', async () => {
+    await withTask();
+    const ran = await runTessera(['exec', '--task', dir.taskFile, '--', 'true'], {
+      env: loginEnv({ TESSERA_LOGIN_ROLE: 'Billing Team' }),
+    });
+    assert.equal(ran.code, 2);
+    assert.match(ran.stderr, /TESSERA_LOGIN_ROLE is invalid; use 1 to 128 lowercase letters/);
   });
 
   it('loses its token when the task ends', async () => {
