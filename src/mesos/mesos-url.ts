@@ -53,8 +53,9 @@ export function parseMasterUrl(value: unknown, option: string, credentialsFix: s
 
 /**
  * Resolves a redirect's Location header against the request URL. Returns the target, or
- * why it is not followed: it is missing or invalid, it is not http or https, or it contains
- * a user or password, which fetch() rejects and a message must not show.
+ * why it is not followed: it is missing or invalid, it is not http or https, it contains
+ * a user or password, which fetch() rejects and a message must not show, or it leaves
+ * https for http.
  */
 export function redirectTarget(
   header: string | null,
@@ -69,6 +70,10 @@ export function redirectTarget(
   }
   if (target.username !== '' || target.password !== '') {
     return { problem: 'to a URL with a user or password, which is not followed' };
+  }
+  // The request carries the principal's password, which must not leave TLS.
+  if (url.protocol === 'https:' && target.protocol === 'http:') {
+    return { problem: 'from https to http, which would send credentials unencrypted' };
   }
   return { target };
 }
