@@ -4,6 +4,7 @@ import { TesseraError } from '../errors.ts';
 import type { EndedTask, IndexedTask, TaskIndex } from '../mesos/task-index.ts';
 import type { Store } from '../store/store.ts';
 import { type LoginRole, parseLoginRole, unmetConstraints } from './login-roles.ts';
+import { POLICY_NAME } from './policy.ts';
 import { type CreatedToken, createToken } from './tokens.ts';
 
 // The states in which a task may log in: it is being started, or it runs.
@@ -112,6 +113,13 @@ export class TaskLogins {
   }
 
   async #role(name: string): Promise<LoginRole> {
+    if (!POLICY_NAME.test(name)) {
+      throw new TesseraError(
+        'TASK_LOGIN_DENIED',
+        "the login role name is invalid; set TESSERA_LOGIN_ROLE to 1 to 128 lowercase letters, digits, '-' or '_'",
+        { role: name },
+      );
+    }
     const text = await this.#store.readLoginRole(name);
     if (text === undefined) {
       throw new TesseraError(

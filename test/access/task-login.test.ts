@@ -195,6 +195,14 @@ describe('TaskLogins', () => {
     );
   });
 
+  it('refuses an invalid role name without naming a command', async () => {
+    index.apply(added('billing.1'), now());
+    await denied(
+      logins.login({ ...request('billing.1'), role: 'Billing Team' }),
+      /^the login role name is invalid; set TESSERA_LOGIN_ROLE to 1 to 128/,
+    );
+  });
+
   it('asks for the framework when two frameworks share a task id', async () => {
     index.apply(added('dup.1'), now());
     index.apply(added('dup.1', { framework_id: { value: 'other' } }), now());
