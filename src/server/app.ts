@@ -17,7 +17,7 @@ import type { Store } from '../store/store.ts';
 import type { AuditSink } from './authorize.ts';
 import { registerJsonBodies } from './body.ts';
 import { handleClientError, handleError } from './errors.ts';
-import { checkFailureLimit, type FailureLimiter } from './limits.ts';
+import { checkFailureLimit, type FailureLimiter, requestDeadlineOptions } from './limits.ts';
 import type { MesosFollowing } from './mesos-follow.ts';
 import { registerMetrics, type ServerMetrics } from './metrics.ts';
 import { registerAuthRoutes } from './routes/auth.ts';
@@ -75,21 +75,23 @@ const MAX_PARAM_CHARS = 1024;
 
 /** Builds the Fastify app with every route; the caller listens or injects. */
 export function buildApp(context: AppContext): FastifyInstance {
+  const deadlines = requestDeadlineOptions(context.limits.requestTimeoutMs);
   const app = Fastify({
     loggerInstance: context.logger as FastifyBaseLogger,
     // Request lines are logged by the onResponse hook below, by allow-list.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: context.limits.bodyLimitBytes,
     requestTimeout: context.limits.requestTimeoutMs,
-    // Node checks requestTimeout only every 30 s; an idle socket is closed on time. The
-    // watch stream turns this off for its own long-lived responses.
+    http: deadlines,
+    // An idle socket is closed too. The watch stream turns this off for its own
+    // long-lived responses.
     connectionTimeout: context.limits.requestTimeoutMs,
     genReqId: () => randomUUID(),
     // Malformed URLs (`%zz`, `%FF`) get the same error body as any other bad request.
     frameworkErrors: (error, request, reply) => handleError(error, request, reply),
     clientErrorHandler: handleClientError,
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: MAX_PARAM_CHARS },
-    ...(context.https ? { https: context.https } : {}),
+    ...(context.https ? { https: { ...context.https, ...deadlines } } : {}),
     ...(context.trustProxy ? { trustProxy: context.trustProxy } : {}),
   }) as unknown as FastifyInstance;
 

@@ -1,3 +1,4 @@
+import type { ServerOptions } from 'node:http';
 import { TesseraError } from '../errors.ts';
 
 /** Settings of the failed-authentication limit, per client address. */
@@ -47,6 +48,23 @@ export class FailureLimiter {
     }
     this.#windows.set(client, { start: now, failures: 1 });
   }
+}
+
+/** How often Node's HTTP server looks for requests past their deadline, in milliseconds. */
+export const DEADLINE_CHECK_MS = 500;
+
+/**
+ * Options for Node's HTTP server that cut off a client that has not sent its whole
+ * request, headers included, within `requestTimeoutMs` of starting it. Node checks these
+ * deadlines every `connectionsCheckingInterval` (30 s by default), so the check runs every
+ * DEADLINE_CHECK_MS instead. An idle timer alone would not do: every byte resets it.
+ */
+export function requestDeadlineOptions(requestTimeoutMs: number): ServerOptions {
+  return {
+    requestTimeout: requestTimeoutMs,
+    headersTimeout: requestTimeoutMs,
+    connectionsCheckingInterval: DEADLINE_CHECK_MS,
+  };
 }
 
 /** Throws RATE_LIMITED when a client has failed to authenticate too often. */
