@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import { isIP } from 'node:net';
 import { TesseraError } from '../errors.ts';
+import { readTlsMaterial } from './tls-files.ts';
 
 /** TLS files given to the server; paths, never the key material itself. */
 export interface TlsFiles {
@@ -34,29 +34,18 @@ export function checkListenAddress(
   );
 }
 
-/** Reads the TLS files into options for Node's https server. */
+/** Reads and checks the TLS files, and turns them into options for Node's https server. */
 export async function loadTls(tls: TlsFiles): Promise<HttpsServerOptions> {
+  const material = await readTlsMaterial(tls);
   const options: HttpsServerOptions = {
-    cert: await readTlsFile(tls.certFile, '--tls-cert'),
-    key: await readTlsFile(tls.keyFile, '--tls-key'),
+    cert: material.cert,
+    key: material.key,
     minVersion: 'TLSv1.2',
   };
-  if (tls.clientCaFile) {
-    options.ca = await readTlsFile(tls.clientCaFile, '--tls-client-ca');
+  if (material.ca) {
+    options.ca = material.ca;
     options.requestCert = true;
     options.rejectUnauthorized = true;
   }
   return options;
-}
-
-async function readTlsFile(file: string, flag: string): Promise<Buffer> {
-  try {
-    return await readFile(file);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new TesseraError(
-      'CONFIG_INVALID',
-      `could not read ${flag} file ${file} (${code}); check the path and its permissions`,
-    );
-  }
 }

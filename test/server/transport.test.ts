@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFile, rm } from 'node:fs/promises';
+import { chmod, copyFile, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TesseraClient } from '../../src/client/client.ts';
 import { isTesseraError } from '../../src/errors.ts';
@@ -109,5 +110,84 @@ describe('TLS with client certificates', () => {
   test('a client that does not trust the CA is turned away', async () => {
     const client = new TesseraClient({ address: server.address, token: server.rootToken });
     await assert.rejects(client.read('tls/check'), (error) => isTesseraError(error, 'UNREACHABLE'));
+  });
+});
+
+describe('TLS files checked at start', () => {
+  let pki: TestPki;
+  before(async () => {
+    pki = await createTestPki();
+  });
+  after(async () => {
+    await rm(pki.dir, { recursive: true, force: true });
+  });
+
+  // Starts a server with these TLS files and returns the CONFIG_INVALID message. A server
+  // that starts after all is closed, so that the failing test does not keep it running.
+  async function startupError(tls: { certFile: string; keyFile: string; clientCaFile?: string }) {
+    const outcome = await startTestServer({ tls }).then(
+      async (server) => {
+        await server.close();
+        return 'the server started';
+      },
+      (error: unknown) => error,
+    );
+    assert.ok(isTesseraError(outcome, 'CONFIG_INVALID'), String(outcome));
+    return outcome.message;
+  }
+
+  test('a key of another certificate is named', async () => {
+    const message = await startupError({ certFile: pki.serverCert, keyFile: pki.clientKey });
+    assert.match(message, /--tls-key file .*client\.key is not the key of the certificate/);
+    assert.ok(message.includes(pki.serverCert));
+  });
+
+  test('swapped certificate and key are named', async () => {
+    const message = await startupError({ certFile: pki.serverKey, keyFile: pki.serverCert });
+    assert.match(message, /--tls-cert file .*server\.key contains a private key/);
+    assert.match(message, /swapped/);
+  });
+
+  test('a key file that is no key is named', async () => {
+    const notKey = join(pki.dir, 'not-a-key.pem');
+    await writeFile(notKey, 'not a key\n', { mode: 0o600 });
+    const message = await startupError({ certFile: pki.serverCert, keyFile: notKey });
+    assert.match(message, /--tls-key file .*not-a-key\.pem is not an unencrypted PEM private key/);
+  });
+
+  test('a client CA file without certificates is named', async () => {
+    const hostname = join(pki.dir, 'hostname');
+    await writeFile(hostname, 'agent-7.example\n');
+    const message = await startupError({
+      certFile: pki.serverCert,
+      keyFile: pki.serverKey,
+      clientCaFile: hostname,
+    });
+    assert.match(message, /--tls-client-ca file .*hostname contains no PEM certificate/);
+  });
+
+  test('a key that every user may read is rejected', async () => {
+    const open = join(pki.dir, 'world-readable.key');
+    await copyFile(pki.serverKey, open);
+    await chmod(open, 0o644);
+    const message = await startupError({ certFile: pki.serverCert, keyFile: open });
+    assert.match(message, /has mode 0644, so every user may read the private key/);
+    assert.match(message, /chmod 600/);
+  });
+
+  test('a key shared through its group is accepted', async () => {
+    const shared = join(pki.dir, 'group-readable.key');
+    await copyFile(pki.serverKey, shared);
+    await chmod(shared, 0o640);
+    const server = await startTestServer({ tls: { certFile: pki.serverCert, keyFile: shared } });
+    await server.close();
+  });
+
+  test('no message quotes the key', async () => {
+    const key = await readFile(pki.serverKey, 'utf8');
+    const body = key.split('\n')[1] ?? '';
+    const message = await startupError({ certFile: pki.serverKey, keyFile: pki.serverCert });
+    assert.ok(body.length > 20);
+    assert.equal(message.includes(body), false);
   });
 });
