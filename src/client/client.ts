@@ -2,6 +2,7 @@ import { Agent, fetch, type Response } from 'undici';
 import { ERRORS, type ErrorCode, TesseraError } from '../errors.ts';
 import type { Secret } from '../mesos/types.ts';
 import { parseListPrefix, parseSecretPath } from '../store/path.ts';
+import { unreachableError } from './unreachable.ts';
 
 /** Server address and credentials; the token is never printed. */
 export interface ClientOptions {
@@ -54,11 +55,13 @@ export class TesseraClient {
   #token: string | undefined;
   #timeoutMs: number;
   #dispatcher: Agent | undefined;
+  #tls: ClientOptions['tls'];
 
   constructor(options: ClientOptions) {
     this.address = checkAddress(options.address);
     this.#token = options.token;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#tls = options.tls;
     if (options.tls) this.#dispatcher = new Agent({ connect: { ...options.tls } });
   }
 
@@ -173,7 +176,7 @@ export class TesseraClient {
         dispatcher: this.#dispatcher,
       });
     } catch (error) {
-      throw unreachable(this.address, error);
+      throw await unreachableError(this.address, error, this.#tls);
     }
   }
 
@@ -264,23 +267,4 @@ function checkAddress(address: string): string {
     );
   }
   return address.replace(/\/+$/, '');
-}
-
-// OpenSSL's certificate errors and Node's TLS errors, as undici reports them in `cause.code`.
-const TLS_FAILURE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|EPROTO/;
-
-function unreachable(address: string, error: unknown): TesseraError {
-  const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
-  if (TLS_FAILURE.test(cause)) {
-    return new TesseraError(
-      'UNREACHABLE',
-      `TLS with the Tessera server at ${address} failed (${cause}); set TESSERA_CACERT to the CA that signed its certificate, and TESSERA_CLIENT_CERT and TESSERA_CLIENT_KEY if it asks for a client certificate`,
-      { address, cause },
-    );
-  }
-  return new TesseraError(
-    'UNREACHABLE',
-    `could not reach the Tessera server at ${address} (${cause}); start one with 'tessera server --dev' or set TESSERA_ADDR`,
-    { address, cause },
-  );
 }

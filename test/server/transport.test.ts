@@ -92,6 +92,9 @@ describe('TLS with client certificates', () => {
       env: { ...env, TESSERA_CLIENT_CERT: '', TESSERA_CLIENT_KEY: '' },
     });
     assert.equal(withoutCert.code, 2);
+    assert.match(withoutCert.stderr, /requires a client certificate/);
+    assert.match(withoutCert.stderr, /TESSERA_CLIENT_CERT and TESSERA_CLIENT_KEY/);
+    assert.doesNotMatch(withoutCert.stderr, /tessera server --dev/);
 
     const untrusted = await runTessera(['get', 'tls/cli'], { env: { ...env, TESSERA_CACERT: '' } });
     assert.equal(untrusted.code, 2);
@@ -104,7 +107,11 @@ describe('TLS with client certificates', () => {
       token: server.rootToken,
       tls: { ca: await readFile(pki.caCert) },
     });
-    await assert.rejects(client.read('tls/check'), (error) => isTesseraError(error, 'UNREACHABLE'));
+    await assert.rejects(client.read('tls/check'), (error) => {
+      assert.ok(isTesseraError(error, 'UNREACHABLE'));
+      assert.equal(error.details?.cause, 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
+      return true;
+    });
   });
 
   test('a client that does not trust the CA is turned away', async () => {
