@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { type MountSpec, parseBackendSpec, parseMountSpec } from '../backends/spec.ts';
 import { TesseraError } from '../errors.ts';
 import { type RunningServer, SERVER_DEFAULTS, startServer } from '../server/start.ts';
@@ -156,7 +156,7 @@ export function registerServer(program: Command) {
       throw new TesseraError('CONFIG_INVALID', '--dev and --data-dir exclude each other; pick one');
     }
     checkDatabaseUrl(options);
-    const logger = pino({ level: options.logLevel, base: undefined }, pino.destination(2));
+    const logger = serverLogger(options.logLevel);
     const server = await startServer(
       {
         dev: Boolean(options.dev),
@@ -183,7 +183,7 @@ export function registerServer(program: Command) {
       logger,
     );
     process.stdout.write(banner(server, options.dev ? defaultTokenFile(process.env) : undefined));
-    stopOnSignal(server);
+    stopOnSignal(server, logger);
   });
 }
 
@@ -282,7 +282,26 @@ function banner(server: RunningServer, tokenFile: string | undefined): string {
   return `${lines.join('\n')}\n`;
 }
 
-function stopOnSignal(server: RunningServer) {
+/**
+ * Builds the server's logger, writing to stderr. Writes are synchronous so that no line
+ * waits in a buffer. A buffer is flushed at exit, and sonic-boom 4 retries that flush for
+ * ever on a closed pipe, which blocks the event loop and with it SIGTERM. With a closed
+ * stdout or stderr, the server keeps serving and drops what it would print there.
+ */
+function serverLogger(level: string): Logger {
+  const logger = pino({ level, base: undefined }, pino.destination({ dest: 2, sync: true }));
+  // The CLI exits on a closed stdout, which suits commands that print data, not a server.
+  process.stdout.removeAllListeners('error');
+  process.stdout.on('error', ignoreClosedPipe);
+  process.stderr.on('error', ignoreClosedPipe);
+  return logger;
+}
+
+function ignoreClosedPipe(error: NodeJS.ErrnoException) {
+  if (error.code !== 'EPIPE') throw error;
+}
+
+function stopOnSignal(server: RunningServer, logger: Logger) {
   const stop = () => {
     server.close().then(
       () => process.exit(0),
@@ -294,7 +313,7 @@ function stopOnSignal(server: RunningServer) {
   // As for most daemons, SIGHUP reopens the log file that logrotate moved away.
   process.on('SIGHUP', () => {
     server.reopenAudit().catch((error: Error) => {
-      process.stderr.write(`tessera: could not reopen the audit file (${error.message})\n`);
+      logger.error({ reason: error.message }, 'could not reopen the audit file');
     });
   });
 }
