@@ -131,27 +131,52 @@ async function readLastLine(file: string): Promise<ChainTail> {
   }
 }
 
-// Returns the bytes of the last line, without its newline, reading backwards in chunks.
+// Returns the bytes of the last line, without its newline.
 async function readTail(handle: FileHandle, size: number, file: string): Promise<Buffer> {
   const last = Buffer.alloc(1);
   await handle.read(last, 0, 1, size - 1);
   if (last[0] !== 0x0a) throw damaged(file, 'its last line is incomplete (no newline)');
 
-  let start = size - 1;
-  const chunks: Buffer[] = [];
-  while (start > 0 && size - start <= MAX_TAIL_BYTES) {
+  const start = (await findLastNewline(handle, size - 1, file)) + 1;
+  const line = Buffer.alloc(size - 1 - start);
+  await handle.read(line, 0, line.length, start);
+  return line;
+}
+
+/**
+ * Truncates a regular file after its last newline, which removes an incomplete last line
+ * that a crash or a full disk left, as the writer does at run time. Returns the number of
+ * bytes removed. Throws AUDIT_UNAVAILABLE when the incomplete line
+ * is longer than any audit line. This assumes that no other process appends to the file.
+ */
+export async function cutIncompleteLastLine(file: string): Promise<number> {
+  const stats = await statIfExists(file);
+  if (!stats?.isFile() || stats.size === 0) return 0;
+
+  const handle = await open(file, 'r+');
+  try {
+    const end = (await findLastNewline(handle, stats.size, file)) + 1;
+    if (end === stats.size) return 0;
+    await handle.truncate(end);
+    return stats.size - end;
+  } finally {
+    await handle.close();
+  }
+}
+
+// Returns the offset of the last newline before `end`, or -1 when the file has none there,
+// reading backwards in chunks. Throws when no newline is within MAX_TAIL_BYTES of `end`.
+async function findLastNewline(handle: FileHandle, end: number, file: string): Promise<number> {
+  let start = end;
+  while (start > 0 && end - start <= MAX_TAIL_BYTES) {
     const length = Math.min(TAIL_CHUNK_BYTES, start);
     const chunk = Buffer.alloc(length);
     await handle.read(chunk, 0, length, start - length);
     const newline = chunk.lastIndexOf(0x0a);
-    if (newline >= 0) {
-      chunks.unshift(chunk.subarray(newline + 1));
-      return Buffer.concat(chunks);
-    }
-    chunks.unshift(chunk);
+    if (newline >= 0) return start - length + newline;
     start -= length;
   }
-  if (start === 0) return Buffer.concat(chunks);
+  if (start === 0) return -1;
   throw damaged(file, `its last line is longer than ${MAX_TAIL_BYTES} bytes`);
 }
 

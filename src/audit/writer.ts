@@ -7,6 +7,7 @@ import { describeFailure, type Outage, resumeEntry } from './outage.ts';
 import {
   appendBytes,
   closeSink,
+  cutIncompleteLastLine,
   cutIncompleteLine,
   openSink,
   readChainTail,
@@ -90,6 +91,7 @@ export class AuditLog {
     validateOptions(options);
     const waitMs = options.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS;
     const opening = (async () => {
+      await removeIncompleteLastLine(options);
       const tail = await readChainTail(options.file);
       return { tail, sink: await openSink(options.file) };
     })();
@@ -344,6 +346,16 @@ export class AuditLog {
     }
     this.#sink = next;
     await old.handle.close().catch(() => undefined);
+  }
+}
+
+// A crash or a full disk may have cut the last line short. Its request got no response,
+// because a write resolves only once the whole line is written, so the chain goes on from
+// the line before. Damage further up still stops the start.
+async function removeIncompleteLastLine(options: AuditLogOptions): Promise<void> {
+  const bytes = await cutIncompleteLastLine(options.file);
+  if (bytes > 0) {
+    options.logger?.warn({ file: options.file, bytes }, 'removed an incomplete audit line');
   }
 }
 

@@ -7,6 +7,7 @@ import type { AuditEntry } from '../../src/audit/entry.ts';
 import { verifyAuditFile } from '../../src/audit/verify.ts';
 import { AuditLog } from '../../src/audit/writer.ts';
 import { isTesseraError } from '../../src/errors.ts';
+import { capturedLogger } from '../helpers/log.ts';
 
 const KEY_ORDER = [
   'seq',
@@ -136,16 +137,57 @@ describe('AuditLog', () => {
     assert.equal(result.ok && result.lines, 4);
   });
 
-  it('rejects a file with an incomplete last line', async () => {
+  it('removes an incomplete last line at open', async () => {
+    const first = await AuditLog.open({ file });
+    for (let index = 1; index <= 2; index += 1) await first.write(entry(index));
+    await first.close();
+    const complete = await readFile(file, 'utf8');
+    await writeFile(file, `${complete}{"seq":3,"prev":"abc`);
+
+    const { logger, text } = capturedLogger();
+    const second = await AuditLog.open({ file, logger });
+    await second.write(entry(3));
+    await second.close();
+
+    const written = await lines(file);
+    assert.deepEqual(
+      written.map((line) => line.seq),
+      [1, 2, 3],
+    );
+    assert.ok((await readFile(file, 'utf8')).startsWith(complete));
+    assert.equal((await verifyAuditFile(file)).ok, true);
+    assert.match(text(), /removed an incomplete audit line/);
+    assert.match(text(), /"bytes":20/);
+  });
+
+  it('continues the rotated file when the only line is incomplete', async () => {
+    const first = await AuditLog.open({ file });
+    for (let index = 1; index <= 2; index += 1) await first.write(entry(index));
+    await first.close();
+    await rename(file, `${file}.1`);
+    await writeFile(file, '{"seq":3,"pr');
+
+    const second = await AuditLog.open({ file });
+    await second.write(entry(3));
+    await second.close();
+
+    const [line] = await lines(file);
+    assert.equal(line!.seq, 3);
+    const result = await verifyAuditFile(file, { previous: [`${file}.1`] });
+    assert.equal(result.ok, true);
+  });
+
+  it('rejects a broken line before the incomplete one', async () => {
     const log = await AuditLog.open({ file });
     await log.write(entry(1));
     await log.close();
     const text = await readFile(file, 'utf8');
-    await writeFile(file, text.slice(0, -30));
+    await writeFile(file, `${text.slice(0, -30)}\n{"seq":2,"prev":"abc`);
 
     await assert.rejects(AuditLog.open({ file }), (error) => {
       assert.ok(isTesseraError(error, 'AUDIT_UNAVAILABLE'));
-      assert.match(error.message, /incomplete/);
+      assert.match(error.message, /its last line is not an audit line/);
+      assert.match(error.message, /tessera audit verify/);
       return true;
     });
   });
