@@ -11,10 +11,13 @@ import { maskDatabaseUrl, openPostgresStore } from '../store/postgres.ts';
 import { openPostgresCluster } from '../store/postgres-cluster.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import type { Store } from '../store/store.ts';
+import { acquireInstanceLock, type InstanceLock } from './instance-lock.ts';
 import { checkKeyringOpensStore } from './keyring-check.ts';
 
 export const KEYRING_FILE = 'keyring.json';
 export const DATABASE_FILE = 'tessera.db';
+/** The lock file that the server on a SQLite data directory holds while it runs. */
+export const LOCK_FILE = 'server.lock';
 
 /** The cluster lock that a replica holds while it looks for, or creates, the keyring. */
 export const FIRST_START_LOCK = 'first-start';
@@ -48,6 +51,30 @@ export async function openStore(config: DataDirConfig, logger: Logger): Promise<
     return withRootToken({ store, keyring: Keyring.generate(), cluster: new LocalCluster() });
   }
   const dataDir = requireDataDir(config);
+  await createDataDir(dataDir);
+  const keyringFile = join(dataDir, KEYRING_FILE);
+  if (config.databaseUrl !== undefined) {
+    return openPostgresDataDir(keyringFile, config.databaseUrl, logger);
+  }
+  return openSqliteDataDir(keyringFile, join(dataDir, DATABASE_FILE));
+}
+
+/**
+ * Locks the data directory of a SQLite store, so that a second server on it stops at start
+ * rather than write the same database and run the same rotations. Replicas on
+ * PostgreSQL may share a data directory, since they only read the keyring there.
+ */
+export async function lockDataDir(config: DataDirConfig): Promise<InstanceLock | undefined> {
+  if (config.dev || config.databaseUrl !== undefined) return undefined;
+  const dataDir = requireDataDir(config);
+  await createDataDir(dataDir);
+  return acquireInstanceLock(join(dataDir, LOCK_FILE), {
+    description: `the data directory ${dataDir}`,
+    flag: '--data-dir',
+  });
+}
+
+async function createDataDir(dataDir: string): Promise<void> {
   try {
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
   } catch (error) {
@@ -57,11 +84,6 @@ export async function openStore(config: DataDirConfig, logger: Logger): Promise<
       `could not create --data-dir ${dataDir} (${code}); give a directory path`,
     );
   }
-  const keyringFile = join(dataDir, KEYRING_FILE);
-  if (config.databaseUrl !== undefined) {
-    return openPostgresDataDir(keyringFile, config.databaseUrl, logger);
-  }
-  return openSqliteDataDir(keyringFile, join(dataDir, DATABASE_FILE));
 }
 
 async function openSqliteDataDir(keyringFile: string, databaseFile: string): Promise<OpenedStore> {

@@ -5,6 +5,7 @@ import { Access } from '../access/access.ts';
 import { shareAdminLock } from '../access/lockout.ts';
 import { startTokenTidy } from '../access/tidy.ts';
 import { AuditLog } from '../audit/writer.ts';
+import type { Mounts } from '../backends/mounts.ts';
 import { type MountSpec, openMounts } from '../backends/spec.ts';
 import { TesseraError } from '../errors.ts';
 import { Rotator } from '../rotation/rotator.ts';
@@ -12,7 +13,8 @@ import { RotationScheduler } from '../rotation/scheduler.ts';
 import { maskDatabaseUrl } from '../store/postgres.ts';
 import { Secrets } from '../store/secrets.ts';
 import { buildApp, type ServerLimits } from './app.ts';
-import { openStore } from './data-dir.ts';
+import { lockDataDir, type OpenedStore, openStore } from './data-dir.ts';
+import { type InstanceLock, lockAuditFile } from './instance-lock.ts';
 import { type FailureLimit, FailureLimiter } from './limits.ts';
 import { followMesos, type MesosFollowConfig } from './mesos-follow.ts';
 import { checkListenAddress, loadTls, type TlsFiles } from './transport.ts';
@@ -78,12 +80,20 @@ export interface RunningServer {
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
   checkListenAddress(config.host, config.tls, config.insecureListen ?? false);
   const https = config.tls ? await loadTls(config.tls) : undefined;
-  const audit = config.auditFile ? await AuditLog.open({ file: config.auditFile, logger }) : null;
-  const mounts = await openMounts(config.mounts ?? [], logger);
-  const opened = await openStore(config, logger).catch(async (error) => {
-    await mounts.close();
+  const locks = await lockServerFiles(config);
+  let audit: AuditLog | null = null;
+  let mounts: Mounts | undefined;
+  let opened: OpenedStore;
+  try {
+    audit = config.auditFile ? await AuditLog.open({ file: config.auditFile, logger }) : null;
+    mounts = await openMounts(config.mounts ?? [], logger);
+    opened = await openStore(config, logger);
+  } catch (error) {
+    await mounts?.close();
+    await audit?.close();
+    locks.release();
     throw error;
-  });
+  }
   const { store, keyring, cluster, rootToken } = opened;
 
   // base64 makes a body about 4/3 of the secret it carries.
@@ -123,6 +133,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     await cluster.close();
     await store.close();
     await audit?.close();
+    locks.release();
     logger.info('server stopped');
   };
   try {
@@ -156,6 +167,23 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     await audit?.reopen();
   };
   return { app, address, rootToken, close, reopenAudit };
+}
+
+// The data directory first, so that a second server on both names the directory.
+async function lockServerFiles(config: ServerConfig): Promise<InstanceLock> {
+  const dataDir = await lockDataDir(config);
+  try {
+    const auditFile = config.auditFile ? await lockAuditFile(config.auditFile) : undefined;
+    return {
+      release: () => {
+        auditFile?.release();
+        dataDir?.release();
+      },
+    };
+  } catch (error) {
+    dataDir?.release();
+    throw error;
+  }
 }
 
 async function writeTokenFile(file: string, token: string) {

@@ -85,4 +85,43 @@ describe('tessera server --data-dir', () => {
     assert.equal(ran.code, 2);
     assert.match(ran.stderr, /keyring .* is missing/);
   });
+
+  test('a second server on the data directory is refused', async () => {
+    const shared = join(home, 'shared');
+    const first = await startServerProcess(['--data-dir', shared], base);
+    try {
+      const ran = await runTessera(['server', '--data-dir', shared, '--port', '0'], { env: base });
+      assert.equal(ran.code, 2);
+      assert.match(ran.stderr, /the data directory .*shared is in use by the Tessera server/);
+      assert.match(ran.stderr, new RegExp(`process id ${first.child.pid}\\b`));
+      assert.match(ran.stderr, /another --data-dir/);
+    } finally {
+      first.child.kill('SIGKILL');
+      await new Promise((resolve) => first.child.once('exit', resolve));
+    }
+
+    // The kernel frees the lock of a process that died, so a restart is not blocked.
+    const again = await startServerProcess(['--data-dir', shared], base);
+    await again.stop();
+  });
+
+  test('a second server on the audit file is refused', async () => {
+    const auditFile = join(home, 'audit.log');
+    const first = await startServerProcess(
+      ['--data-dir', join(home, 'audited-1'), '--audit-file', auditFile],
+      base,
+    );
+    try {
+      const ran = await runTessera(
+        ['server', '--data-dir', join(home, 'audited-2'), '--audit-file', auditFile, '--port', '0'],
+        { env: base },
+      );
+      assert.equal(ran.code, 2);
+      assert.match(ran.stderr, /the audit file .*audit\.log is in use by the Tessera server/);
+      assert.match(ran.stderr, new RegExp(`process id ${first.child.pid}\\b`));
+      assert.match(ran.stderr, /another --audit-file/);
+    } finally {
+      await first.stop();
+    }
+  });
 });

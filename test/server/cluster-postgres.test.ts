@@ -29,13 +29,18 @@ interface Replica {
   close(): Promise<void>;
 }
 
-async function startReplica(dataDir: string, databaseUrl: string): Promise<Replica> {
+async function startReplica(
+  dataDir: string,
+  databaseUrl: string,
+  auditFile?: string,
+): Promise<Replica> {
   const { logger, text: log } = capturedLogger();
   const server = await startServer(
     {
       dev: false,
       dataDir,
       databaseUrl,
+      auditFile,
       host: '127.0.0.1',
       port: 0,
       limits: { maxSecretBytes: SERVER_DEFAULTS.maxSecretBytes, requestTimeoutMs: 10_000 },
@@ -433,6 +438,24 @@ describe('replicas on one PostgreSQL database', { timeout: 120_000 }, () => {
     ]);
     const statuses = [a.status, b.status].sort();
     assert.deepEqual(statuses, [204, 409], JSON.stringify([a.body, b.body]));
+  });
+
+  it('shares a data directory but not an audit file', async () => {
+    // The two replicas of this suite already share one data directory.
+    const auditFile = join(home, 'audit.log');
+    const audited = await startReplica(join(home, 'data'), url, auditFile);
+    try {
+      await assert.rejects(startReplica(join(home, 'data'), url, auditFile), (error) => {
+        assert.ok(isTesseraError(error, 'CONFIG_INVALID'), String(error));
+        assert.match(error.message, /the audit file .*audit\.log is in use/);
+        assert.match(error.message, /another --audit-file/);
+        return true;
+      });
+      const other = await startReplica(join(home, 'data'), url, join(home, 'audit-2.log'));
+      await other.close();
+    } finally {
+      await audited.close();
+    }
   });
 
   it('keeps values and the database password out of every log', () => {
