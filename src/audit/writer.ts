@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { fstatSync, statSync } from 'node:fs';
 import { type TimeoutPolicy, TimeoutStrategy, timeout } from 'cockatiel';
 import type { Logger } from 'pino';
 import { isTesseraError, TesseraError } from '../errors.ts';
@@ -150,10 +150,25 @@ export class AuditLog {
       return { ok: false, reason: this.#outage.reason, failures: this.#outage.failures };
     }
     if (this.#sink.regular && !this.#pathNamesSink()) {
-      const reason = `${this.#file} was moved or removed, so new lines go to a file nobody can read; send the server SIGHUP to reopen it`;
-      return { ok: false, reason, failures: 0 };
+      return { ok: false, reason: this.#detachedReason(), failures: 0 };
     }
     return { ok: true, reason: null, failures: 0 };
+  }
+
+  // The open file takes the lines wherever it went: a moved file under its new name, a
+  // removed one until the server closes it, after which they are lost.
+  #detachedReason(): string {
+    const reopen = `send the server SIGHUP to write to ${this.#file} again`;
+    let links = 1;
+    try {
+      links = fstatSync(this.#sink.handle.fd).nlink;
+    } catch {
+      // An unreadable descriptor fails the next write, which reports the outage.
+    }
+    if (links === 0) {
+      return `${this.#file} was removed, so new lines go to a deleted file that no path names; ${reopen}`;
+    }
+    return `${this.#file} was moved or replaced, so new lines go to the moved file; ${reopen}`;
   }
 
   #pathNamesSink(): boolean {

@@ -301,6 +301,24 @@ describe('AuditLog', () => {
     assert.equal(log.health().ok, false);
   });
 
+  it('reports in health where lines go after a move', async () => {
+    const log = await AuditLog.open({ file });
+    await log.write(entry(1));
+    await rename(file, `${file}.1`);
+
+    const moved = log.health();
+    assert.equal(moved.ok, false);
+    assert.match(moved.reason ?? '', /was moved or replaced, so new lines go to the moved file/);
+    assert.match(moved.reason ?? '', /SIGHUP/);
+    await log.write(entry(2));
+    assert.equal((await lines(`${file}.1`)).length, 2);
+
+    await rm(`${file}.1`);
+    const removed = log.health();
+    assert.match(removed.reason ?? '', /was removed, so new lines go to a deleted file/);
+    await log.close();
+  });
+
   it('rejects invalid options', async () => {
     await assert.rejects(AuditLog.open({ file, maxBytes: 0 }), (error) =>
       isTesseraError(error, 'CONFIG_INVALID'),

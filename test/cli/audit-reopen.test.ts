@@ -34,7 +34,7 @@ describe('audit file moved by log rotation', () => {
     });
     const body = (await health.json()) as { audit: { ok: boolean; reason: string } };
     assert.equal(health.status, 503);
-    assert.match(body.audit.reason, /moved or removed.*SIGHUP/);
+    assert.match(body.audit.reason, /moved or replaced, so new lines go to the moved file.*SIGHUP/);
 
     server.child.kill('SIGHUP');
     let reopened = false;
