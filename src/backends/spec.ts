@@ -4,7 +4,7 @@ import type { Backend } from './backend.ts';
 import { EnvBackend, SERVER_VARIABLE_PREFIX } from './env.ts';
 import { FileBackend } from './file.ts';
 import { type Mount, Mounts, parseMountPrefix } from './mounts.ts';
-import type { VaultAuthConfig } from './vault/auth.ts';
+import { checkCredentialFiles, type VaultAuthConfig } from './vault/auth.ts';
 import { VaultBackend } from './vault/backend.ts';
 
 /** A backend as configured: what `--mount PREFIX=SPEC` and the `--secrets_*` flags give. */
@@ -209,6 +209,7 @@ async function openBackend(spec: BackendSpec, logger?: Logger): Promise<Backend>
     }
     return backend;
   }
+  await checkCredentialFiles(spec.auth);
   return new VaultBackend({
     address: spec.address,
     path: spec.path,

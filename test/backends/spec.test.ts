@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseBackendSpec, parseMountSpec } from '../../src/backends/spec.ts';
+import { openMounts, parseBackendSpec, parseMountSpec } from '../../src/backends/spec.ts';
 import { isTesseraError } from '../../src/errors.ts';
 
 test('mount spec: file with dcos_base64', () => {
@@ -62,4 +65,36 @@ test('backend spec: env prefix error names its flag', () => {
     (error) =>
       isTesseraError(error, 'CONFIG_INVALID') && /^--secrets_env_prefix /.test(error.message),
   );
+});
+
+test('mount open: missing vault token file', async () => {
+  // The files are read before any request, so no Vault needs to listen at the address.
+  const missing = '/nonexistent/tessera-vault-token';
+  const mount = parseMountSpec(`v/=vault:http://127.0.0.1:9,token_file=${missing}`, {});
+  await assert.rejects(openMounts([mount]), (error) => {
+    assert.ok(isTesseraError(error, 'CONFIG_INVALID'), String(error));
+    assert.match(
+      error.message,
+      /cannot read the Vault token file \/nonexistent\/tessera-vault-token/,
+    );
+    assert.match(error.message, /ENOENT/);
+    return true;
+  });
+});
+
+test('mount open: empty AppRole secret_id file', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tessera-spec-'));
+  try {
+    await writeFile(join(dir, 'role'), 'role-id\n');
+    await writeFile(join(dir, 'secret'), '\n');
+    const options = `role_id_file=${join(dir, 'role')},secret_id_file=${join(dir, 'secret')}`;
+    const mount = parseMountSpec(`v/=vault:http://127.0.0.1:9,${options}`, {});
+    await assert.rejects(openMounts([mount]), (error) => {
+      assert.ok(isTesseraError(error, 'CONFIG_INVALID'), String(error));
+      assert.match(error.message, /the Vault AppRole secret_id file .*secret is empty/);
+      return true;
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

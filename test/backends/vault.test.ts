@@ -199,6 +199,12 @@ describe('Vault backend against a fake Vault', () => {
     assert.match(text(), /vault warning/);
     assert.match(text(), /exceeded the effective max_ttl/);
     assert.ok(!text().includes(TOKEN));
+
+    // The lease is capped, so renewals come every second until it ends; one line is enough.
+    const renewals = () => vault.seen.filter((seen) => seen.path === 'auth/token/renew-self');
+    await waitFor(() => renewals().length >= 2, 4_000);
+    assert.ok(renewals().length >= 2, `only ${renewals().length} renewals`);
+    assert.equal((text().match(/vault warning/g) ?? []).length, 1);
   });
 
   test('transient errors are retried until success', async () => {

@@ -18,6 +18,11 @@ interface Lease {
 // this, so that a short TTL does not turn into a busy loop.
 const MIN_RENEW_DELAY_MS = 1_000;
 
+// Once max_ttl caps a lease, Vault repeats its warning at every renewal, and a short lease
+// renews every second. So the warnings of one API path are logged at most once per this
+// interval, and the next line logged counts those left out.
+const WARNING_LOG_INTERVAL_MS = 10 * 60_000;
+
 /**
  * Holds a Vault token and keeps it alive: a token read from a file (read again on
  * re-authentication, so a rotated file is picked up), or one from an AppRole login.
@@ -33,6 +38,7 @@ export class VaultAuth {
   #login: Promise<string> | undefined;
   #renewal: NodeJS.Timeout | undefined;
   #closed = false;
+  readonly #warned = new Map<string, { loggedAt: number; skipped: number }>();
 
   constructor(http: VaultHttp, config: VaultAuthConfig, logger?: Logger) {
     this.#http = http;
@@ -146,7 +152,42 @@ export class VaultAuth {
     if (!Array.isArray(warnings)) return;
     for (const warning of warnings) {
       if (typeof warning !== 'string') continue;
-      this.#logger?.warn({ vault: this.#http.origin, path, warning }, 'vault warning');
+      const now = Date.now();
+      const last = this.#warned.get(path);
+      if (last && now - last.loggedAt < WARNING_LOG_INTERVAL_MS) {
+        last.skipped += 1;
+        continue;
+      }
+      const skipped = last?.skipped ?? 0;
+      this.#logger?.warn({ vault: this.#http.origin, path, warning, skipped }, 'vault warning');
+      this.#warned.set(path, { loggedAt: now, skipped: 0 });
+    }
+  }
+}
+
+/**
+ * Reads the files that the backend logs in with, so that a missing, unreadable or empty
+ * one stops the server's start rather than fail the first read. Throws CONFIG_INVALID
+ * naming the file, never its content.
+ */
+export async function checkCredentialFiles(config: VaultAuthConfig): Promise<void> {
+  const files: [string, string][] =
+    config.method === 'token'
+      ? [['token file', config.tokenFile]]
+      : [
+          ['AppRole role_id file', config.roleIdFile],
+          ['AppRole secret_id file', config.secretIdFile],
+        ];
+  for (const [kind, file] of files) {
+    const text = await readSecretFile(file, kind).catch((error: TesseraError) => {
+      throw new TesseraError('CONFIG_INVALID', error.message, error.details);
+    });
+    if (text.trim() === '') {
+      throw new TesseraError(
+        'CONFIG_INVALID',
+        `the Vault ${kind} ${file} is empty; write the credential into it`,
+        { file },
+      );
     }
   }
 }
