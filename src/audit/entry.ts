@@ -12,6 +12,8 @@ export interface AuditEntry {
   operation: string;
   path: string | null;
   version: number | null;
+  /** The versions a delete, undelete or destroy names; null or absent otherwise. */
+  versions?: number[] | null;
   outcome: 'allowed' | 'denied' | 'error';
   reason: string | null;
   /** Client address. */
@@ -33,6 +35,9 @@ export const ZERO_HASH = '0'.repeat(64);
 /** The longest string the writer accepts in any field, in UTF-16 code units. */
 export const MAX_FIELD_LENGTH = 1024;
 
+/** Maximum number of versions in one entry. */
+export const MAX_VERSIONS = 1000;
+
 // Tokens are `tsr_` plus base64url (src/access/tokens.ts). Even a partial token in the log
 // would help an attacker, so one base64url character after the prefix is enough to reject.
 const TOKEN_PATTERN = /tsr_[A-Za-z0-9_-]/;
@@ -51,6 +56,12 @@ const entryShape = {
   operation: auditString.min(1, 'is empty'),
   path: auditString.nullable(),
   version: z.int('is not an integer').nonnegative('is negative').nullable(),
+  // Lines written before this field existed lack it.
+  versions: z
+    .array(z.int('is not an integer').positive('is not positive'))
+    .max(MAX_VERSIONS, `holds more than ${MAX_VERSIONS} versions`)
+    .nullable()
+    .optional(),
   outcome: z.enum(['allowed', 'denied', 'error'], 'is not allowed, denied or error'),
   reason: auditString.nullable(),
   client: auditString,
@@ -113,6 +124,7 @@ export function serialiseLine(seq: number, prev: string, entry: AuditEntry): str
     operation: entry.operation,
     path: entry.path,
     version: entry.version,
+    versions: entry.versions ?? null,
     outcome: entry.outcome,
     reason: entry.reason,
     client: entry.client,

@@ -22,9 +22,9 @@ export interface ChainTail {
 /** The tail of an empty chain. */
 export const EMPTY_TAIL: ChainTail = { seq: 0, hash: ZERO_HASH };
 
-// Reading backwards stops after this many bytes. The writer's longest line is under 50 KiB
-// (seven text fields of 1024 characters, at most 6 bytes each once JSON escapes them), so
-// a longer tail is not an audit line.
+// Reading backwards stops after this many bytes. The writer's longest line is under 64 KiB
+// (seven text fields of 1024 characters, at most 6 bytes each once JSON escapes them, and
+// 1000 versions of at most 17 bytes each), so a longer tail is not an audit line.
 const MAX_TAIL_BYTES = 1024 * 1024;
 const TAIL_CHUNK_BYTES = 64 * 1024;
 

@@ -21,7 +21,7 @@ export type VerifyResult =
 
 type Failure = Extract<VerifyResult, { ok: false }>;
 
-// Far above the writer's longest line (under 50 KiB), so that a damaged file cannot make
+// Far above the writer's longest line (under 64 KiB), so that a damaged file cannot make
 // the verifier hold an unbounded line in memory.
 const MAX_LINE_BYTES = 256 * 1024;
 

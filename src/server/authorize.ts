@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Capability } from '../access/policy.ts';
 import type { Caller } from '../access/tokens.ts';
-import type { AuditEntry } from '../audit/entry.ts';
+import { type AuditEntry, MAX_VERSIONS } from '../audit/entry.ts';
 import { isTesseraError, TesseraError } from '../errors.ts';
 import type { AppContext } from './app.ts';
 
@@ -15,6 +15,23 @@ declare module 'fastify' {
   interface FastifyRequest {
     caller?: Caller;
   }
+}
+
+/** Details of a request that its audit entry records, besides the capability checked. */
+export interface AuditDetail {
+  /** The operation, as `secret.undelete`; the capability checked when absent. */
+  operation?: string;
+  /** The version the request names, or for a read, the version it read. */
+  version?: number;
+  /** The versions that a delete, undelete or destroy names. */
+  versions?: number[];
+}
+
+interface AuditTarget {
+  operation: string;
+  path: string | null;
+  version: number | null;
+  versions?: number[] | null;
 }
 
 /**
@@ -55,17 +72,72 @@ export async function requireCapability(
   context: AppContext,
   capability: Capability,
   path: string,
-  version?: number,
+  detail: AuditDetail = {},
 ): Promise<Caller> {
   const caller = await authenticatedCaller(request, context);
   const decision = await context.access.decide(caller, capability, path);
-  const target = { operation: capability, path, version: version ?? null };
-  await audit(request, context, target, decision.allowed ? 'allowed' : 'denied', decision.reason);
+  const target = auditTarget(capability, path, detail);
+  const reason = decisionReason(capability, target, decision.reason);
+  await audit(request, context, target, decision.allowed ? 'allowed' : 'denied', reason);
 
-  if (!decision.allowed) {
-    throw new TesseraError('PERMISSION_DENIED', `permission denied on '${path}'`, { path });
-  }
+  if (!decision.allowed) throw permissionDenied(path);
   return caller;
+}
+
+/**
+ * Authorises a read of `path` and runs `read`. The entry of an allowed read is written
+ * after the read and before the response, so that it records the version read (from
+ * `versionOf`), and still fails closed. A denied read is recorded before anything is
+ * read.
+ */
+export async function requireRead<T>(
+  request: FastifyRequest,
+  context: AppContext,
+  path: string,
+  detail: AuditDetail,
+  read: () => Promise<T>,
+  versionOf: (result: T) => number | undefined,
+): Promise<T> {
+  const caller = await authenticatedCaller(request, context);
+  const decision = await context.access.decide(caller, 'read', path);
+  const target = auditTarget('read', path, detail);
+  const reason = decisionReason('read', target, decision.reason);
+  if (!decision.allowed) {
+    await audit(request, context, target, 'denied', reason);
+    throw permissionDenied(path);
+  }
+
+  let result: T;
+  try {
+    result = await read();
+  } catch (error) {
+    await audit(request, context, target, 'allowed', reason);
+    throw error;
+  }
+  const version = versionOf(result) ?? target.version;
+  await audit(request, context, { ...target, version }, 'allowed', reason);
+  return result;
+}
+
+function auditTarget(capability: Capability, path: string, detail: AuditDetail): AuditTarget {
+  const versions = detail.versions ?? null;
+  if (versions && versions.length > MAX_VERSIONS) {
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      `versions names ${versions.length} versions; name at most ${MAX_VERSIONS} per request`,
+    );
+  }
+  const operation = detail.operation ?? capability;
+  return { operation, path, version: detail.version ?? null, versions };
+}
+
+// The reason names the capability when the operation's name does not.
+function decisionReason(capability: Capability, target: AuditTarget, reason: string): string {
+  return target.operation === capability ? reason : `${reason} (capability ${capability})`;
+}
+
+function permissionDenied(path: string): TesseraError {
+  return new TesseraError('PERMISSION_DENIED', `permission denied on '${path}'`, { path });
 }
 
 /**
@@ -96,8 +168,11 @@ export async function requirePendingWrite(
   mayWrite: (caller: Caller) => Promise<boolean>,
 ): Promise<Caller> {
   const caller = await authenticatedCaller(request, context);
-  if (!(await mayWrite(caller))) return requireCapability(request, context, 'rotate', path);
-  const target = { operation: 'write-pending', path, version: null };
+  const operation = 'secret.write-pending';
+  if (!(await mayWrite(caller))) {
+    return requireCapability(request, context, 'rotate', path, { operation });
+  }
+  const target = { operation, path, version: null };
   await audit(request, context, target, 'allowed', 'hook token of the rotation in its create step');
   return caller;
 }
@@ -166,7 +241,7 @@ export async function auditTaskLogin(
 async function audit(
   request: FastifyRequest,
   context: AppContext,
-  target: { operation: string; path: string | null; version: number | null },
+  target: AuditTarget,
   outcome: AuditEntry['outcome'],
   reason: string | null,
   subject?: { accessor: string | null; taskId: string },
@@ -179,6 +254,7 @@ async function audit(
     operation: target.operation,
     path: target.path,
     version: target.version,
+    versions: target.versions ?? null,
     outcome,
     reason,
     client: request.ip,

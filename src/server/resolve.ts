@@ -4,7 +4,7 @@ import { decodeBase64 } from '../mesos/base64.ts';
 import { referencePath } from '../mesos/secrets.ts';
 import { parseSecretPath } from '../store/path.ts';
 import type { AppContext } from './app.ts';
-import { requireCapability } from './authorize.ts';
+import { requireRead } from './authorize.ts';
 
 /** One resolved secret: its bytes as base64, and for references where they came from. */
 export interface ResolvedItem {
@@ -131,14 +131,22 @@ async function resolveOne(
   }
   const { path: rawPath, field } = referencePath({ name, key: key as string | undefined });
   const path = parseSecretPath(rawPath);
-  await requireCapability(context.request, context.context, 'read', path);
-
-  let read = context.reads.get(path);
-  if (!read) {
-    read = readSecret(context.context, path);
-    context.reads.set(path, read);
-  }
-  const found = await read;
+  const readOnce = () => {
+    let read = context.reads.get(path);
+    if (!read) {
+      read = readSecret(context.context, path);
+      context.reads.set(path, read);
+    }
+    return read;
+  };
+  const found = await requireRead(
+    context.request,
+    context.context,
+    path,
+    { operation: 'secret.resolve' },
+    readOnce,
+    (secret) => secret.version,
+  );
   const bytes = Object.hasOwn(found.fields, field) ? found.fields[field] : undefined;
   if (!bytes) {
     throw new TesseraError(

@@ -29,7 +29,9 @@ export async function authorizeWrite(
   cas: number | undefined,
 ): Promise<{ caller: Caller; cas: number | undefined }> {
   const capability = await writeCapability(context, path);
-  const caller = await requireCapability(request, context, capability, path);
+  const caller = await requireCapability(request, context, capability, path, {
+    operation: 'secret.write',
+  });
   if (capability !== 'create' || cas !== undefined) return { caller, cas };
 
   const mayUpdate = (await context.access.decide(caller, 'update', path)).allowed;

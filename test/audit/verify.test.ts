@@ -75,6 +75,25 @@ describe('verifyAuditFile', () => {
     assert.deepEqual(result, { ok: true, lines: LINES, lastHash: sha256(lastLine), note: null });
   });
 
+  it('accepts lines without the versions field', async () => {
+    // Written before entries had `versions`: the same lines with that key left out, and
+    // each prev recomputed over the shorter line before.
+    let prev = '0'.repeat(64);
+    const lines = pristine
+      .split('\n')
+      .slice(0, -1)
+      .map((line) => {
+        const { versions: _versions, ...older } = JSON.parse(line);
+        const text = JSON.stringify({ ...older, prev });
+        prev = createHash('sha256').update(text).digest('hex');
+        return text;
+      });
+    assert.equal(lines[0]?.includes('versions'), false);
+    const result = await verifyAuditFile(await copyWith(`${lines.join('\n')}\n`));
+    assert.equal(result.ok, true);
+    assert.equal(result.ok && result.lines, LINES);
+  });
+
   it('accepts an empty file', async () => {
     const result = await verifyAuditFile(await copyWith(''));
     assert.equal(result.ok, true);

@@ -18,6 +18,7 @@ const KEY_ORDER = [
   'operation',
   'path',
   'version',
+  'versions',
   'outcome',
   'reason',
   'client',

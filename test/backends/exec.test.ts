@@ -176,7 +176,7 @@ describe('tessera exec with file, env and Vault backends', () => {
       .split('\n')
       .map((line) => JSON.parse(line));
     for (const path of ['ext/db', 'envs/DB_PASSWORD', 'vault/apps/web']) {
-      const entry = lines.find((line) => line.path === path && line.operation === 'read');
+      const entry = lines.find((line) => line.path === path && line.operation === 'secret.resolve');
       assert.equal(entry?.outcome, 'allowed', `audit entry for ${path}`);
     }
     const log = `${await readFile(audit, 'utf8')}${server.output()}`;

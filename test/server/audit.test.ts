@@ -33,11 +33,12 @@ describe('audit log in the server', () => {
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line));
-    const write = lines.find((line) => line.operation === 'create');
-    const read = lines.find((line) => line.operation === 'read');
+    const write = lines.find((line) => line.operation === 'secret.write');
+    const read = lines.find((line) => line.operation === 'secret.read');
     const refused = lines.find((line) => line.operation === 'authenticate');
     assert.equal(write.path, 'audit/db');
     assert.equal(write.outcome, 'allowed');
+    assert.match(write.reason, /\(capability create\)$/);
     assert.equal(read.version, 1);
     assert.equal(read.client, '127.0.0.1');
     assert.match(read.accessor, /^[0-9a-f]+$/);
@@ -120,5 +121,125 @@ describe('audit sink failure', () => {
     assert.equal(recovered, true, 'requests succeed again within 5 s');
     assert.equal((await fetch(`${server.address}/v1/sys/health`)).status, 200);
     assert.equal((await verifyAuditFile(real)).ok, true);
+  });
+});
+
+describe('audit entries of secret operations', () => {
+  let dir: string;
+  let server: TestServer;
+  let file: string;
+  let seen = 0;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tessera-audit-ops-'));
+    file = join(dir, 'audit.log');
+    server = await startTestServer({ auditFile: file });
+    const first = await request(server, 'POST', '/v1/secret/data/ops/db', { data: { v: 'one' } });
+    const second = await request(server, 'POST', '/v1/secret/data/ops/db', { data: { v: 'two' } });
+    assert.equal(first.status, 200);
+    assert.equal(second.status, 200);
+    await newLines();
+  });
+  after(async () => {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  // Returns the lines written since the last call.
+  async function newLines(): Promise<Record<string, any>[]> {
+    const lines = (await readFile(file, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    const added = lines.slice(seen);
+    seen = lines.length;
+    return added;
+  }
+
+  // Sends a request and returns its status and the one-line summaries of its entries.
+  async function entriesOf(method: string, route: string, body?: unknown) {
+    const response = await request(server, method, route, body);
+    const summaries = (await newLines()).map((line) => ({
+      operation: line.operation,
+      path: line.path,
+      version: line.version,
+      versions: line.versions,
+      outcome: line.outcome,
+    }));
+    return { status: response.status, summaries, response };
+  }
+
+  test('reads record the version read', async () => {
+    for (const route of ['/v1/secret/data/ops/db', '/v1/tessera/data/ops/db']) {
+      const { status, summaries } = await entriesOf('GET', route);
+      assert.equal(status, 200);
+      assert.deepEqual(summaries, [
+        {
+          operation: 'secret.read',
+          path: 'ops/db',
+          version: 2,
+          versions: null,
+          outcome: 'allowed',
+        },
+      ]);
+    }
+    const pinned = await entriesOf('GET', '/v1/secret/data/ops/db?version=1');
+    assert.equal(pinned.summaries[0]?.version, 1);
+  });
+
+  test('resolve records the version it returns', async () => {
+    const secrets = [{ type: 'REFERENCE', reference: { name: '/ops/db', key: 'v' } }];
+    const { status, summaries, response } = await entriesOf('POST', '/v1/tessera/resolve', {
+      secrets,
+    });
+    assert.equal(status, 200);
+    assert.equal(response.body.data.secrets[0].version, 2);
+    assert.deepEqual(summaries, [
+      {
+        operation: 'secret.resolve',
+        path: 'ops/db',
+        version: 2,
+        versions: null,
+        outcome: 'allowed',
+      },
+    ]);
+  });
+
+  test('delete, undelete and destroy record their versions', async () => {
+    for (const action of ['delete', 'undelete', 'destroy']) {
+      const { status, summaries } = await entriesOf('POST', `/v1/secret/${action}/ops/db`, {
+        versions: [1],
+      });
+      assert.equal(status, 204, action);
+      assert.deepEqual(summaries, [
+        {
+          operation: `secret.${action}`,
+          path: 'ops/db',
+          version: null,
+          versions: [1],
+          outcome: 'allowed',
+        },
+      ]);
+    }
+  });
+
+  test('writes of data and metadata are told apart', async () => {
+    const metadata = await entriesOf('POST', '/v1/secret/metadata/ops/db', { max_versions: 5 });
+    assert.equal(metadata.status, 204);
+    assert.equal(metadata.summaries[0]?.operation, 'secret.metadata.write');
+    const write = await entriesOf('POST', '/v1/secret/data/ops/db', { data: { v: 'three' } });
+    assert.equal(write.status, 200);
+    assert.equal(write.summaries[0]?.operation, 'secret.write');
+    const [line] = await readFile(file, 'utf8').then((text) =>
+      text
+        .trim()
+        .split('\n')
+        .slice(-1)
+        .map((entry) => JSON.parse(entry)),
+    );
+    assert.match(line.reason, /\(capability update\)$/);
+  });
+
+  test('the chain still verifies', async () => {
+    assert.equal((await verifyAuditFile(file)).ok, true);
   });
 });

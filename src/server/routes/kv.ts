@@ -6,7 +6,12 @@ import { isTesseraError, TesseraError } from '../../errors.ts';
 import { parseListPrefix, parseSecretPath } from '../../store/path.ts';
 import type { MetadataPatch, VersionInfo } from '../../store/store.ts';
 import type { AppContext } from '../app.ts';
-import { authenticatedCaller, requireCapability } from '../authorize.ts';
+import {
+  type AuditDetail,
+  authenticatedCaller,
+  requireCapability,
+  requireRead,
+} from '../authorize.ts';
 import { errorBody } from '../errors.ts';
 import { parseBody } from '../input.ts';
 import { checkSecretSize } from '../limits.ts';
@@ -30,27 +35,26 @@ type Query = { version?: string; list?: string };
 export function registerKvRoutes(app: FastifyInstance, context: AppContext) {
   const { secrets } = context;
 
-  const guard = async (request: FastifyRequest, capability: Capability, version?: number) => {
+  const guard = async (request: FastifyRequest, capability: Capability, detail: AuditDetail) => {
     const path = parseSecretPath(wildcard(request));
     if (capability !== 'read') await rejectMountedWrite(request, context, path);
-    const caller = await requireCapability(request, context, capability, path, version);
+    const caller = await requireCapability(request, context, capability, path, detail);
     return { path, caller };
   };
 
   app.get(`${MOUNT}/data/*`, async (request, reply) => {
     const version = versionParam(request.query as Query);
-    const { path } = await guard(request, 'read', version);
+    const path = parseSecretPath(wildcard(request));
     try {
-      const mounted = await readMounted(context, path, version);
-      if (mounted) {
-        return vaultResponse(request.id, {
-          data: fieldsToStrings(path, mounted.fields),
-          metadata: mounted.metadata,
-        });
-      }
-      const secret = await secrets.read(path, version);
-      const metadata = await storedVersionMetadata(context.store, path, secret.info);
-      const data = { data: fieldsToStrings(path, secret.fields), metadata };
+      const read = await requireRead(
+        request,
+        context,
+        path,
+        { operation: 'secret.read', version },
+        () => readVersion(context, path, version),
+        (found) => found.metadata.version,
+      );
+      const data = { data: fieldsToStrings(path, read.fields), metadata: read.metadata };
       return vaultResponse(request.id, data);
     } catch (error) {
       return replyDeletedLikeVault(error, context, { request, reply, path });
@@ -75,7 +79,7 @@ export function registerKvRoutes(app: FastifyInstance, context: AppContext) {
   // null removes a field) and writes the result as a new version, checked against the
   // version it was merged from.
   app.patch(`${MOUNT}/data/*`, async (request) => {
-    const { path, caller } = await guard(request, 'update');
+    const { path, caller } = await guard(request, 'update', { operation: 'secret.patch' });
     const body = (request.body ?? {}) as { data?: unknown; options?: { cas?: unknown } };
     const current = await secrets.read(path);
     const fields = mergeFields(current.fields, body.data);
@@ -86,7 +90,9 @@ export function registerKvRoutes(app: FastifyInstance, context: AppContext) {
   });
 
   app.delete(`${MOUNT}/data/*`, async (request, reply) => {
-    await secrets.deleteLatest((await guard(request, 'delete')).path);
+    await secrets.deleteLatest(
+      (await guard(request, 'delete', { operation: 'secret.delete' })).path,
+    );
     return reply.code(204).send();
   });
 
@@ -96,8 +102,12 @@ export function registerKvRoutes(app: FastifyInstance, context: AppContext) {
     run: (path: string, versions: number[]) => Promise<unknown>,
   ) => {
     const handler = async (request: FastifyRequest, reply: FastifyReply) => {
-      const { path } = await guard(request, capability);
-      await run(path, versionsOf(request.body));
+      const versions = versionsOf(request.body);
+      const { path } = await guard(request, capability, {
+        operation: `secret.${action}`,
+        versions,
+      });
+      await run(path, versions);
       return reply.code(204).send();
     };
     app.post(`${MOUNT}/${action}/*`, handler);
@@ -109,7 +119,7 @@ export function registerKvRoutes(app: FastifyInstance, context: AppContext) {
 
   app.get(`${MOUNT}/metadata/*`, async (request) => {
     if (isListQuery(request.query as Query)) return list(request);
-    const { path } = await guard(request, 'read');
+    const { path } = await guard(request, 'read', { operation: 'secret.metadata.read' });
     rejectMountedMetadata(context, path);
     return vaultResponse(request.id, secretMetadata(await secrets.metadata(path)));
   });
@@ -118,7 +128,7 @@ export function registerKvRoutes(app: FastifyInstance, context: AppContext) {
 
   async function list(request: FastifyRequest) {
     const prefix = parseListPrefix(wildcard(request));
-    await requireCapability(request, context, 'list', prefix);
+    await requireCapability(request, context, 'list', prefix, { operation: 'secret.list' });
     return vaultResponse(request.id, { keys: await listKeys(context, prefix) });
   }
 
@@ -129,7 +139,10 @@ export function registerKvRoutes(app: FastifyInstance, context: AppContext) {
   const writeMetadata = async (request: FastifyRequest, reply: FastifyReply) => {
     const path = parseSecretPath(wildcard(request));
     await rejectMountedWrite(request, context, path);
-    await requireCapability(request, context, await writeCapability(context, path), path);
+    const capability = await writeCapability(context, path);
+    await requireCapability(request, context, capability, path, {
+      operation: 'secret.metadata.write',
+    });
     await secrets.writeMetadata(path, metadataPatch(request));
     return reply.code(204).send();
   };
@@ -138,7 +151,8 @@ export function registerKvRoutes(app: FastifyInstance, context: AppContext) {
 
   app.delete(`${MOUNT}/metadata/*`, async (request, reply) => {
     // Deleting the metadata erases every version for good, so it takes `destroy`.
-    await secrets.deleteAll((await guard(request, 'destroy')).path);
+    const { path } = await guard(request, 'destroy', { operation: 'secret.metadata.delete' });
+    await secrets.deleteAll(path);
     return reply.code(204).send();
   });
 }
@@ -266,6 +280,17 @@ export async function readMounted(context: AppContext, path: string, version?: n
     author: match.mount.backend.kind,
   };
   return { fields: read.fields, metadata: versionMetadata(info, null), version: read.version };
+}
+
+/** Reads a version of `path`, the current one when `version` is absent, from its backend or the store. */
+export async function readVersion(context: AppContext, path: string, version?: number) {
+  const mounted = await readMounted(context, path, version);
+  if (mounted) return mounted;
+  const secret = await context.secrets.read(path, version);
+  return {
+    fields: secret.fields,
+    metadata: await storedVersionMetadata(context.store, path, secret.info),
+  };
 }
 
 function rejectMountedMetadata(context: AppContext, path: string) {

@@ -54,7 +54,10 @@ export function registerTaskRoutes(app: FastifyInstance, context: AppContext): v
       path: parseSecretPath(item.path),
     }));
     for (const { path, version } of secrets) {
-      await requireCapability(request, context, 'read', path, version);
+      await requireCapability(request, context, 'read', path, {
+        operation: 'tasks.report',
+        version,
+      });
     }
     const owner = records.ownerOf(id);
     const caller = await requireTaskReporter(request, context, 'task-report', id, owner);

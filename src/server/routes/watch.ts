@@ -31,7 +31,11 @@ export function registerWatchRoutes(app: FastifyInstance, context: AppContext): 
   app.get('/v1/tessera/watch', async (request, reply) => {
     const paths = watchedPaths(request);
     let caller: Caller | undefined;
-    for (const path of paths) caller = await requireCapability(request, context, 'read', path);
+    for (const path of paths) {
+      caller = await requireCapability(request, context, 'read', path, {
+        operation: 'secret.watch',
+      });
+    }
     const stillAllowed = () => mayStillRead(context, (caller as Caller).accessor, paths);
 
     reply.hijack();
