@@ -14,7 +14,7 @@ import type { Rotator } from '../rotation/rotator.ts';
 import type { Cluster } from '../store/cluster.ts';
 import type { Secrets } from '../store/secrets.ts';
 import type { Store } from '../store/store.ts';
-import type { AuditSink } from './authorize.ts';
+import { type AuditSink, auditFailedRequests } from './authorize.ts';
 import { registerJsonBodies } from './body.ts';
 import { handleClientError, handleError } from './errors.ts';
 import { checkFailureLimit, type FailureLimiter, requestDeadlineOptions } from './limits.ts';
@@ -122,6 +122,7 @@ export function buildApp(context: AppContext): FastifyInstance {
     checkFailureLimit(context.failures, request.ip);
   });
 
+  auditFailedRequests(app, context);
   context.metrics = registerMetrics(app, context.store);
   registerSysRoutes(app, context);
   registerKvRoutes(app, context);

@@ -1,7 +1,7 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Capability } from '../access/policy.ts';
 import type { Caller } from '../access/tokens.ts';
-import { type AuditEntry, MAX_VERSIONS } from '../audit/entry.ts';
+import { type AuditEntry, MAX_FIELD_LENGTH, MAX_VERSIONS } from '../audit/entry.ts';
 import { isTesseraError, TesseraError } from '../errors.ts';
 import type { AppContext } from './app.ts';
 
@@ -14,6 +14,8 @@ export interface AuditSink {
 declare module 'fastify' {
   interface FastifyRequest {
     caller?: Caller;
+    /** The targets this request was allowed so far, for an entry if it then fails. */
+    auditedAllowed?: AuditTarget[];
   }
 }
 
@@ -88,7 +90,7 @@ export async function requireCapability(
  * Authorises a read of `path` and runs `read`. The entry of an allowed read is written
  * after the read and before the response, so that it records the version read (from
  * `versionOf`), and still fails closed. A denied read is recorded before anything is
- * read.
+ * read. A read that fails is recorded as allowed, then as an error.
  */
 export async function requireRead<T>(
   request: FastifyRequest,
@@ -112,11 +114,48 @@ export async function requireRead<T>(
     result = await read();
   } catch (error) {
     await audit(request, context, target, 'allowed', reason);
+    await recordFailure(request, context, error, [target]);
     throw error;
   }
   const version = versionOf(result) ?? target.version;
   await audit(request, context, { ...target, version }, 'allowed', reason);
   return result;
+}
+
+/**
+ * Registers the hook that records an allowed request that then failed: one entry per
+ * allowed target, with outcome `error` and the error's code and message as the reason.
+ * The response is already an error, so an entry that cannot be written is only logged.
+ */
+export function auditFailedRequests(app: FastifyInstance, context: AppContext): void {
+  app.addHook('onError', async (request, _reply, error) => {
+    await recordFailure(request, context, error);
+  });
+}
+
+// Records the failure for `targets`, or for every target allowed so far.
+async function recordFailure(
+  request: FastifyRequest,
+  context: AppContext,
+  error: unknown,
+  targets: AuditTarget[] = request.auditedAllowed ?? [],
+) {
+  request.auditedAllowed = (request.auditedAllowed ?? []).filter((t) => !targets.includes(t));
+  if (isTesseraError(error, 'AUDIT_UNAVAILABLE')) return;
+  // An unexpected error's message may quote its input, so only its type is recorded.
+  const reason = isTesseraError(error)
+    ? `${error.code}: ${error.message}`.slice(0, MAX_FIELD_LENGTH)
+    : `INTERNAL: ${error instanceof Error ? error.name : typeof error}`;
+  for (const target of targets) {
+    try {
+      await audit(request, context, target, 'error', reason);
+    } catch (failure) {
+      request.log.error(
+        { reqId: request.id, reason: (failure as Error).message },
+        'could not record the failure of an allowed request',
+      );
+    }
+  }
 }
 
 function auditTarget(capability: Capability, path: string, detail: AuditDetail): AuditTarget {
@@ -262,6 +301,7 @@ async function audit(
   };
   try {
     await context.audit.write(entry);
+    if (outcome === 'allowed') request.auditedAllowed = [...(request.auditedAllowed ?? []), target];
   } catch (error) {
     if (!isTesseraError(error, 'AUDIT_UNAVAILABLE')) throw error;
     // Fail closed. The writer's message names the server's file, which stays in the log.

@@ -239,6 +239,65 @@ describe('audit entries of secret operations', () => {
     assert.match(line.reason, /\(capability update\)$/);
   });
 
+  test('a check-and-set mismatch is recorded as an error', async () => {
+    const { status, summaries } = await entriesOf('POST', '/v1/secret/data/ops/db', {
+      data: { v: 'stale' },
+      options: { cas: 1 },
+    });
+    assert.equal(status, 400);
+    assert.deepEqual(
+      summaries.map((entry) => [entry.operation, entry.outcome]),
+      [
+        ['secret.write', 'allowed'],
+        ['secret.write', 'error'],
+      ],
+    );
+    const [, failed] = await readFile(file, 'utf8').then((text) =>
+      text
+        .trim()
+        .split('\n')
+        .slice(-2)
+        .map((entry) => JSON.parse(entry)),
+    );
+    assert.match(failed.reason, /^CAS_MISMATCH: /);
+  });
+
+  test('a failed read is recorded as allowed, then as an error', async () => {
+    const destroyed = await entriesOf('GET', '/v1/secret/data/ops/db?version=1');
+    assert.equal(destroyed.status, 404);
+    assert.deepEqual(
+      destroyed.summaries.map((entry) => [entry.outcome, entry.version]),
+      [
+        ['allowed', 1],
+        ['error', 1],
+      ],
+    );
+    const missing = await entriesOf('GET', '/v1/tessera/data/ops/none');
+    assert.equal(missing.status, 404);
+    assert.deepEqual(
+      missing.summaries.map((entry) => entry.outcome),
+      ['allowed', 'error'],
+    );
+  });
+
+  test('a failed resolve records an error for each secret', async () => {
+    const secrets = [
+      { type: 'REFERENCE', reference: { name: '/ops/db', key: 'v' } },
+      { type: 'REFERENCE', reference: { name: '/ops/none' } },
+    ];
+    const { status, summaries } = await entriesOf('POST', '/v1/tessera/resolve', { secrets });
+    assert.equal(status, 400);
+    assert.deepEqual(
+      summaries.map((entry) => [entry.path, entry.outcome]),
+      [
+        ['ops/db', 'allowed'],
+        ['ops/none', 'allowed'],
+        ['ops/none', 'error'],
+        ['ops/db', 'error'],
+      ],
+    );
+  });
+
   test('the chain still verifies', async () => {
     assert.equal((await verifyAuditFile(file)).ok, true);
   });
