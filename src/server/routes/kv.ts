@@ -43,17 +43,9 @@ export function registerKvRoutes(app: FastifyInstance, context: AppContext) {
   };
 
   app.get(`${MOUNT}/data/*`, async (request, reply) => {
-    const version = versionParam(request.query as Query);
     const path = parseSecretPath(wildcard(request));
     try {
-      const read = await requireRead(
-        request,
-        context,
-        path,
-        { operation: 'secret.read', version },
-        () => readVersion(context, path, version),
-        (found) => found.metadata.version,
-      );
+      const { read } = await readRequested(request, context);
       const data = { data: fieldsToStrings(path, read.fields), metadata: read.metadata };
       return vaultResponse(request.id, data);
     } catch (error) {
@@ -282,8 +274,25 @@ export async function readMounted(context: AppContext, path: string, version?: n
   return { fields: read.fields, metadata: versionMetadata(info, null), version: read.version };
 }
 
-/** Reads a version of `path`, the current one when `version` is absent, from its backend or the store. */
-export async function readVersion(context: AppContext, path: string, version?: number) {
+/**
+ * Authorises and reads the version that a data route's path and `?version=N` name (the
+ * current one without it), from the backend mounted there or the store.
+ */
+export async function readRequested(request: FastifyRequest, context: AppContext) {
+  const path = parseSecretPath(wildcard(request));
+  const version = versionParam(request.query as Query);
+  const read = await requireRead(
+    request,
+    context,
+    path,
+    { operation: 'secret.read', version },
+    () => readVersion(context, path, version),
+    (found) => found.metadata.version,
+  );
+  return { path, read };
+}
+
+async function readVersion(context: AppContext, path: string, version?: number) {
   const mounted = await readMounted(context, path, version);
   if (mounted) return mounted;
   const secret = await context.secrets.read(path, version);

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { parseSecretPath } from '../../store/path.ts';
 import type { AppContext } from '../app.ts';
-import { authenticatedCaller, requirePendingWrite, requireRead } from '../authorize.ts';
+import { authenticatedCaller, requirePendingWrite } from '../authorize.ts';
 import { decodeFields, encodeFields } from '../base64-fields.ts';
 import { parseBatchWrites } from '../batch.ts';
 import { parseBody } from '../input.ts';
@@ -10,7 +10,7 @@ import { checkSecretSize } from '../limits.ts';
 import { resolveBatch } from '../resolve.ts';
 import { storedVersionMetadata, vaultResponse } from '../vault-format.ts';
 import { authorizeWrite, requireCreateOnNewPath } from '../write-access.ts';
-import { readVersion, rejectMountedWrite, versionParam, wildcard } from './kv.ts';
+import { readRequested, rejectMountedWrite, wildcard } from './kv.ts';
 
 const base64Fields = z.record(z.string(), z.string());
 
@@ -40,16 +40,7 @@ export function registerTesseraRoutes(app: FastifyInstance, context: AppContext)
   });
 
   app.get('/v1/tessera/data/*', async (request) => {
-    const path = parseSecretPath(wildcard(request));
-    const version = versionParam(request.query as { version?: string });
-    const read = await requireRead(
-      request,
-      context,
-      path,
-      { operation: 'secret.read', version },
-      () => readVersion(context, path, version),
-      (found) => found.metadata.version,
-    );
+    const { path, read } = await readRequested(request, context);
     return vaultResponse(request.id, {
       path,
       fields: encodeFields(read.fields),
