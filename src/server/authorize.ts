@@ -227,7 +227,7 @@ export async function requirePendingWrite(
 export async function requireTaskReporter(
   request: FastifyRequest,
   context: AppContext,
-  operation: 'task-report' | 'task-end',
+  operation: 'tasks.report' | 'tasks.end',
   taskId: string,
   owner: string | undefined,
 ): Promise<Caller> {

@@ -104,7 +104,7 @@ describe('reports of the versions tasks run with', () => {
       .filter((entry) => entry.path === 'sys/tasks/web.1' && entry.outcome === 'denied');
     assert.deepEqual(
       denials.map((entry) => entry.operation),
-      ['task-report', 'task-end'],
+      ['tasks.report', 'tasks.end'],
     );
   });
 

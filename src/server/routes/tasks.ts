@@ -60,7 +60,7 @@ export function registerTaskRoutes(app: FastifyInstance, context: AppContext): v
       });
     }
     const owner = records.ownerOf(id);
-    const caller = await requireTaskReporter(request, context, 'task-report', id, owner);
+    const caller = await requireTaskReporter(request, context, 'tasks.report', id, owner);
     records.report(id, secrets, ttlSeconds, caller.accessor);
     context.cluster?.publish({
       kind: 'task-versions',
@@ -78,9 +78,9 @@ export function registerTaskRoutes(app: FastifyInstance, context: AppContext): v
 
     const id = body.data.task_id;
     for (const path of records.pathsOf(id)) {
-      await requireCapability(request, context, 'read', path);
+      await requireCapability(request, context, 'read', path, { operation: 'tasks.end' });
     }
-    await requireTaskReporter(request, context, 'task-end', id, records.ownerOf(id));
+    await requireTaskReporter(request, context, 'tasks.end', id, records.ownerOf(id));
     records.forget(id);
     context.cluster?.publish({ kind: 'task-ended', taskId: id });
     return vaultResponse(request.id, { task_id: id });
