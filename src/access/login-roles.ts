@@ -2,6 +2,7 @@ import { z } from 'zod';
 
 import { TesseraError } from '../errors.ts';
 import { describeInputIssue, inputProblems } from '../input-issues.ts';
+import { checkDuplicateKeys } from '../mesos/definition-json.ts';
 import { parseJson } from '../mesos/json.ts';
 import { DURATION_INPUT, formatDuration, parseDuration } from './duration.ts';
 import { checkPolicyName, POLICY_NAME } from './policy.ts';
@@ -70,12 +71,15 @@ export interface TaskIdentity {
 
 /**
  * Parses the JSON text of a login role named `name`. Throws INVALID_ARGUMENT naming the
- * field that is wrong, or the missing constraint.
+ * field that is wrong, or the missing constraint. A JSON syntax error, and a key given
+ * twice in one object, are named by line and column.
  */
 export function parseLoginRole(name: string, text: string): LoginRole {
   checkPolicyName(name, 'login role name');
   const what = `login role '${name}'`;
-  const parsed = roleSchema.safeParse(parseJson(text, what), { error: describeInputIssue });
+  const document = parseJson(text, what);
+  checkDuplicateKeys(text, what);
+  const parsed = roleSchema.safeParse(document, { error: describeInputIssue });
   if (!parsed.success) {
     const problems = inputProblems(parsed.error);
     const lines = problems.map((problem) => `${problem.path} ${problem.message}`);

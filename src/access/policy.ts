@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isTesseraError, TesseraError } from '../errors.ts';
 import { describeInputIssue, type InputProblem, inputProblems } from '../input-issues.ts';
+import { checkDuplicateKeys } from '../mesos/definition-json.ts';
 import { parseJson } from '../mesos/json.ts';
 import { compareSpecificity, matchesPattern, type PathPattern, parsePattern } from './pattern.ts';
 
@@ -89,13 +90,15 @@ export function checkPolicyName(name: string, what = 'policy name'): void {
  * Parses a policy document, `{"rules": [{"path": "apps/web/*", "capabilities": ["read"]}]}`,
  * strictly: unknown fields, unknown capabilities, an empty rule list, `deny` beside other
  * capabilities, a capability listed twice and invalid patterns are rejected, naming the
- * rule index and field. Throws INVALID_ARGUMENT; a JSON syntax error names its line and
- * column only.
+ * rule index and field. Throws INVALID_ARGUMENT. A JSON syntax error, and a key given
+ * twice in one object, are named by line and column.
  */
 export function parsePolicy(name: string, text: string): Policy {
   checkPolicyName(name);
   const what = `policy '${name}'`;
-  const result = policySchema.safeParse(parseJson(text, what), { error: describeInputIssue });
+  const document = parseJson(text, what);
+  checkDuplicateKeys(text, what);
+  const result = policySchema.safeParse(document, { error: describeInputIssue });
   if (!result.success) throw invalidPolicy(name, inputProblems(result.error));
 
   const rules = result.data.rules.map((rule, index) => parseRule(name, rule, index));

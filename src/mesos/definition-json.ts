@@ -10,10 +10,8 @@ const MAX_QUOTED_KEY = 80;
 
 /**
  * Parses the JSON text of a task or Marathon definition with `parseJson`, after dropping
- * a leading byte order mark, and checks its nesting with `checkNesting`. Throws
- * INVALID_ARGUMENT for an object with the same key twice, naming the key and its line
- * and column, because parsers keep one of the two (`JSON.parse` the last) and the other
- * would be lost unseen. With `exactNumbers`, a number that JSON.stringify would write
+ * a leading byte order mark, and checks its nesting with `checkNesting` and its keys with
+ * `checkDuplicateKeys`. With `exactNumbers`, a number that JSON.stringify would write
  * differently, such as an integer above 2^53, `1.0` or `1e3`, is kept as its text, so
  * that JSON.stringify writes it as it was.
  */
@@ -27,18 +25,32 @@ export function parseDefinitionJson(
   // without one.
   const value = parseJson(body, what);
   checkNesting(value, what);
-  const duplicate = findDuplicateKey(body);
-  if (duplicate !== undefined) {
-    const { line, column } = positionAt(body, duplicate.offset);
-    throw new TesseraError(
-      'INVALID_ARGUMENT',
-      `${what} has the key '${quotedKey(duplicate.key)}' twice in one object, the second at ` +
-        `line ${line}, column ${column}; a JSON parser keeps only one of them, so remove ` +
-        'the other',
-      { line, column },
-    );
-  }
+  checkDuplicateKeys(body, what);
   return options.exactNumbers === true ? parseJson(body, what, keepNumberText) : value;
+}
+
+/**
+ * Throws INVALID_ARGUMENT when an object of `text`, which must be valid JSON, has the same
+ * key twice, naming `what` and the line and column of the second. Parsers keep one of the
+ * two (`JSON.parse` the last), so the other would be lost unseen. The message quotes the
+ * key unless `quoteKey` is false, for text whose keys may be values pasted by mistake.
+ */
+export function checkDuplicateKeys(
+  text: string,
+  what: string,
+  options: { quoteKey?: boolean } = {},
+): void {
+  const duplicate = findDuplicateKey(text);
+  if (duplicate === undefined) return;
+
+  const { line, column } = positionAt(text, duplicate.offset);
+  const key = options.quoteKey === false ? 'a key' : `the key '${quotedKey(duplicate.key)}'`;
+  throw new TesseraError(
+    'INVALID_ARGUMENT',
+    `${what} has ${key} twice in one object, the second at line ${line}, column ${column}; ` +
+      'a JSON parser keeps only one of them, so remove the other',
+    { line, column },
+  );
 }
 
 /**

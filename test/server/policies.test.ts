@@ -98,6 +98,18 @@ describe('policy routes', () => {
     assert.doesNotMatch(JSON.stringify(response.body), /CANARY/);
   });
 
+  test('a key given twice is rejected by line and column', async () => {
+    const text =
+      '{"rules": [\n  {"path": "apps/*", "capabilities": ["read"], "capabilities": ["admin"]}]}';
+    const response = await put('twice', text);
+    assert.equal(response.status, 400);
+    assert.equal(response.body.code, 'INVALID_ARGUMENT');
+    assert.match(response.body.message, /^policy 'twice' has the key 'capabilities' twice/);
+    assert.match(response.body.message, /the second at line 2, column 48/);
+    const read = await request(server, 'GET', '/v1/sys/policies/acl/twice');
+    assert.equal(read.status, 404);
+  });
+
   test('an invalid name is rejected', async () => {
     const response = await put('Web', WEB);
     assert.equal(response.status, 400);
