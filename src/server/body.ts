@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { TesseraError } from '../errors.ts';
+import { checkDuplicateKeys } from '../mesos/definition-json.ts';
 import { parseJson } from '../mesos/json.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -10,7 +11,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * users. Bytes that are not UTF-8 are rejected instead of being turned into U+FFFD, which
  * would store a different secret from the one sent. Keys named `__proto__`, and
  * `constructor` holding `prototype`, are rejected by Fastify's parser, which guards
- * against prototype pollution.
+ * against prototype pollution. An object with the same key twice is rejected too, because
+ * the parser would keep the second value and drop the first unseen.
  */
 export function registerJsonBodies(app: FastifyInstance) {
   const parseSecurely = app.getDefaultJsonParser('error', 'error');
@@ -28,7 +30,7 @@ export function registerJsonBodies(app: FastifyInstance) {
       return;
     }
     parseSecurely(request, text, (error, parsed) => {
-      done(error ? bodyError(error, text) : null, parsed);
+      done(error ? bodyError(error, text) : duplicateKeyError(text), parsed);
     });
   });
 }
@@ -61,6 +63,17 @@ function bodyText(bytes: Buffer, encoding: string | string[] | undefined): strin
     return utf8.decode(bytes);
   } catch {
     return new TesseraError('INVALID_ARGUMENT', 'request body is not valid UTF-8; send JSON text');
+  }
+}
+
+// The key is not quoted: a body's keys include the field names of secrets, which errors
+// never show, since a value pasted as a name would come back in the message.
+function duplicateKeyError(text: string): Error | null {
+  try {
+    checkDuplicateKeys(text, 'request body', { quoteKey: false });
+    return null;
+  } catch (error) {
+    return error as Error;
   }
 }
 

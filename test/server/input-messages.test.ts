@@ -45,6 +45,19 @@ describe('request input messages', () => {
     assert.match(response.body.message, /__proto__/);
   });
 
+  test('key given twice gives line and column', async () => {
+    const text = `{"data": {\n  "${CANARY}": "a", "${CANARY}": "b"}}`;
+    const response = await rawPost('/v1/secret/data/in/twice', text);
+    assert.equal(response.status, 400);
+    assert.equal(response.body.code, 'INVALID_ARGUMENT');
+    assert.match(response.body.message, /^request body has a key twice in one object/);
+    assert.equal(response.body.details.line, 2);
+    assert.equal(response.body.details.column, 37);
+    assert.doesNotMatch(JSON.stringify(response.body), /CANARY/);
+    const read = await request(server, 'GET', '/v1/secret/data/in/twice');
+    assert.equal(read.status, 404);
+  });
+
   test('missing field reads as missing', async () => {
     const response = await post('/v1/tessera/data/in/a', {});
     assert.equal(response.status, 400);

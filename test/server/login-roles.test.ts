@@ -1,6 +1,39 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, test } from 'node:test';
 import { request, startTestServer, type TestServer } from '../helpers/server.ts';
+
+const ROUTE = '/v1/auth/mesos/role';
+
+describe('login role routes', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(() => server.close());
+
+  // Sends `text` as the body exactly as written, which request() cannot do.
+  const rawPut = async (name: string, text: string) => {
+    const response = await fetch(`${server.address}${ROUTE}/${name}`, {
+      method: 'PUT',
+      headers: { 'x-vault-token': server.rootToken, 'content-type': 'application/json' },
+      body: text,
+      signal: AbortSignal.timeout(10_000),
+    });
+    return { status: response.status, body: (await response.json()) as any };
+  };
+
+  test('key given twice is rejected', async () => {
+    const text =
+      '{"policies": ["billing-read"],\n "framework_names": ["marathon"],\n "policies": ["root"]}';
+    const response = await rawPut('billing', text);
+    assert.equal(response.status, 400);
+    assert.equal(response.body.code, 'INVALID_ARGUMENT');
+    assert.match(response.body.message, /^request body has a key twice in one object/);
+    assert.match(response.body.message, /the second at line 3, column 2;/);
+    const read = await request(server, 'GET', `${ROUTE}/billing`);
+    assert.equal(read.status, 404);
+  });
+});
 
 describe('writing login roles', () => {
   let server: TestServer;
