@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 
 import { deleteLoginRole, listLoginRoles, readLoginRole, writeLoginRole } from '../client/login.ts';
+import { checkDuplicateKeys } from '../mesos/definition-json.ts';
 import { parseJson } from '../mesos/json.ts';
 import { addressOption, clientFor, formatOption, printJson, readTextInput } from './context.ts';
 
@@ -40,7 +41,7 @@ export function registerLoginRole(program: Command) {
     .addHelpText('after', WRITE_HELP)
     .action(async (name: string, file: string, options) => {
       const text = await readTextInput(file, 'the login role file');
-      await writeLoginRole(clientFor(options), name, parseJson(text, `login role file ${file}`));
+      await writeLoginRole(clientFor(options), name, parseRoleFile(text, file));
       process.stdout.write(`wrote login role ${name}\n`);
     });
 
@@ -73,4 +74,13 @@ export function registerLoginRole(program: Command) {
       await deleteLoginRole(clientFor(options), name);
       process.stdout.write(`deleted login role ${name}\n`);
     });
+}
+
+// The role is sent as parsed JSON, which keeps one of two equal keys, so they are checked
+// here, where the line and column are those of the file.
+function parseRoleFile(text: string, file: string): unknown {
+  const what = `login role file ${file}`;
+  const role = parseJson(text, what);
+  checkDuplicateKeys(text, what);
+  return role;
 }

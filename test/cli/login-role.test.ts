@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { runTessera } from '../helpers/cli.ts';
+import { request, startTestServer, type TestServer } from '../helpers/server.ts';
+
+describe('tessera login-role', () => {
+  let server: TestServer;
+  let home: string;
+  let env: NodeJS.ProcessEnv;
+
+  before(async () => {
+    server = await startTestServer();
+    home = await mkdtemp(join(tmpdir(), 'tessera-login-role-cli-'));
+    env = {
+      PATH: process.env.PATH,
+      HOME: home,
+      TESSERA_ADDR: server.address,
+      TESSERA_TOKEN: server.rootToken,
+    };
+  });
+  after(async () => {
+    await server.close();
+    await rm(home, { recursive: true, force: true });
+  });
+
+  test('write rejects a key given twice', async () => {
+    const file = join(home, 'twice.json');
+    await writeFile(
+      file,
+      '{"policies": ["billing-read"],\n "framework_names": ["marathon"],\n "policies": ["root"]}\n',
+    );
+    const ran = await runTessera(['login-role', 'write', 'billing', file], { env });
+    assert.equal(ran.code, 2, ran.stderr);
+    assert.match(ran.stderr, /login role file .*twice\.json has the key 'policies' twice/);
+    assert.match(ran.stderr, /the second at line 3, column 2;/);
+    const read = await request(server, 'GET', '/v1/auth/mesos/role/billing');
+    assert.equal(read.status, 404);
+  });
+});
