@@ -3,6 +3,7 @@ import { formatDuration, parseDuration } from '../access/duration.ts';
 import { isTesseraError, TesseraError } from '../errors.ts';
 import { parseMasterUrl } from '../mesos/mesos-url.ts';
 import { MESOS_FOLLOW_DEFAULTS, type MesosFollowConfig } from '../server/mesos-follow.ts';
+import { checkTrustedProxy } from '../server/trust-proxy.ts';
 import { basicAuthorization } from './mesos-options.ts';
 
 const FOLLOW_FLAGS = { principal: '--mesos-principal', secretFile: '--mesos-secret-file' };
@@ -81,7 +82,10 @@ export async function mesosFollowConfig(
   };
 }
 
-/** Splits `--trust-proxy` into the addresses Fastify trusts, or undefined when unset. */
+/**
+ * Splits `--trust-proxy` into the addresses Fastify trusts, or undefined when unset.
+ * Throws CONFIG_INVALID naming an entry that Fastify could not read.
+ */
 export function trustedProxies(text: string | undefined): string[] | undefined {
   if (text === undefined) return undefined;
   const addresses = text
@@ -89,6 +93,9 @@ export function trustedProxies(text: string | undefined): string[] | undefined {
     .map((entry) => entry.trim())
     .filter((entry) => entry !== '');
   if (addresses.length === 0) throw configInvalid('--trust-proxy names no address');
+  for (const address of addresses) {
+    asConfigInvalid(() => checkTrustedProxy(address, '--trust-proxy'));
+  }
   return addresses;
 }
 

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { mesosFollowConfig, trustedProxies } from '../../src/cli/server-mesos.ts';
 import { isTesseraError } from '../../src/errors.ts';
+import { runTessera } from '../helpers/cli.ts';
+import { request, startTestServer } from '../helpers/server.ts';
 
 const PASSWORD = 'canary-follow-password-5e1c';
 
@@ -120,5 +122,75 @@ describe('tessera server options of following a Mesos master', () => {
     assert.equal(trustedProxies(undefined), undefined);
     assert.deepEqual(trustedProxies('127.0.0.1, 10.0.0.0/8'), ['127.0.0.1', '10.0.0.0/8']);
     await rejects(() => trustedProxies(' , '), /--trust-proxy names no address/);
+  });
+
+  it('names an invalid --trust-proxy entry', async () => {
+    const notAddress = /is not an IP address, a CIDR range such as 10\.0\.0\.0\/8, or loopback/;
+    await rejects(() => trustedProxies('127.0.0.1, abc'), /^--trust-proxy entry 'abc' /);
+    await rejects(() => trustedProxies('abc'), notAddress);
+    await rejects(() => trustedProxies('[::1]'), notAddress);
+    await rejects(() => trustedProxies('127.1'), notAddress);
+    await rejects(
+      () => trustedProxies('127.0.0.1/33'),
+      /^--trust-proxy entry '127\.0\.0\.1\/33' has an invalid prefix length; give 1 to 32/,
+    );
+    await rejects(() => trustedProxies('0.0.0.0/0'), /invalid prefix length; give 1 to 32/);
+    await rejects(() => trustedProxies('::1/129'), /invalid prefix length; give 1 to 128$/);
+    await rejects(() => trustedProxies('10.0.0.0/255.0.255.0'), /invalid prefix length/);
+    await rejects(() => trustedProxies('10.0.0.0/'), /invalid prefix length/);
+  });
+});
+
+// Entries of every accepted form; Fastify compiles them all when the server is built.
+const ACCEPTED_PROXIES = [
+  '127.0.0.1',
+  '10.0.0.0/8',
+  '10.0.0.0/255.0.0.0',
+  '192.168.1.7/32',
+  '::1',
+  'fd00::/8',
+  '::ffff:10.0.0.1',
+  'fe80::1%eth0',
+  'loopback',
+  'linklocal',
+  'uniquelocal',
+];
+
+describe('tessera server --trust-proxy', () => {
+  it('rejects an invalid entry before it starts', async () => {
+    for (const entry of ['abc', '127.0.0.1/33']) {
+      const ran = await runTessera(['server', '--dev', '--port', '0', '--trust-proxy', entry], {
+        env: { PATH: process.env.PATH, HOME: '/nonexistent' },
+        timeoutMs: 15_000,
+      });
+      assert.equal(ran.code, 2, ran.stderr);
+      assert.match(ran.stderr, /^tessera: --trust-proxy entry '/);
+      assert.ok(ran.stderr.includes(`'${entry}'`), ran.stderr);
+      assert.doesNotMatch(ran.stderr, /internal error/);
+      assert.doesNotMatch(ran.stdout.toString(), /listening/);
+    }
+  });
+
+  it('serves with every accepted form', async () => {
+    const trustProxy = trustedProxies(ACCEPTED_PROXIES.join(','));
+    assert.deepEqual(trustProxy, ACCEPTED_PROXIES);
+    const server = await startTestServer({
+      trustProxy,
+      failureLimit: { maxFailures: 1, windowMs: 60_000 },
+    });
+    try {
+      // The test client connects from 127.0.0.1, a trusted proxy, so the failure limit
+      // counts the address that X-Forwarded-For names.
+      const from = (address: string) => ({ 'x-forwarded-for': address, 'x-vault-token': 'x' });
+      const lookup = (address: string) =>
+        fetch(`${server.address}/v1/auth/token/lookup-self`, { headers: from(address) });
+      assert.equal((await lookup('203.0.113.7')).status, 403);
+      assert.equal((await lookup('203.0.113.7')).status, 429);
+      assert.equal((await lookup('203.0.113.8')).status, 403);
+      const health = await request(server, 'GET', '/v1/sys/health', undefined, undefined);
+      assert.equal(health.status, 200);
+    } finally {
+      await server.close();
+    }
   });
 });
