@@ -75,7 +75,7 @@ function invalidDuration(text: string, what: string): TesseraError {
   const shown = text.length <= 40 ? ` '${text}'` : '';
   return new TesseraError(
     'INVALID_ARGUMENT',
-    `${what}${shown} is not a duration; give a whole number with a unit s, m, h or d, ` +
-      'as in 30s, 15m, 1h or 7d',
+    `${what}${shown} is not a duration; give a whole number of seconds, or one with a ` +
+      'unit s, m, h or d, as in 90, 30s, 15m, 1h30m or 7d',
   );
 }

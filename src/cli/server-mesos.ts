@@ -30,7 +30,7 @@ export function addMesosFollowOptions(command: Command): Command {
     .addOption(
       new Option(
         '--task-login-window <duration>',
-        'how long after its start a Mesos task may still log in, as in 10m',
+        'how long after its start a Mesos task may still log in: seconds, or with a unit s, m, h or d, as in 10m',
       )
         .env('TESSERA_TASK_LOGIN_WINDOW')
         .default(formatDuration(MESOS_FOLLOW_DEFAULTS.loginWindowSeconds)),

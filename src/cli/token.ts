@@ -12,7 +12,9 @@ import { isTesseraError } from '../errors.ts';
 import { addressOption, clientFor, formatOption, printJson, printTable } from './context.ts';
 import { wholeNumber } from './put.ts';
 
-const DURATIONS = 'Durations are a whole number with a unit: s, m, h or d (30s, 15m, 1h, 7d).';
+const DURATIONS =
+  'Durations are a whole number of seconds, or one with a unit s, m, h or d\n' +
+  '(90, 30s, 15m, 1h30m, 7d).';
 
 const CREATE_HELP = `
 ${DURATIONS}

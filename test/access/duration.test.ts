@@ -30,7 +30,7 @@ describe('parseDuration', () => {
           assert.ok(isTesseraError(error, 'INVALID_ARGUMENT'));
           assert.match(
             error.message,
-            /^--ttl .*is not a duration; give a whole number with a unit/,
+            /^--ttl .*is not a duration; give a whole number of seconds, or one with a unit/,
           );
           return true;
         },

@@ -103,6 +103,16 @@ describe('tessera server options of following a Mesos master', () => {
     );
   });
 
+  it('reads a window without a unit as seconds', async () => {
+    const master = { mesosMaster: 'http://m1.example:5050' };
+    const config = await mesosFollowConfig({ ...master, taskLoginWindow: '90' });
+    assert.equal(config?.loginWindowSeconds, 90);
+    await rejects(
+      () => mesosFollowConfig({ ...master, taskLoginWindow: 'soon' }),
+      /^--task-login-window 'soon' is not a duration; give a whole number of seconds, or one with a unit s, m, h or d/,
+    );
+  });
+
   it('reads a second line of the secret file as a mistake', async () => {
     const twoLines = join(dir, 'two-lines');
     await writeFile(twoLines, `${PASSWORD}\nmore\n`);
