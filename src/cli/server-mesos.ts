@@ -48,8 +48,20 @@ export interface MesosFollowFlags {
   mesosMaster?: string;
   mesosPrincipal?: string;
   mesosSecretFile?: string;
-  taskLoginWindow: string;
+  /** The window as given; undefined when neither the flag nor its variable is set. */
+  taskLoginWindow?: string;
   trustProxy?: string;
+}
+
+/**
+ * Returns the options that `addMesosFollowOptions` added to `command`, with
+ * `taskLoginWindow` undefined when it holds only its default, so that a window given
+ * without `--mesos-master` can be told apart.
+ */
+export function mesosFollowFlags(command: Command): MesosFollowFlags {
+  const flags = command.opts<MesosFollowFlags>();
+  if (command.getOptionValueSource('taskLoginWindow') !== 'default') return flags;
+  return { ...flags, taskLoginWindow: undefined };
 }
 
 /**
@@ -64,6 +76,13 @@ export async function mesosFollowConfig(
     if (flags.mesosPrincipal !== undefined || flags.mesosSecretFile !== undefined) {
       throw configInvalid('--mesos-principal and --mesos-secret-file need --mesos-master');
     }
+    if (flags.taskLoginWindow !== undefined) {
+      throw configInvalid(
+        '--task-login-window needs --mesos-master, because tasks log in only to a server ' +
+          'that follows a Mesos master; give --mesos-master or remove the window ' +
+          '(TESSERA_TASK_LOGIN_WINDOW may be set)',
+      );
+    }
     return undefined;
   }
   const masters = flags.mesosMaster
@@ -77,7 +96,10 @@ export async function mesosFollowConfig(
     authorization: await asConfigInvalid(() =>
       basicAuthorization(flags.mesosPrincipal, flags.mesosSecretFile, FOLLOW_FLAGS),
     ),
-    loginWindowSeconds: loginWindow(flags.taskLoginWindow),
+    loginWindowSeconds:
+      flags.taskLoginWindow === undefined
+        ? MESOS_FOLLOW_DEFAULTS.loginWindowSeconds
+        : loginWindow(flags.taskLoginWindow),
     connectTimeoutMs: MESOS_FOLLOW_DEFAULTS.connectTimeoutMs,
   };
 }

@@ -5,7 +5,12 @@ import { TesseraError } from '../errors.ts';
 import { type RunningServer, SERVER_DEFAULTS, startServer } from '../server/start.ts';
 import { defaultTokenFile } from './context.ts';
 import { wholeNumber, wholeNumberFrom } from './put.ts';
-import { addMesosFollowOptions, mesosFollowConfig, trustedProxies } from './server-mesos.ts';
+import {
+  addMesosFollowOptions,
+  mesosFollowConfig,
+  mesosFollowFlags,
+  trustedProxies,
+} from './server-mesos.ts';
 
 const HELP = `
 The server listens on 127.0.0.1 unless --host says otherwise; any other address needs
@@ -177,7 +182,7 @@ export function registerServer(program: Command) {
         },
         devTokenFile: options.dev ? defaultTokenFile(process.env) : undefined,
         mounts: mountSpecs(options, process.env),
-        mesos: await mesosFollowConfig(options),
+        mesos: await mesosFollowConfig(mesosFollowFlags(command)),
         trustProxy: trustedProxies(options.trustProxy),
       },
       logger,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { mesosFollowConfig, trustedProxies } from '../../src/cli/server-mesos.ts';
 import { isTesseraError } from '../../src/errors.ts';
-import { runTessera } from '../helpers/cli.ts';
+import { runTessera, startServerProcess } from '../helpers/cli.ts';
 import { request, startTestServer } from '../helpers/server.ts';
 
 const PASSWORD = 'canary-follow-password-5e1c';
@@ -27,7 +27,7 @@ async function rejects(run: () => unknown, pattern: RegExp) {
 describe('tessera server options of following a Mesos master', () => {
   let dir: string;
   let secretFile: string;
-  const base = { taskLoginWindow: '10m' };
+  const base = {};
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tessera-follow-'));
@@ -38,6 +38,18 @@ describe('tessera server options of following a Mesos master', () => {
 
   it('is off without --mesos-master', async () => {
     assert.equal(await mesosFollowConfig(base), undefined);
+  });
+
+  it('takes the default window when none is given', async () => {
+    const config = await mesosFollowConfig({ mesosMaster: 'http://m1.example:5050' });
+    assert.equal(config?.loginWindowSeconds, 600);
+  });
+
+  it('rejects a window without --mesos-master', async () => {
+    await rejects(
+      () => mesosFollowConfig({ taskLoginWindow: '10m' }),
+      /^--task-login-window needs --mesos-master, because tasks log in only to a server/,
+    );
   });
 
   it('reads the masters, the principal and the window', async () => {
@@ -165,6 +177,41 @@ const ACCEPTED_PROXIES = [
   'linklocal',
   'uniquelocal',
 ];
+
+describe('tessera server without --mesos-master', () => {
+  const env = { PATH: process.env.PATH, HOME: '/nonexistent' };
+
+  for (const [setting, args, extra] of [
+    ['--task-login-window', ['--task-login-window', '5m'], {}],
+    ['TESSERA_TASK_LOGIN_WINDOW', [], { TESSERA_TASK_LOGIN_WINDOW: '5m' }],
+  ] as const) {
+    it(`rejects ${setting}`, async () => {
+      const ran = await runTessera(['server', '--dev', '--port', '0', ...args], {
+        env: { ...env, ...extra },
+        timeoutMs: 15_000,
+      });
+      assert.equal(ran.code, 2, ran.stderr);
+      assert.match(ran.stderr, /^tessera: --task-login-window needs --mesos-master/);
+      assert.doesNotMatch(ran.stdout.toString(), /listening/);
+    });
+  }
+
+  it('serves with --trust-proxy and an empty window variable', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'tessera-trust-proxy-'));
+    const server = await startServerProcess(['--dev', '--trust-proxy', '127.0.0.1'], {
+      ...env,
+      HOME: home,
+      TESSERA_TASK_LOGIN_WINDOW: '',
+    });
+    try {
+      const health = await fetch(`${server.address}/v1/sys/health`);
+      assert.equal(health.status, 200);
+    } finally {
+      await server.stop();
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('tessera server --trust-proxy', () => {
   it('rejects an invalid entry before it starts', async () => {
