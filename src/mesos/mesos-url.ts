@@ -35,6 +35,12 @@ export function displayBase(base: URL): string {
 export function parseMasterUrl(value: unknown, option: string, credentialsFix: string): URL {
   const text = value instanceof URL ? value.href : value;
   const url = typeof text === 'string' && URL.canParse(text) ? new URL(text) : undefined;
+  if ((typeof text === 'string' && hasInvalidPort(text)) || url?.port === '0') {
+    throw new TesseraError(
+      'INVALID_ARGUMENT',
+      `${option} has an invalid port; give a port from 1 to 65535, as in http://master.example:5050`,
+    );
+  }
   if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
     throw new TesseraError(
       'INVALID_ARGUMENT',
@@ -49,6 +55,18 @@ export function parseMasterUrl(value: unknown, option: string, credentialsFix: s
     );
   }
   return url;
+}
+
+// The URL parser rejects the whole URL when its port is above 65535 or has a character
+// other than a digit, so such a URL is found by parsing it again without the port. The
+// groups are the scheme, user and host, then the port, then the path, query and fragment.
+const PORT_OF_HTTP_URL =
+  /^(https?:\/\/(?:[^/?#@]*@)?(?:\[[^\]/?#]*\]|[^/?#:@[\]]*)):([^/?#]*)(.*)$/is;
+
+function hasInvalidPort(text: string): boolean {
+  const match = PORT_OF_HTTP_URL.exec(text.trim());
+  if (match === null || URL.canParse(text)) return false;
+  return URL.canParse(`${match[1]}${match[3]}`);
 }
 
 /**

@@ -81,6 +81,14 @@ describe('tessera server options of following a Mesos master', () => {
       /^URL 2 of --mesos-master must be an http or https URL/,
     );
     await rejects(
+      () => mesosFollowConfig({ ...base, mesosMaster: 'http://m1.example:5050,http://m2:99999' }),
+      /^URL 2 of --mesos-master has an invalid port; give a port from 1 to 65535/,
+    );
+    await rejects(
+      () => mesosFollowConfig({ ...base, mesosMaster: 'http://m1.example:0' }),
+      /^URL 1 of --mesos-master has an invalid port/,
+    );
+    await rejects(
       () => mesosFollowConfig({ ...base, mesosMaster: 'http://ops:hunter2@m1.example' }),
       /must not hold a user or password; give the principal with --mesos-principal/,
     );
