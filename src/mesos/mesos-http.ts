@@ -29,6 +29,14 @@ export type MesosPeer = { role: 'master' } | { role: 'agent'; id: string };
 /** The fix at the end of a non-leading master's redirect message. */
 export const LEADER_FIX = 'point --master at the leader';
 
+/** The facts about a request that the fix in its failure's message depends on. */
+export interface FailureContext {
+  /** The flag that names the master, for a redirect's fix; `--master` when unset. */
+  masterFlag?: string;
+  /** True when the request sent an Authorization header, so that a 401 means it was rejected. */
+  sentCredentials?: boolean;
+}
+
 /** Options of `readMesosJson`. */
 export interface MesosReadOptions {
   /** Time allowed for the whole request, body included, in milliseconds. */
@@ -68,7 +76,8 @@ export async function readMesosJson(
 
   if (response.status !== 200) {
     await response.body?.cancel();
-    return { ok: false, failure: statusFailure(response, url, where, peer.role) };
+    const context = { sentCredentials: options.authorization !== undefined };
+    return { ok: false, failure: statusFailure(response, url, where, peer.role, context) };
   }
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   let text: string | undefined;
@@ -157,15 +166,11 @@ export function statusFailure(
   url: URL,
   where: string,
   role: MesosPeer['role'],
+  context: FailureContext = {},
 ): MesosFailure {
   switch (response.status) {
     case 401:
-      return {
-        kind: 'unauthorized',
-        message:
-          `${where} requires authentication (401 Unauthorized); set TESSERA_MESOS_PRINCIPAL ` +
-          'and TESSERA_MESOS_SECRET_FILE to a principal the cluster accepts',
-      };
+      return unauthorizedFailure(where, context.sentCredentials === true);
     case 403:
       return {
         kind: 'forbidden',
@@ -174,7 +179,7 @@ export function statusFailure(
           'ACLs (reading /flags needs the VIEW_FLAGS permission)',
       };
     case 307:
-      return redirectFailure(response, url, where, role);
+      return redirectFailure(response, url, where, role, context.masterFlag);
     case 503:
       return {
         kind: 'unavailable',
@@ -188,12 +193,33 @@ export function statusFailure(
   }
 }
 
+// The variables name the principal and its password file for every command that reads
+// a master, whatever its flags are called.
+function unauthorizedFailure(where: string, sentCredentials: boolean): MesosFailure {
+  if (sentCredentials) {
+    return {
+      kind: 'unauthorized',
+      message:
+        `${where} rejected the principal and password sent (401 Unauthorized); check that ` +
+        'TESSERA_MESOS_PRINCIPAL names a principal the cluster accepts and that ' +
+        'TESSERA_MESOS_SECRET_FILE holds its password',
+    };
+  }
+  return {
+    kind: 'unauthorized',
+    message:
+      `${where} requires authentication (401 Unauthorized); set TESSERA_MESOS_PRINCIPAL ` +
+      'and TESSERA_MESOS_SECRET_FILE to a principal the cluster accepts',
+  };
+}
+
 // A non-leading master redirects to the leader, and an agent does not redirect /flags.
 function redirectFailure(
   response: Response,
   url: URL,
   where: string,
   role: MesosPeer['role'],
+  masterFlag: string | undefined,
 ): MesosFailure {
   const status = '307 Temporary Redirect';
   if (role === 'agent') {
@@ -204,16 +230,17 @@ function redirectFailure(
         "check that the address in the agent's pid in /state reaches the agent itself",
     };
   }
+  const fix = masterFlag === undefined ? LEADER_FIX : `point ${masterFlag} at the leader`;
   const redirect = redirectTarget(response.headers.get('location'), url);
   if ('problem' in redirect) {
     return {
       kind: 'redirect',
-      message: `${where} is not the leading master (${status} ${redirect.problem}); ${LEADER_FIX}`,
+      message: `${where} is not the leading master (${status} ${redirect.problem}); ${fix}`,
     };
   }
   return {
     kind: 'redirect',
-    message: `${where} is not the leading master (${status} to ${redirect.target.host}); ${LEADER_FIX}`,
+    message: `${where} is not the leading master (${status} to ${redirect.target.host}); ${fix}`,
     location: redirect.target.href,
   };
 }

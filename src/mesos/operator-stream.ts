@@ -12,6 +12,9 @@ const MISSED_HEARTBEATS = 5;
 // How many 307 redirects in a row are followed before the next master of the list is tried.
 const MAX_REDIRECTS = 3;
 
+// The flag of `tessera server` that names the masters, for the fix in messages.
+const MASTER_FLAG = '--mesos-master';
+
 /** Options of `followMaster`. */
 export interface FollowMasterOptions {
   /** The masters to try in turn; a non-leading one redirects to the leader. */
@@ -72,11 +75,15 @@ async function follow(options: FollowMasterOptions, signal: AbortSignal): Promis
       leader = attempt.location;
       continue;
     }
+    const reason =
+      attempt.kind === 'redirect'
+        ? `${attempt.reason}, after ${redirects} redirects in a row`
+        : attempt.reason;
     redirects = 0;
     leader = undefined;
     failures = attempt.kind === 'ended' && attempt.subscribed ? 0 : failures + 1;
     const wait = options.retryDelayMs(failures);
-    options.onDisconnect(attempt.reason, wait);
+    options.onDisconnect(reason, wait);
     await sleep(wait, undefined, { signal }).catch(() => undefined);
   }
 }
@@ -107,7 +114,10 @@ async function subscribeOnce(
     clearTimeout(connectTimer);
     if (response.status !== 200 || response.body === null) {
       await response.body?.cancel();
-      const failure = statusFailure(response, url, where, 'master');
+      const failure = statusFailure(response, url, where, 'master', {
+        masterFlag: MASTER_FLAG,
+        sentCredentials: options.authorization !== undefined,
+      });
       if (failure.kind === 'redirect' && failure.location !== undefined) {
         // A master redirects an API call to the same path on the leader
         // (`//leader:5050/api/v1`), so the leader's base URL is the location without it.

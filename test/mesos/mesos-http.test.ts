@@ -60,6 +60,9 @@ describe('readMesosJson against odd servers', () => {
       const body = `"${'b'.repeat(MIB - 2)}"`;
       response.writeHead(200, { 'content-type': 'application/json' }).end(body);
     },
+    '/locked': (_request, response) => {
+      response.writeHead(401).end();
+    },
     '/cut': (request, response) => {
       response.writeHead(200, { 'content-type': 'application/json' });
       response.write('{"slaves": [', () => request.socket.destroy());
@@ -126,5 +129,19 @@ describe('readMesosJson against odd servers', () => {
     assert.equal(failure.kind, 'unreachable');
     assert.match(failure.message, /closed the connection before the end/);
     assert.doesNotMatch(failure.message, /not JSON/);
+  });
+
+  test('401 without credentials asks for them', async () => {
+    const failure = failureOf(await read('/locked'));
+    assert.equal(failure.kind, 'unauthorized');
+    assert.match(failure.message, /requires authentication \(401 Unauthorized\); set/);
+  });
+
+  test('401 with credentials says they were rejected', async () => {
+    const url = new URL('/locked', base);
+    const options = { timeoutMs: 500, authorization: 'Basic dGVzc2VyYTp4' };
+    const failure = failureOf(await readMesosJson(url, { role: 'master' }, options));
+    assert.equal(failure.kind, 'unauthorized');
+    assert.match(failure.message, /rejected the principal and password sent \(401/);
   });
 });

@@ -114,14 +114,45 @@ describe('followMaster', () => {
     );
   });
 
-  it('reports an unauthorized master and retries', async () => {
+  it('reports rejected credentials and retries', async () => {
     master.answer = { status: 401 };
     follower = follow([master.url], seen, { authorization: 'Basic dGVzc2VyYTpjYW5hcnk=' });
     await until(() => seen.disconnects.length >= 2, 'two failed attempts');
-    assert.match(seen.disconnects[0] ?? '', /requires authentication \(401 Unauthorized\)/);
+    const reason = seen.disconnects[0] ?? '';
+    assert.match(reason, /rejected the principal and password sent \(401 Unauthorized\)/);
+    assert.match(reason, /check that TESSERA_MESOS_PRINCIPAL names a principal/);
+    assert.doesNotMatch(reason, /requires authentication/);
     assert.equal(master.authorizations[0], 'Basic dGVzc2VyYTpjYW5hcnk=');
     master.answer = undefined;
     await master.subscribed(1);
+  });
+
+  it('asks for credentials when none were sent', async () => {
+    master.answer = { status: 401 };
+    follower = follow([master.url], seen);
+    await until(() => seen.disconnects.length >= 1, 'a failed attempt');
+    assert.match(
+      seen.disconnects[0] ?? '',
+      /requires authentication \(401 Unauthorized\); set TESSERA_MESOS_PRINCIPAL/,
+    );
+    assert.equal(master.authorizations[0], undefined);
+  });
+
+  it('names --mesos-master after a redirect loop', async () => {
+    const standby = await startFakeOperator();
+    try {
+      standby.answer = { status: 307, location: `//${new URL(master.url).host}/api/v1` };
+      master.answer = { status: 307, location: `//${new URL(standby.url).host}/api/v1` };
+      follower = follow([standby.url], seen);
+      await until(() => seen.disconnects.length >= 1, 'a given-up redirect loop');
+      const reason = seen.disconnects[0] ?? '';
+      assert.match(reason, /is not the leading master \(307 Temporary Redirect to 127\.0\.0\.1:/);
+      assert.match(reason, /; point --mesos-master at the leader, after 3 redirects in a row$/);
+    } finally {
+      await follower?.stop();
+      follower = undefined;
+      await standby.close();
+    }
   });
 
   it('drops a stream that misses its heartbeats', async () => {
