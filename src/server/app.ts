@@ -16,7 +16,7 @@ import type { Secrets } from '../store/secrets.ts';
 import type { Store } from '../store/store.ts';
 import { type AuditSink, auditFailedRequests } from './authorize.ts';
 import { registerJsonBodies } from './body.ts';
-import { handleClientError, handleError } from './errors.ts';
+import { handleClientError, handleError, requestLogLevel } from './errors.ts';
 import { checkFailureLimit, type FailureLimiter, requestDeadlineOptions } from './limits.ts';
 import type { MesosFollowing } from './mesos-follow.ts';
 import { registerMetrics, type ServerMetrics } from './metrics.ts';
@@ -110,9 +110,9 @@ export function buildApp(context: AppContext): FastifyInstance {
       route: request.routeOptions.url ?? 'unmatched',
       status: reply.statusCode,
       ms: Math.round(reply.elapsedTime),
+      ...(request.expectedFailure === undefined ? {} : { code: request.expectedFailure }),
     };
-    if (reply.statusCode >= 500) request.log.error(line, 'request');
-    else request.log.info(line, 'request');
+    request.log[requestLogLevel(request, reply.statusCode)](line, 'request');
   });
 
   // A client that has failed to authenticate too often is turned away before any work.

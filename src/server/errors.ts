@@ -4,6 +4,18 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERRORS, type ErrorCode, TesseraError } from '../errors.ts';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The code of a failure in EXPECTED_FAILURES that the response reports. */
+    expectedFailure?: ErrorCode;
+  }
+}
+
+// Failures with a 5xx status that the server expects and recovers from by itself. The
+// follower of the master's event stream logs a lost stream at warn and retries, so a task
+// login refused meanwhile gets one request line at warn, without the stack of an error.
+const EXPECTED_FAILURES: ReadonlySet<ErrorCode> = new Set(['MASTER_UNAVAILABLE']);
+
 /** The JSON body of every error response: Vault's `errors` array plus a stable code. */
 export interface ErrorBody {
   errors: string[];
@@ -139,12 +151,26 @@ function clientError(code: string | undefined): TesseraError {
 /** Turns a thrown error into an HTTP response; the app's only error handler. */
 export function handleError(error: unknown, request: FastifyRequest, reply: FastifyReply) {
   const mapped = withLimit(toTesseraError(error), request);
-  if (mapped.status >= 500) {
+  if (EXPECTED_FAILURES.has(mapped.code)) {
+    request.expectedFailure = mapped.code;
+  } else if (mapped.status >= 500) {
     request.log.error({ err: safeErrorSummary(error), code: mapped.code }, 'request failed');
   }
   const retryAfter = mapped.details?.retryAfterSeconds;
   if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   return reply.code(mapped.status).send(errorBody(mapped, request.id));
+}
+
+/**
+ * Returns the level of a request's log line: info below 500, warn for an expected
+ * failure, such as MASTER_UNAVAILABLE, and error for any other 5xx.
+ */
+export function requestLogLevel(
+  request: FastifyRequest,
+  status: number,
+): 'info' | 'warn' | 'error' {
+  if (request.expectedFailure !== undefined) return 'warn';
+  return status >= 500 ? 'error' : 'info';
 }
 
 // Logs the class and stack of an unexpected error; a message from a library may quote its
