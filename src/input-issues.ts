@@ -1,5 +1,7 @@
 import type { z } from 'zod';
 
+import { TesseraError } from './errors.ts';
+
 // Zod's default messages speak of its own types ("expected record, received undefined",
 // `Unrecognized key: "x"`). These describe each problem in the terms of a JSON document,
 // and never quote the received value, which may be a secret.
@@ -37,6 +39,9 @@ export function describeInputIssue(issue: z.core.$ZodRawIssue): string | undefin
       return `must be one of ${issue.values.map((value) => JSON.stringify(value)).join(', ')}`;
     case 'unrecognized_keys':
       return unknownFields(issue.keys, issue.inst);
+    // The issues of the key schema come with their messages already set.
+    case 'invalid_key':
+      return issue.issues[0]?.message ?? 'is not a valid key';
     case 'too_big':
       return sizeLimit(issue.origin, 'at most', issue.maximum);
     case 'too_small':
@@ -46,11 +51,15 @@ export function describeInputIssue(issue: z.core.$ZodRawIssue): string | undefin
   }
 }
 
-/** Formats an issue's path as JSON paths are written in messages: `writes[1].fields`. */
+/**
+ * Formats an issue's path as JSON paths are written in messages: `writes[1].fields`, and
+ * `labels[""]` for an empty key.
+ */
 export function formatIssuePath(path: readonly PropertyKey[]): string {
   return path
     .map((key, index) => {
       if (typeof key === 'number') return `[${key}]`;
+      if (key === '') return '[""]';
       return `${index > 0 ? '.' : ''}${String(key)}`;
     })
     .join('');
@@ -62,6 +71,23 @@ export function inputProblems(error: z.ZodError): InputProblem[] {
     path: formatIssuePath(issue.path) || '(top level)',
     message: issue.message,
   }));
+}
+
+/**
+ * Builds the INVALID_ARGUMENT error of an input with problems: `what` is invalid, each
+ * problem by its path, then `fix` when given. Its details are `details` and the problems.
+ */
+export function invalidInput(
+  what: string,
+  problems: InputProblem[],
+  options: { fix?: string; details?: Record<string, unknown> } = {},
+): TesseraError {
+  const lines = problems.map((problem) => `${problem.path} ${problem.message}`).join('; ');
+  const fix = options.fix === undefined ? '' : `; ${options.fix}`;
+  return new TesseraError('INVALID_ARGUMENT', `${what} is invalid: ${lines}${fix}`, {
+    ...options.details,
+    problems,
+  });
 }
 
 function unionNouns(alternatives: readonly (readonly z.core.$ZodIssue[])[]): string {

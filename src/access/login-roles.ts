@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
-import { TesseraError } from '../errors.ts';
-import { describeInputIssue, inputProblems } from '../input-issues.ts';
+import { isTesseraError, TesseraError } from '../errors.ts';
+import { describeInputIssue, inputProblems, invalidInput } from '../input-issues.ts';
 import { checkDuplicateKeys } from '../mesos/definition-json.ts';
 import { parseJson } from '../mesos/json.ts';
 import { DURATION_INPUT, formatDuration, parseDuration } from './duration.ts';
@@ -19,14 +19,19 @@ const MAX_LABELS = 32;
 
 const names = (what: string) =>
   z
-    .array(z.string().min(1, `each ${what} must be a non-empty string`))
+    .array(z.string().min(1, 'must not be empty'))
     .max(MAX_LIST, `must list at most ${MAX_LIST} ${what}s`)
     .optional();
 
 const roleSchema = z.strictObject({
   policies: z
     .array(
-      z.string().regex(POLICY_NAME, 'must be policy names: lowercase letters, digits, - and _'),
+      z
+        .string()
+        .regex(
+          POLICY_NAME,
+          "must be a policy name: 1 to 128 lowercase letters, digits, '-' or '_'",
+        ),
     )
     .min(1, 'must name at least one policy')
     .max(MAX_LIST, `must list at most ${MAX_LIST} policies`),
@@ -34,7 +39,7 @@ const roleSchema = z.strictObject({
   framework_principals: names('framework principal'),
   roles: names('role'),
   labels: z
-    .record(z.string().min(1, 'keys must not be empty'), z.string())
+    .record(z.string().min(1, 'is an empty label name; give each label a name'), z.string())
     .refine(
       (labels) => Object.keys(labels).length <= MAX_LABELS,
       `must have at most ${MAX_LABELS} labels`,
@@ -80,13 +85,8 @@ export function parseLoginRole(name: string, text: string): LoginRole {
   const document = parseJson(text, what);
   checkDuplicateKeys(text, what);
   const parsed = roleSchema.safeParse(document, { error: describeInputIssue });
-  if (!parsed.success) {
-    const problems = inputProblems(parsed.error);
-    const lines = problems.map((problem) => `${problem.path} ${problem.message}`);
-    throw new TesseraError('INVALID_ARGUMENT', `${what} is invalid: ${lines.join('; ')}`, {
-      problems,
-    });
-  }
+  if (!parsed.success) throw invalidInput(what, inputProblems(parsed.error));
+
   const body = parsed.data;
   const role: LoginRole = {
     name,
@@ -98,11 +98,11 @@ export function parseLoginRole(name: string, text: string): LoginRole {
     tokenTtlSeconds:
       body.token_ttl === undefined
         ? DEFAULT_TASK_TOKEN_TTL_SECONDS
-        : parseDuration(body.token_ttl, `${what}: token_ttl`),
+        : durationField(body.token_ttl, 'token_ttl', what),
     tokenMaxTtlSeconds:
       body.token_max_ttl === undefined
         ? 0
-        : parseDuration(body.token_max_ttl, `${what}: token_max_ttl`),
+        : durationField(body.token_max_ttl, 'token_max_ttl', what),
   };
   checkRole(role, what);
   return role;
@@ -121,13 +121,25 @@ function checkRole(role: LoginRole, what: string): void {
     );
   }
   if (role.tokenTtlSeconds < 60) {
-    throw new TesseraError('INVALID_ARGUMENT', `${what}: token_ttl must be at least 1m`);
+    throw invalidInput(what, [{ path: 'token_ttl', message: 'must be at least 1m' }]);
   }
   if (role.tokenMaxTtlSeconds !== 0 && role.tokenMaxTtlSeconds < role.tokenTtlSeconds) {
-    throw new TesseraError(
-      'INVALID_ARGUMENT',
-      `${what}: token_max_ttl (${formatDuration(role.tokenMaxTtlSeconds)}) is shorter than token_ttl (${formatDuration(role.tokenTtlSeconds)})`,
-    );
+    const message =
+      `(${formatDuration(role.tokenMaxTtlSeconds)}) is shorter than token_ttl ` +
+      `(${formatDuration(role.tokenTtlSeconds)}); make it at least token_ttl, or 0s for no limit`;
+    throw invalidInput(what, [{ path: 'token_max_ttl', message }]);
+  }
+}
+
+// Reads a duration field of the role; an invalid one is a problem named by its field.
+function durationField(value: string | number, field: string, what: string): number {
+  try {
+    return parseDuration(value, field);
+  } catch (error) {
+    if (!isTesseraError(error, 'INVALID_ARGUMENT')) throw error;
+    // The message starts with the field, which the problem names already.
+    const message = error.message.slice(field.length + 1);
+    throw invalidInput(what, [{ path: field, message }]);
   }
 }
 

@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { isTesseraError, TesseraError } from '../errors.ts';
-import { describeInputIssue, type InputProblem, inputProblems } from '../input-issues.ts';
+import {
+  describeInputIssue,
+  type InputProblem,
+  inputProblems,
+  invalidInput,
+} from '../input-issues.ts';
 import { checkDuplicateKeys } from '../mesos/definition-json.ts';
 import { parseJson } from '../mesos/json.ts';
 import { compareSpecificity, matchesPattern, type PathPattern, parsePattern } from './pattern.ts';
@@ -189,10 +194,8 @@ function parseRule(name: string, rule: z.infer<typeof ruleSchema>, index: number
 }
 
 function invalidPolicy(name: string, problems: InputProblem[]): TesseraError {
-  const text = problems.map((problem) => `${problem.path} ${problem.message}`).join('; ');
-  return new TesseraError(
-    'INVALID_ARGUMENT',
-    `policy '${name}' is invalid: ${text}; fix the policy and write it again`,
-    { policy: name, problems },
-  );
+  return invalidInput(`policy '${name}'`, problems, {
+    fix: 'fix the policy and write it again',
+    details: { policy: name },
+  });
 }

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { TesseraError } from '../errors.ts';
-import { describeInputIssue, inputProblems } from '../input-issues.ts';
+import { describeInputIssue, inputProblems, invalidInput } from '../input-issues.ts';
 
 /**
  * Turns a Zod failure into one INVALID_ARGUMENT error that names each bad field by its
@@ -9,11 +9,7 @@ import { describeInputIssue, inputProblems } from '../input-issues.ts';
  * shape, not the received value, so no input (which may be a secret) is echoed.
  */
 export function inputError(error: z.ZodError, what: string): TesseraError {
-  const problems = inputProblems(error);
-  const lines = problems.map((p) => `${p.path} ${p.message}`);
-  return new TesseraError('INVALID_ARGUMENT', `${what} is invalid: ${lines.join('; ')}`, {
-    problems,
-  });
+  return invalidInput(what, inputProblems(error));
 }
 
 /**

@@ -349,7 +349,7 @@ describe('parseLoginRole', () => {
     [
       'a bad policy name',
       { policies: ['Web!'], roles: ['prod'] },
-      /policies\[0\] must be policy names/,
+      /policies\[0\] must be a policy name/,
     ],
     [
       'an unknown field',

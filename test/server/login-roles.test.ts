@@ -4,6 +4,9 @@ import { request, startTestServer, type TestServer } from '../helpers/server.ts'
 
 const ROUTE = '/v1/auth/mesos/role';
 
+// Zod's own wording, which speaks of its types and not of the role's fields.
+const ZOD_WORDING = /expected \w+, received|Unrecognized key|Invalid (input|key)|Too big|Too small/;
+
 describe('login role routes', () => {
   let server: TestServer;
   before(async () => {
@@ -33,6 +36,63 @@ describe('login role routes', () => {
     const read = await request(server, 'GET', `${ROUTE}/billing`);
     assert.equal(read.status, 404);
   });
+
+  const invalid: [string, unknown, string][] = [
+    [
+      'an unknown field',
+      { policies: ['a'], roles: ['r'], extra: 1 },
+      `(top level) has unknown field 'extra'; allowed: "policies", "framework_names"`,
+    ],
+    ['policies as a string', { policies: 'a', roles: ['r'] }, 'policies must be an array'],
+    ['no policies', { roles: ['r'] }, 'policies is missing'],
+    [
+      'a bad policy name',
+      { policies: ['Billing'], roles: ['r'] },
+      "policies[0] must be a policy name: 1 to 128 lowercase letters, digits, '-' or '_'",
+    ],
+    [
+      'an empty framework name',
+      { policies: ['a'], framework_names: [''] },
+      'framework_names[0] must not be empty',
+    ],
+    [
+      'an empty label name',
+      { policies: ['a'], labels: { '': 'billing' } },
+      'labels[""] is an empty label name; give each label a name',
+    ],
+    [
+      'a label that is no string',
+      { policies: ['a'], labels: { team: 1 } },
+      'labels.team must be a string',
+    ],
+    [
+      'a duration with a word unit',
+      { policies: ['a'], roles: ['r'], token_ttl: '1 hour' },
+      "token_ttl '1 hour' is not a duration; give a whole number of seconds, or one with a unit",
+    ],
+    [
+      'a short token_ttl',
+      { policies: ['a'], roles: ['r'], token_ttl: 30 },
+      'token_ttl must be at least 1m',
+    ],
+    [
+      'a token_max_ttl under token_ttl',
+      { policies: ['a'], roles: ['r'], token_ttl: '2h', token_max_ttl: '1h' },
+      'token_max_ttl (1h) is shorter than token_ttl (2h); make it at least token_ttl',
+    ],
+  ];
+  for (const [name, role, expected] of invalid) {
+    test(`rejects ${name} by its field`, async () => {
+      const response = await request(server, 'PUT', `${ROUTE}/billing`, role);
+      assert.equal(response.status, 400);
+      assert.equal(response.body.code, 'INVALID_ARGUMENT');
+      assert.ok(
+        response.body.message.startsWith(`login role 'billing' is invalid: ${expected}`),
+        response.body.message,
+      );
+      assert.doesNotMatch(response.body.message, ZOD_WORDING);
+    });
+  }
 });
 
 describe('writing login roles', () => {
