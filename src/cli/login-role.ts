@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 
+import { checkPolicyName } from '../access/policy.ts';
 import { deleteLoginRole, listLoginRoles, readLoginRole, writeLoginRole } from '../client/login.ts';
 import { checkDuplicateKeys } from '../mesos/definition-json.ts';
 import { parseJson } from '../mesos/json.ts';
 import { addressOption, clientFor, formatOption, printJson, readTextInput } from './context.ts';
+import { asUsageError } from './mesos-options.ts';
 
 const WRITE_HELP = `
 A login role is JSON. It names the policies of the token that a Mesos task
@@ -39,7 +41,8 @@ export function registerLoginRole(program: Command) {
     .argument('<file>', 'the role file, or - for standard input')
     .addOption(addressOption())
     .addHelpText('after', WRITE_HELP)
-    .action(async (name: string, file: string, options) => {
+    .action(async (name: string, file: string, options, command: Command) => {
+      checkRoleName(command, name);
       const text = await readTextInput(file, 'the login role file');
       await writeLoginRole(clientFor(options), name, parseRoleFile(text, file));
       process.stdout.write(`wrote login role ${name}\n`);
@@ -50,7 +53,8 @@ export function registerLoginRole(program: Command) {
     .summary('print a login role as JSON, with every default')
     .argument('<name>', 'role name')
     .addOption(addressOption())
-    .action(async (name: string, options) => {
+    .action(async (name: string, options, command: Command) => {
+      checkRoleName(command, name);
       printJson(await readLoginRole(clientFor(options), name));
     });
 
@@ -70,7 +74,8 @@ export function registerLoginRole(program: Command) {
     .summary('delete a login role')
     .argument('<name>', 'role name')
     .addOption(addressOption())
-    .action(async (name: string, options) => {
+    .action(async (name: string, options, command: Command) => {
+      checkRoleName(command, name);
       await deleteLoginRole(clientFor(options), name);
       process.stdout.write(`deleted login role ${name}\n`);
     });
@@ -83,4 +88,9 @@ function parseRoleFile(text: string, file: string): unknown {
   const role = parseJson(text, what);
   checkDuplicateKeys(text, what);
   return role;
+}
+
+// A name the server would reject is a usage error (exit status 1), as a bad flag value is.
+function checkRoleName(command: Command, name: string): void {
+  asUsageError(command, () => checkPolicyName(name, 'login role name'));
 }

@@ -39,4 +39,21 @@ describe('tessera login-role', () => {
     const read = await request(server, 'GET', '/v1/auth/mesos/role/billing');
     assert.equal(read.status, 404);
   });
+
+  test('invalid name is a usage error', async () => {
+    const file = join(home, 'role.json');
+    await writeFile(file, '{"policies": ["billing-read"], "roles": ["prod"]}');
+    const name = 'tsr_CANARY-role-name-3c1d';
+    for (const args of [
+      ['login-role', 'write', name, file],
+      ['login-role', 'read', name],
+      ['login-role', 'delete', name],
+    ]) {
+      const ran = await runTessera(args, { env });
+      assert.equal(ran.code, 1, `${args[1]}: ${ran.stderr}`);
+      assert.match(ran.stderr, /^error: login role name is invalid; use 1 to 128 lowercase/);
+      assert.ok(!ran.stderr.includes(name), ran.stderr);
+      assert.equal(ran.stdout.toString(), '');
+    }
+  });
 });
