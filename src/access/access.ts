@@ -5,6 +5,7 @@ import { checkNotLastAdmin, withAdminLock } from './lockout.ts';
 import {
   type Capability,
   checkPolicyName,
+  checkPolicyText,
   type Decision,
   decide,
   type Policy,
@@ -80,7 +81,7 @@ export class Access {
    */
   async writePolicy(name: string, text: string): Promise<Policy> {
     checkWritable(name);
-    const policy = parsePolicy(name, text);
+    const policy = checkPolicyText(name, text);
     await withAdminLock(this.#store, async () => {
       await checkNotLastAdmin(this.#store, { policy: { name, rules: policy } });
       await this.#store.savePolicy(name, text);

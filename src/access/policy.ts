@@ -92,17 +92,27 @@ export function checkPolicyName(name: string, what = 'policy name'): void {
 }
 
 /**
+ * Parses a policy text that is about to be stored, as `parsePolicy` does, and rejects a key
+ * given twice in one object, naming the key, its line and its column: a reader of the
+ * text would see the first, and the parser keeps the second.
+ */
+export function checkPolicyText(name: string, text: string): Policy {
+  const policy = parsePolicy(name, text);
+  checkDuplicateKeys(text, `policy '${name}'`);
+  return policy;
+}
+
+/**
  * Parses a policy document, `{"rules": [{"path": "apps/web/*", "capabilities": ["read"]}]}`,
  * strictly: unknown fields, unknown capabilities, an empty rule list, `deny` beside other
  * capabilities, a capability listed twice and invalid patterns are rejected, naming the
- * rule index and field. Throws INVALID_ARGUMENT. A JSON syntax error, and a key given
- * twice in one object, are named by line and column.
+ * rule index and field. Throws INVALID_ARGUMENT. A JSON syntax error is named by line
+ * and column. See `checkPolicyText` for a text about to be stored.
  */
 export function parsePolicy(name: string, text: string): Policy {
   checkPolicyName(name);
   const what = `policy '${name}'`;
   const document = parseJson(text, what);
-  checkDuplicateKeys(text, what);
   const result = policySchema.safeParse(document, { error: describeInputIssue });
   if (!result.success) throw invalidPolicy(name, inputProblems(result.error));
 

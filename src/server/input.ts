@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import { TesseraError } from '../errors.ts';
+import type { TesseraError } from '../errors.ts';
 import { describeInputIssue, inputProblems, invalidInput } from '../input-issues.ts';
 
 /**

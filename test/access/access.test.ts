@@ -109,6 +109,16 @@ describe('Access', () => {
     assert.equal(await access.readPolicy('web'), undefined);
   });
 
+  it('loads a stored policy with a key twice', async () => {
+    const rules = '[{"path": "a", "capabilities": ["list"], "capabilities": ["read"]}]';
+    await store.savePolicy('older', `{"rules": ${rules}}`);
+    const decision = await access.decide({ policies: ['older'] }, 'read', 'a');
+    assert.equal(decision.allowed, true);
+    await assert.rejects(access.writePolicy('older', `{"rules": ${rules}}`), (error) =>
+      isTesseraError(error, 'INVALID_ARGUMENT'),
+    );
+  });
+
   it('reports a stored policy that no longer parses', async () => {
     await store.savePolicy('broken', '{"rules": 1}');
     await assert.rejects(access.decide({ policies: ['broken'] }, 'read', 'a'), (error) => {
