@@ -7,9 +7,9 @@ import { parseJson } from '../mesos/json.ts';
 import { DURATION_INPUT, formatDuration, parseDuration } from './duration.ts';
 import { checkPolicyName, POLICY_NAME } from './policy.ts';
 
-// A login role says which Mesos tasks may log in under it and what their token may do.
-// Every constraint it names must hold; a role must name at least one, so that no role
-// lets every task of the cluster in.
+// A login role names the Mesos tasks that may log in under it and the policies of their
+// token. Every constraint it names must hold. A role must name at least one, so that no
+// role lets every task of the cluster in.
 
 /** The lifetime of a task's token when the role gives none: an hour, renewable. */
 export const DEFAULT_TASK_TOKEN_TTL_SECONDS = 3600;
@@ -65,7 +65,7 @@ export interface LoginRole {
   tokenMaxTtlSeconds: number;
 }
 
-/** What the master says about a task that asks to log in. */
+/** The master's facts about a task that requests a login. */
 export interface TaskIdentity {
   taskId: string;
   frameworkName: string;

@@ -41,7 +41,7 @@ export interface TaskLoginResult {
 /**
  * Logs Mesos tasks in by what the leading master reports about them. A task gets a token
  * with the policies of the login role it names when it is starting or running, became
- * known recently, asks from its own agent (or its own network address), meets the role's
+ * known recently, sends the request from its own agent (or its own network address), meets the role's
  * constraints, and has not logged in before. The token ends when the task does.
  */
 export class TaskLogins {

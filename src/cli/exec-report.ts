@@ -11,7 +11,7 @@ import type { Secret } from '../mesos/types.ts';
 /** A report lapses on the server after this many refresh intervals without a refresh. */
 const REFRESHES_PER_TTL = 3;
 
-/** Longest wait for the server to record the end of the task, so that exit is not held up. */
+/** Maximum wait for the server to record the end of the task, so that exit is not held up. */
 const END_REPORT_TIMEOUT_MS = 2000;
 
 interface PathVersion {

@@ -55,8 +55,8 @@ export interface MesosFollowFlags {
 
 /**
  * Returns the options that `addMesosFollowOptions` added to `command`, with
- * `taskLoginWindow` undefined when it holds only its default, so that a window given
- * without `--mesos-master` can be told apart.
+ * `taskLoginWindow` undefined when it has only its default, so that a window given
+ * without `--mesos-master` can be detected.
  */
 export function mesosFollowFlags(command: Command): MesosFollowFlags {
   const flags = command.opts<MesosFollowFlags>();

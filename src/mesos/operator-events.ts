@@ -84,7 +84,7 @@ export const StateSchema = z.looseObject({
       agents: z.array(AgentSchema).optional(),
       /**
        * `AgentInfo` of the agents that a newly elected master read from its registry and
-       * that have not registered with it again yet; their tasks are not listed meanwhile.
+       * that have not registered with it again yet. Their tasks are not listed meanwhile.
        */
       recovered_agents: z.array(z.looseObject({ id: idSchema.optional() })).optional(),
     })

@@ -37,7 +37,7 @@ export interface IndexedTask {
   containerAddresses: string[];
 }
 
-/** An agent the master knows. */
+/** An agent that the master lists. */
 export interface IndexedAgent {
   id: string;
   hostname: string;
@@ -45,7 +45,7 @@ export interface IndexedAgent {
   address: string | undefined;
 }
 
-/** A framework the master knows. */
+/** A framework that the master lists. */
 export interface IndexedFramework {
   id: string;
   name: string;
@@ -63,7 +63,7 @@ export interface EndedTask {
  * The master's tasks, agents and frameworks, kept up to date from the operator API's event
  * stream: a `SUBSCRIBED` snapshot, then one event per change. Tasks that end are dropped.
  * A newly elected master lists the agents it has not heard from again as recovered, and
- * not their tasks, so the tasks of such an agent are kept until it registers again (its
+ * not their tasks. So the tasks of such an agent are kept until it registers again (its
  * tasks then come as `TASK_ADDED`) or is removed.
  */
 export class TaskIndex {

@@ -48,7 +48,7 @@ export interface AppContext {
   cluster?: Cluster;
   /** Runs rotations; without it the rotation policy routes reject every request. */
   rotator?: Rotator;
-  /** The view of a Mesos master that task logins rest on; without it they answer TASK_LOGIN_OFF. */
+  /** The view of a Mesos master that task logins rest on. Without it, they fail with TASK_LOGIN_OFF. */
   mesos?: MesosFollowing;
   /** Fastify's `trustProxy`: which proxies may set the client address in X-Forwarded-For. */
   trustProxy?: boolean | string[];

@@ -1,10 +1,10 @@
 /** Most tasks remembered; the one reported longest ago is forgotten first. */
 export const MAX_TASK_RECORDS = 10_000;
 
-/** Longest time a report may ask to be kept without a refresh, in seconds (one day). */
+/** Maximum time a report may be kept without a refresh, in seconds (one day). */
 export const MAX_REPORT_TTL_SECONDS = 86_400;
 
-/** The version of one secret that a task runs with, and when it said so. */
+/** The version of one secret that a task runs with, and when the task reported it. */
 export interface TaskVersion {
   taskId: string;
   path: string;

@@ -185,8 +185,8 @@ async function listen(
   return (server.address() as AddressInfo).port;
 }
 
-// A port that was free a moment ago and is now closed, so connecting to it is refused.
-async function unusedPort(): Promise<number> {
+/** Returns a port that was free a moment ago and is now closed, so a connection to it fails. */
+export async function unusedPort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

@@ -148,7 +148,7 @@ export function localCluster(master: FakeOperator) {
   ];
 }
 
-/** A running task of the framework, as the master reports it in a `TASK_ADDED` event. */
+/** Builds a running task of the framework, as the master reports it in `TASK_ADDED`. */
 export function masterTask(
   taskId: string,
   agent = 'S-local',
@@ -165,7 +165,7 @@ export function masterTask(
   };
 }
 
-/** The `TASK_UPDATED` event of a task that finished. */
+/** Builds the `TASK_UPDATED` event of a task that finished. */
 export function taskEnded(taskId: string) {
   return {
     type: 'TASK_UPDATED',

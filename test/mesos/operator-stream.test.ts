@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 
 import type { OperatorEvent } from '../../src/mesos/operator-events.ts';
 import { followMaster, type MasterFollower } from '../../src/mesos/operator-stream.ts';
+import { unusedPort } from '../helpers/fake-mesos.ts';
 import { type FakeOperator, startFakeOperator } from '../helpers/fake-operator.ts';
 import { until } from '../helpers/wait.ts';
 
@@ -24,14 +23,6 @@ function follow(masters: string[], seen: Seen, extra: { authorization?: string }
     onDisconnect: (reason) => seen.disconnects.push(reason),
     ...extra,
   });
-}
-
-async function unusedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe('followMaster', () => {
