@@ -48,7 +48,10 @@ export class PatternMatcher {
   readonly #entries = new Map<number, GramEntry[]>();
   // The matches of one sample, sorted by start before they join the found ranges.
   readonly #sampleMatches: Range[] = [];
-  readonly #firstBytes = new Uint8Array(256);
+  // By byte: 1 where a pattern of two bytes or more starts with it.
+  readonly #startsLonger = new Uint8Array(256);
+  // By the first two bytes of a pattern, as `first << 8 | second`: 1 where one starts so.
+  readonly #firstPairs = new Uint8Array(1 << 16);
   readonly #byFirstByte = new Map<number, Buffer[]>();
   readonly #longTails: LongPatternTails;
   // Positions of the samples that passed the filter, reused from call to call.
@@ -62,14 +65,17 @@ export class PatternMatcher {
     this.maxLength = Math.max(0, ...patterns.map((pattern) => pattern.length));
     this.#gram = Math.min(MAX_GRAM, minLength);
     this.#stride = minLength - this.#gram + 1;
-    for (const pattern of patterns) this.#addFirstByte(pattern);
+    for (const pattern of patterns) this.#addStart(pattern);
     for (const pattern of searchable) this.#addGrams(pattern);
     this.#longTails = new LongPatternTails(patterns, SHORT_TAIL_BYTES);
   }
 
-  #addFirstByte(pattern: Buffer): void {
+  #addStart(pattern: Buffer): void {
     const first = pattern[0] as number;
-    this.#firstBytes[first] = 1;
+    if (pattern.length >= 2) {
+      this.#startsLonger[first] = 1;
+      this.#firstPairs[(first << 8) | (pattern[1] as number)] = 1;
+    }
     this.#byFirstByte.set(first, [...(this.#byFirstByte.get(first) ?? []), pattern]);
   }
 
@@ -182,15 +188,26 @@ export class PatternMatcher {
   pendingTailLength(data: Buffer): number {
     const long = this.#longTails.longestTail(data);
     if (long > 0) return long;
-    const longest = Math.min(this.maxLength - 1, data.length, SHORT_TAIL_BYTES);
-    for (let k = longest; k > 0; k--) {
-      const start = data.length - k;
-      if (this.#firstBytes[data[start] as number] === 0) continue;
-      for (const pattern of this.#byFirstByte.get(data[start] as number) ?? []) {
-        if (pattern.length > k && equalAt(data, start, pattern, k)) return k;
-      }
+    const length = data.length;
+    const longest = Math.min(this.maxLength - 1, length, SHORT_TAIL_BYTES);
+    const pairs = this.#firstPairs;
+    // From the longest tail down. Most tails differ from every pattern in their first two
+    // bytes, so those are tested in a table first.
+    for (let start = length - longest; start < length - 1; start++) {
+      const first = data[start] as number;
+      if (pairs[(first << 8) | (data[start + 1] as number)] === 0) continue;
+      if (this.#startsTail(data, start)) return length - start;
     }
-    return 0;
+    return longest > 0 && this.#startsLonger[data[length - 1] as number] === 1 ? 1 : 0;
+  }
+
+  // Whether the bytes of `data` from `start` on begin a pattern that is longer than them.
+  #startsTail(data: Buffer, start: number): boolean {
+    const rest = data.length - start;
+    for (const pattern of this.#byFirstByte.get(data[start] as number) ?? []) {
+      if (pattern.length > rest && equalAt(data, start, pattern, rest)) return true;
+    }
+    return false;
   }
 }
 

@@ -245,6 +245,26 @@ describe('LongPatternTails against a reference', () => {
   });
 });
 
+describe('PatternMatcher tails against a reference', () => {
+  it('finds the longest tail that starts a pattern', () => {
+    for (let seed = 1; seed <= 500; seed++) {
+      const random = generator(seed);
+      const alphabet = ALPHABETS[seed % ALPHABETS.length] as Buffer;
+      // Short and long patterns, so that both the byte-pair table and the long tails serve.
+      const patterns = Array.from({ length: 1 + Math.floor(random() * 6) }, () =>
+        randomBytesFrom(random, alphabet, 3 + Math.floor(random() * (seed % 2 ? 20 : 90))),
+      );
+      const pattern = patterns[Math.floor(random() * patterns.length)] as Buffer;
+      const data = Buffer.concat([
+        randomBytesFrom(random, alphabet, Math.floor(random() * 40)),
+        pattern.subarray(0, Math.floor(random() * pattern.length)),
+      ]);
+      const found = new PatternMatcher(patterns).pendingTailLength(data);
+      assert.equal(found, referenceTail(data, patterns), `seed ${seed}`);
+    }
+  });
+});
+
 describe('MaskStream against a reference masker', () => {
   it('masks overlapping and touching matches whatever the chunk sizes', async () => {
     for (let seed = 1; seed <= 30; seed++) {
