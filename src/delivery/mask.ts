@@ -1,6 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 
 import { encodedForms } from './mask-forms.ts';
+import { CoalescedOutput } from './mask-output.ts';
 import { addRange, MIN_PATTERN_BYTES, PatternMatcher, type Range } from './pattern-matcher.ts';
 
 /** Replacement of each masked occurrence in the command's output. */
@@ -48,12 +49,19 @@ export function buildMaskPatterns(values: readonly Buffer[], minBytes: number): 
  */
 export class MaskStream extends Transform {
   #matcher: PatternMatcher | undefined;
-  #pending: Buffer = EMPTY;
+  // The held bytes, the start of a possible match, are `#held` from `#heldStart` on.
+  // `#held` is the last chunk itself, so held bytes that turn out to be plain go out with
+  // the rest of it. A quiet command keeps one chunk alive that way.
+  #held: Buffer = EMPTY;
+  #heldStart = 0;
   // When the output so far ends with a `****`, where its match ends, counted from the
   // start of the held bytes: a match that starts there or before joins that `****`. The
   // held bytes before it are kept only so that such a match can still be found. -1 when
   // the output ends with other bytes.
   #maskEnd = -1;
+  // Room to join the held bytes with the start of the next chunk, reused from chunk to chunk.
+  #joinScratch: Buffer = EMPTY;
+  readonly #output = new CoalescedOutput((chunk) => this.push(chunk));
 
   constructor(patterns: readonly Buffer[]) {
     super();
@@ -63,89 +71,133 @@ export class MaskStream extends Transform {
   /** Replaces the patterns; bytes held back so far are matched against the new ones. */
   setPatterns(patterns: readonly Buffer[]): void {
     this.#matcher = patterns.length > 0 ? new PatternMatcher(patterns) : undefined;
+    // The held bytes are shorter than the longest pattern, old or new.
+    const joinBytes = 2 * Math.max(this.#matcher?.maxLength ?? 0, this.#heldBytes + 1);
+    if (this.#joinScratch.length < joinBytes) this.#joinScratch = Buffer.alloc(joinBytes);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     const matcher = this.#matcher;
-    const head = this.#pending;
     if (matcher === undefined) {
+      this.#output.flush();
       const held = this.#takeUnmasked();
       done(null, held.length === 0 ? chunk : Buffer.concat([held, chunk]));
       return;
     }
-    if (head.length > 0 && chunk.length >= matcher.maxLength) {
+    const heldBytes = this.#heldBytes;
+    if (heldBytes > 0 && chunk.length >= matcher.maxLength) {
       // The chunk is searched where it lies; only the bytes around the join are copied.
-      const cut = head.length + chunk.length - matcher.pendingTailLength(chunk);
-      this.#emit(head, chunk, rangesAcross(matcher, head, chunk), cut);
+      const cut = heldBytes + chunk.length - matcher.pendingTailLength(chunk);
+      const ranges = this.#rangesAcross(matcher, chunk);
+      this.#emit(this.#held, this.#heldStart, chunk, ranges, cut);
     } else {
-      const data = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+      const data = heldBytes === 0 ? chunk : Buffer.concat([this.#heldView(), chunk]);
       const cut = data.length - matcher.pendingTailLength(data);
-      this.#emit(EMPTY, data, matcher.findRanges(data), cut);
+      this.#emit(EMPTY, 0, data, matcher.findRanges(data), cut);
     }
     done();
   }
 
   override _flush(done: TransformCallback): void {
-    const rest = this.#pending;
-    if (this.#matcher === undefined) this.push(this.#takeUnmasked());
-    else if (rest.length > 0) this.#emit(EMPTY, rest, this.#matcher.findRanges(rest), rest.length);
+    const matcher = this.#matcher;
+    if (matcher === undefined) {
+      this.#output.flush();
+      this.push(this.#takeUnmasked());
+    } else if (this.#heldBytes > 0) {
+      // Emitted from where they lie, so that they join the rest of their chunk.
+      const ranges = matcher.findRanges(this.#heldView());
+      this.#emit(this.#held, this.#heldStart, EMPTY, ranges, this.#heldBytes);
+    }
+    this.#output.flush();
     done();
   }
 
+  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    this.#output.cancel();
+    done(error);
+  }
+
+  get #heldBytes(): number {
+    return this.#held.length - this.#heldStart;
+  }
+
+  #heldView(): Buffer {
+    return this.#held.subarray(this.#heldStart);
+  }
+
   #takeUnmasked(): Buffer {
-    const held = this.#pending.subarray(Math.max(0, this.#maskEnd));
-    this.#pending = EMPTY;
+    const held = this.#held.subarray(this.#heldStart + Math.max(0, this.#maskEnd));
+    this.#held = EMPTY;
+    this.#heldStart = 0;
     this.#maskEnd = -1;
     return held;
   }
 
   /**
-   * Pushes the bytes of `head` followed by `body` up to `cut`, each range replaced by
-   * `****`, and keeps the rest for the next chunk. `head` is the held bytes, so `cut` is
-   * never inside it. A match that reaches `cut` or past it is masked now. A match that
-   * starts in the held bytes at or before its end joins this `****` in the next chunk,
-   * as it would if all the bytes had come in one read.
+   * Returns the ranges `findRanges` would give for the held bytes and `body` joined,
+   * without copying `body`. Matches that start in the held bytes are searched for in a
+   * copy of them and the start of `body`, and the rest in `body` itself.
    */
-  #emit(head: Buffer, body: Buffer, ranges: readonly Range[], cut: number): void {
+  #rangesAcross(matcher: PatternMatcher, body: Buffer): Range[] {
+    const held = this.#held;
+    const heldStart = this.#heldStart;
+    const split = held.length - heldStart;
+    const scratch = this.#joinScratch;
+    const joined = split + Math.min(body.length, matcher.maxLength - 1);
+    // Byte loops, because a call into `Buffer.copy` costs more for these few bytes.
+    for (let i = 0; i < split; i++) scratch[i] = held[heldStart + i] as number;
+    for (let i = split; i < joined; i++) scratch[i] = body[i - split] as number;
+
+    const ranges: Range[] = [];
+    const acrossJoin = matcher.findRanges(scratch.subarray(0, joined));
+    for (let i = 0; i < acrossJoin.length; i++) {
+      const range = acrossJoin[i] as Range;
+      if (range[0] < split) ranges.push(range);
+    }
+    const inBody = matcher.findRanges(body);
+    for (let i = 0; i < inBody.length; i++) {
+      const [start, end] = inBody[i] as Range;
+      addRange(ranges, start + split, end + split);
+    }
+    return ranges;
+  }
+
+  /**
+   * Outputs the held bytes, `head` from `headStart` on, followed by `body` up to `cut`,
+   * each range replaced by `****`, and keeps the rest for the next chunk. `cut` is never
+   * inside the held bytes. A match that reaches `cut` or past it is masked now. A match
+   * that starts in the held bytes at or before its end joins this `****` in the next
+   * chunk, as it would if all the bytes had come in one read.
+   */
+  #emit(head: Buffer, headStart: number, body: Buffer, ranges: readonly Range[], cut: number) {
+    const split = head.length - headStart;
     let maskEnd = this.#maskEnd;
     let written = Math.max(0, maskEnd);
-    for (const [start, end] of ranges) {
+    for (let i = 0; i < ranges.length; i++) {
+      const [start, end] = ranges[i] as Range;
       if (start >= cut) break;
       if (start <= maskEnd) {
         written = Math.max(written, end);
       } else {
-        this.#pushSpan(head, body, written, start);
-        this.push(MASK);
+        this.#outputSpan(head, headStart, body, written, start);
+        this.#output.insert(MASK);
         written = end;
       }
       maskEnd = written;
     }
     if (written < cut) {
-      this.#pushSpan(head, body, written, cut);
+      this.#outputSpan(head, headStart, body, written, cut);
       maskEnd = -1;
     }
-    // A copy, so that the caller's chunk is not kept alive by a small tail.
-    this.#pending = Buffer.from(body.subarray(cut - head.length));
+    this.#held = body;
+    this.#heldStart = cut - split;
     this.#maskEnd = maskEnd >= cut ? maskEnd - cut : -1;
   }
 
-  #pushSpan(head: Buffer, body: Buffer, from: number, to: number): void {
-    if (from >= to) return;
-    const split = head.length;
-    if (from < split) this.push(head.subarray(from, Math.min(to, split)));
-    if (to > split) this.push(body.subarray(Math.max(from, split) - split, to - split));
+  // Outputs the bytes from `from` to `to` of the held bytes and `body` joined.
+  #outputSpan(head: Buffer, headStart: number, body: Buffer, from: number, to: number): void {
+    const split = head.length - headStart;
+    if (from < split) this.#output.span(head, headStart + from, headStart + Math.min(to, split));
+    if (to > split) this.#output.span(body, Math.max(from, split) - split, to - split);
   }
-}
-
-/**
- * Returns the ranges `findRanges` would give for `head` and `body` joined, without
- * copying `body`: the matches that start in `head` are searched for in `head` and the
- * start of `body`, and the rest in `body` itself.
- */
-function rangesAcross(matcher: PatternMatcher, head: Buffer, body: Buffer): Range[] {
-  const split = head.length;
-  const join = Buffer.concat([head, body.subarray(0, matcher.maxLength - 1)]);
-  const ranges = matcher.findRanges(join).filter(([start]) => start < split);
-  for (const [start, end] of matcher.findRanges(body)) addRange(ranges, start + split, end + split);
-  return ranges;
 }
