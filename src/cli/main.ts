@@ -67,10 +67,11 @@ export function buildProgram(): Command {
 
 /** Runs the CLI and sets the exit status; errors become one line on stderr. */
 export async function main(argv: string[]) {
-  // A reader that stops early (`| head`) is not an error of ours.
+  // A reader that stops early (`| head`) is not an error of ours. A command that handles it
+  // itself, as `tessera exec` does to stop its command and clean up, adds a listener.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(0);
-    throw error;
+    if (error.code !== 'EPIPE') throw error;
+    if (process.stdout.listenerCount('error') === 1) process.exit(0);
   });
   try {
     await buildProgram().parseAsync(argv);

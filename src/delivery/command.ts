@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { TesseraError } from '../errors.ts';
@@ -131,15 +132,24 @@ export function startChild(spec: CommandSpec, options: ChildOptions): Promise<St
   });
 }
 
-function pipeOutput(
-  from: NodeJS.ReadableStream | null,
-  to: NodeJS.WritableStream | undefined,
-): Promise<void> {
+function pipeOutput(from: Readable | null, to: NodeJS.WritableStream | undefined): Promise<void> {
   if (from === null || to === undefined) return Promise.resolve();
-  from.pipe(to, { end: false });
-  return new Promise((done) => {
+  const ended = new Promise<void>((done) => {
     from.once('end', done);
+    from.once('close', done);
     from.once('error', () => done());
+  });
+  // Once `to` is destroyed, as when the reader of the output has gone, closing `from`
+  // lets the command see a closed pipe instead of blocking on a full one.
+  const closeSource = () => from.destroy();
+  if ((to as Partial<Writable>).destroyed === true) {
+    closeSource();
+    return ended;
+  }
+  from.pipe(to, { end: false });
+  to.once('close', closeSource);
+  return ended.then(() => {
+    to.removeListener('close', closeSource);
   });
 }
 

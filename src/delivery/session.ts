@@ -129,8 +129,8 @@ function startMasking(input: SessionInput, options: MaskOptions): Maskers {
 
   const stdout = new MaskStream(patterns);
   const stderr = new MaskStream(patterns);
-  stdout.pipe(options.stdout, { end: false });
-  stderr.pipe(options.stderr, { end: false });
+  relayTo(stdout, options.stdout, input.log);
+  relayTo(stderr, options.stderr, input.log);
   return {
     stdout,
     stderr,
@@ -148,9 +148,35 @@ function startMasking(input: SessionInput, options: MaskOptions): Maskers {
   };
 }
 
+/**
+ * Pipes the masked output to its destination. When the destination fails, as with EPIPE
+ * when its reader has gone, the masker is destroyed. That closes the command's pipe, so
+ * the command's next write fails as it would without the masker, and exec cleans up.
+ */
+function relayTo(
+  masker: MaskStream,
+  destination: NodeJS.WritableStream,
+  log: (line: string) => void,
+): void {
+  masker.pipe(destination, { end: false });
+  destination.on('error', (error: NodeJS.ErrnoException) => {
+    if (masker.destroyed) return;
+    log(
+      error.code === 'EPIPE'
+        ? "the reader of the command's output has closed it; the command's output is cut off"
+        : `failed to write the command's output: ${error.code ?? 'unknown error'}; ` +
+            "the command's output is cut off",
+    );
+    masker.destroy();
+  });
+}
+
 function endStream(stream: MaskStream): Promise<void> {
+  // A masker destroyed when its reader left emits no 'end'.
+  if (stream.destroyed) return Promise.resolve();
   return new Promise((done) => {
     stream.once('end', done);
+    stream.once('close', done);
     stream.end();
     stream.resume();
   });

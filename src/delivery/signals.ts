@@ -90,14 +90,16 @@ export type ExitPlan =
 /**
  * Maps how the command ended to how `tessera exec` should end, so that Mesos records the
  * command's real end. An exit code is passed on as it is, and a signal is raised again,
- * except a signal that dumps core. For that one the status is 128 plus the signal number,
- * as a shell reports it, and no core file of `tessera exec` is written.
+ * except SIGPIPE and a signal that dumps core. For those the status is 128 plus the
+ * signal number, as a shell reports it, and no core file of `tessera exec` is written.
  */
 export function planExit(result: ExecResult): ExitPlan {
   const signal = result.signal;
   if (signal === null) {
     return { kind: 'exit', code: result.code ?? EXIT_STATUS_UNKNOWN };
   }
+  // Node.js ignores SIGPIPE in its own process, so raising it would end nothing.
+  if (signal === 'SIGPIPE') return { kind: 'exit', code: 128 + constants.signals.SIGPIPE };
   if (!CORE_DUMP_SIGNALS.has(signal)) {
     return { kind: 'raise', signal };
   }

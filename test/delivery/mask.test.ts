@@ -1,9 +1,19 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { buildMaskPatterns, MaskStream } from '../../src/delivery/mask.ts';
 import { request, startTestServer, type TestServer } from '../helpers/server.ts';
-import { envSecret, execEnv, shellTask, startExecCli, writeTaskDir } from './exec-cli-harness.ts';
+import {
+  envSecret,
+  execEnv,
+  fileSecret,
+  shellTask,
+  startExecCli,
+  writeTaskDir,
+} from './exec-cli-harness.ts';
 
 const SECRET = 'Tr0ub4dor&3 "x" é/z';
 
@@ -215,6 +225,39 @@ describe('tessera exec masking', () => {
       assert.equal(run.stdout(), 'started ****\n');
       assert.match(run.stderr(), /a process it started still holds its output open/);
     } finally {
+      await dir.cleanup();
+    }
+  });
+
+  it('cleans up when the output reader leaves', { timeout: 30_000 }, async () => {
+    // Like `tessera exec ... | head -1`: the command writes without end, and the reader
+    // of exec's output closes it after the first line.
+    const task = shellTask(
+      'while :; do echo "$PW"; done',
+      [envSecret('PW', '/mask/db')],
+      [fileSecret('secrets/db', '/mask/db')],
+    );
+    const dir = await writeTaskDir(task);
+    const tmpfs = await mkdtemp(join('/dev/shm', 'tessera-mask-test-'));
+    try {
+      const run = startExecCli(
+        ['--tmpfs-dir', tmpfs, '--task', dir.taskFile],
+        execEnv(server.address, server.rootToken),
+        dir.dir,
+      );
+      await run.waitFor('****\n');
+      run.child.stdout?.destroy();
+      const result = await run.ended();
+      // The command fails its next write, with EPIPE or, as the pipe is a socket pair,
+      // ECONNRESET, and its failure is passed on.
+      assert.notEqual(result.code, 0, run.stderr());
+      assert.equal(result.signal, null);
+      assert.deepEqual(await readdir(tmpfs), []);
+      assert.equal(existsSync(join(dir.dir, 'secrets', 'db')), false);
+      assert.match(run.stderr(), /the reader of the command's output has closed it/);
+      assert.ok(!run.stderr().includes(SECRET));
+    } finally {
+      await rm(tmpfs, { recursive: true, force: true });
       await dir.cleanup();
     }
   });

@@ -27,6 +27,10 @@ describe('planExit', () => {
     });
   }
 
+  it('exits 141 for SIGPIPE', () => {
+    assert.deepEqual(planExit({ code: null, signal: 'SIGPIPE' }), { kind: 'exit', code: 141 });
+  });
+
   for (const signal of CORE_DUMP_SIGNALS) {
     it(`exits 128 + N for ${signal}`, () => {
       const plan = planExit({ code: null, signal });
