@@ -52,12 +52,16 @@ function embeddedBase64(value: Buffer, offset: number): string[] {
 
 // RFC 3986 leaves unreserved characters as they are. Python's quote() also keeps `/` by
 // default, and form encoding (quote_plus, application/x-www-form-urlencoded) writes a
-// space as `+`. Some encoders write the hex digits in lower case.
+// space as `+`. The URL Standard's form encoding (URLSearchParams, HTML forms) keeps `*`
+// but encodes `~`, and PHP's urlencode() encodes both. Some encoders write the hex digits
+// in lower case.
 function percentForms(value: Buffer): Buffer[] {
   const texts = [
     percentEncode(value, /[A-Za-z0-9\-_.~]/),
     percentEncode(value, /[A-Za-z0-9\-_.~/]/),
     percentEncode(value, /[A-Za-z0-9\-_.~]/).replaceAll('%20', '+'),
+    percentEncode(value, /[A-Za-z0-9*\-_.]/).replaceAll('%20', '+'),
+    percentEncode(value, /[A-Za-z0-9\-_.]/).replaceAll('%20', '+'),
   ];
   const lower = texts.map((text) => text.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()));
   return [...texts, ...lower].map((text) => Buffer.from(text));
@@ -76,20 +80,32 @@ function percentEncode(value: Buffer, unescaped: RegExp): string {
 }
 
 // encodeURIComponent leaves `!'()*` as they are. JSON encoders differ in what else they
-// escape: ASCII-only ones write every other character as \uXXXX, PHP writes `/` as `\/`,
-// and Go writes `&`, `<` and `>` as \u0026, \u003c and \u003e.
+// escape: ASCII-only ones write every other character as \uXXXX, in lower-case hex
+// (Python) or upper-case (Jackson). PHP writes `/` as `\/`, and Go writes `&`, `<` and `>`
+// as \u0026, \u003c and \u003e. .NET's System.Text.Json also escapes `"`, `'`, `+` and
+// `` ` `` that way, in upper-case hex, besides every character outside ASCII.
 function textForms(text: string): Buffer[] {
   const json = JSON.stringify(text).slice(1, -1);
+  const asciiOnly = json.replace(/[^\x20-\x7e]/g, unicodeEscape);
+  const dotnet = json.replaceAll('\\"', '\\u0022').replace(/[^\x20-\x7e]|[&'+<>`]/g, unicodeEscape);
   const texts = [
     encodeURIComponent(text),
     json,
-    json.replace(/[^\x20-\x7e]/g, unicodeEscape),
+    asciiOnly,
+    upperCaseHex(asciiOnly),
     json.replaceAll('/', '\\/'),
     json.replace(/[&<>]/g, unicodeEscape),
+    dotnet,
+    upperCaseHex(dotnet),
   ];
   return texts.map((form) => Buffer.from(form));
 }
 
 function unicodeEscape(char: string): string {
   return `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
+
+// Upper-cases the hex digits of the \uXXXX escapes, and only those.
+function upperCaseHex(json: string): string {
+  return json.replace(/\\u[0-9a-f]{4}/g, (sequence) => `\\u${sequence.slice(2).toUpperCase()}`);
 }

@@ -24,7 +24,8 @@ export interface MaskPatterns {
 /**
  * Builds the byte patterns to mask for each value: the value itself and its encoded
  * forms (see `encodedForms`). Values shorter than `minBytes` are skipped and counted,
- * because masking every short word would garble ordinary output.
+ * because masking every short word would garble ordinary output. A value that ends with
+ * a line ending, as a secret file written by `echo` does, is also masked without it.
  */
 export function buildMaskPatterns(values: readonly Buffer[], minBytes: number): MaskPatterns {
   const unique = new Map<string, Buffer>();
@@ -35,11 +36,27 @@ export function buildMaskPatterns(values: readonly Buffer[], minBytes: number): 
       skippedShort++;
       continue;
     }
-    for (const form of encodedForms(value)) {
+    for (const form of valueForms(value, minBytes)) {
       if (form.length > 0) unique.set(form.toString('latin1'), form);
     }
   }
   return { patterns: [...unique.values()], skippedShort };
+}
+
+// Programs read such a value with `$(cat file)`, `.strip()` or `.trim()` and print it
+// without its line ending. The bare value replaces the value itself among the patterns,
+// so that `****` leaves the line ending in the output, where it is no secret.
+function valueForms(value: Buffer, minBytes: number): Buffer[] {
+  const bare = withoutLineEnding(value);
+  if (bare.length === value.length || bare.length < minBytes) return encodedForms(value);
+  const encoded = encodedForms(value).filter((form) => !form.equals(value));
+  return [...encodedForms(bare), ...encoded];
+}
+
+function withoutLineEnding(value: Buffer): Buffer {
+  let end = value.length;
+  while (end > 0 && (value[end - 1] === 0x0a || value[end - 1] === 0x0d)) end--;
+  return value.subarray(0, end);
 }
 
 /**

@@ -66,6 +66,57 @@ describe('MaskStream', () => {
     });
   }
 
+  // As other encoders write SECRET, spelled out so that the test does not share the code
+  // that builds the forms.
+  for (const [name, encoded] of [
+    ['JSON as Jackson escapes non-ASCII', 'Tr0ub4dor&3 \\"x\\" \\u00E9/z'],
+    ['JSON as .NET writes it', 'Tr0ub4dor\\u00263 \\u0022x\\u0022 \\u00E9/z'],
+    ['JSON as .NET writes it, lower-case hex', 'Tr0ub4dor\\u00263 \\u0022x\\u0022 \\u00e9/z'],
+    ['form-encoded by URLSearchParams', 'Tr0ub4dor%263+%22x%22+%C3%A9%2Fz'],
+    ['form-encoded by PHP urlencode, lower-case hex', 'Tr0ub4dor%263+%22x%22+%c3%a9%2fz'],
+  ] as const) {
+    it(`masks the ${name}`, async () => {
+      const out = await maskAll([SECRET], [Buffer.from(`before ${encoded} after\n`)]);
+      assert.equal(out.toString('utf8'), 'before **** after\n');
+    });
+  }
+
+  it('masks a tilde as URLSearchParams writes it', async () => {
+    const value = 'Winter~2024!pass';
+    const encoded = new URLSearchParams({ p: value }).toString().slice('p='.length);
+    assert.equal(encoded, 'Winter%7E2024%21pass');
+    const out = await maskAll([value], [Buffer.from(`p=${encoded}\n`)]);
+    assert.equal(out.toString(), 'p=****\n');
+  });
+
+  it('masks a value without its line ending', async () => {
+    // A secret file written by `echo`, read with `$(cat file)` and printed.
+    const value = 's3cr3t-password\n';
+    const out = await maskAll(
+      [value],
+      [Buffer.from('pw is s3cr3t-password\nnext line\nB[s3cr3t-password]\n')],
+    );
+    assert.equal(out.toString(), 'pw is ****\nnext line\nB[****]\n');
+  });
+
+  it('masks a CRLF value without its line ending', async () => {
+    const out = await maskAll(['s3cr3t-password\r\n'], [Buffer.from('x s3cr3t-password\r\n')]);
+    assert.equal(out.toString(), 'x ****\r\n');
+  });
+
+  it('keeps a line ending of a short bare value', async () => {
+    // Without its newline the value is under the minimum, so only the whole is masked.
+    const out = await maskAll(['abcde\n'], [Buffer.from('abcde abcde\n')]);
+    assert.equal(out.toString(), 'abcde ****');
+  });
+
+  it('masks the base64 of a value with its line ending', async () => {
+    const value = 's3cr3t-password\n';
+    const encoded = Buffer.from(value).toString('base64');
+    const out = await maskAll([value], [Buffer.from(`b64 ${encoded} end\n`)]);
+    assert.equal(out.toString(), 'b64 **** end\n');
+  });
+
   // Base64 of longer text: each value's characters are masked wherever the value sits in
   // a group, and whatever bytes come before and after it.
   for (const [name, before, after] of [
