@@ -1,9 +1,10 @@
 /**
  * Collects the output of a `MaskStream` and pushes it in as few buffers as it can without
  * copying. Spans that lie side by side in one chunk go out as one buffer, and a whole
- * chunk goes out as the chunk itself. The last span waits for the next output, or at the
- * latest for the end of the event loop's current turn (`setImmediate`). So held bytes
- * that turn out to be plain join the rest of their chunk. Each buffer pushed costs the
+ * chunk goes out as the chunk itself. A chunk whose last bytes are held waits for the
+ * next output, or at the latest for the end of the event loop's current turn
+ * (`setImmediate`). So held bytes that turn out to be plain join the rest of their chunk.
+ * Each buffer pushed costs the
  * destination a write(2), and a write of a few held bytes cost about as much as one of
  * the whole chunk. Copying the chunk behind them cost more than that write.
  */
@@ -31,10 +32,6 @@ export class CoalescedOutput {
     this.#chunk = chunk;
     this.#start = from;
     this.#end = to;
-    this.#timer ??= setImmediate(() => {
-      this.#timer = undefined;
-      this.flush();
-    });
   }
 
   /** Adds a buffer that goes out on its own, such as the mask. */
@@ -50,6 +47,18 @@ export class CoalescedOutput {
     this.#chunk = undefined;
     const whole = this.#start === 0 && this.#end === chunk.length;
     this.#push(whole ? chunk : chunk.subarray(this.#start, this.#end));
+  }
+
+  /**
+   * Pushes the span that waits at the end of the event loop's current turn, unless more
+   * output of its chunk has joined it and been pushed by then.
+   */
+  flushLater(): void {
+    if (this.#chunk === undefined) return;
+    this.#timer ??= setImmediate(() => {
+      this.#timer = undefined;
+      this.flush();
+    });
   }
 
   /** Drops the span that waits and the flush, as when the stream is destroyed. */

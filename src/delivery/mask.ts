@@ -112,6 +112,9 @@ export class MaskStream extends Transform {
       const cut = data.length - matcher.pendingTailLength(data);
       this.#emit(EMPTY, 0, data, matcher.findRanges(data), cut);
     }
+    // Output that no held bytes follow is complete, and goes out now.
+    if (this.#heldBytes === 0) this.#output.flush();
+    else this.#output.flushLater();
     done();
   }
 
@@ -155,7 +158,7 @@ export class MaskStream extends Transform {
    * without copying `body`. Matches that start in the held bytes are searched for in a
    * copy of them and the start of `body`, and the rest in `body` itself.
    */
-  #rangesAcross(matcher: PatternMatcher, body: Buffer): Range[] {
+  #rangesAcross(matcher: PatternMatcher, body: Buffer): readonly Range[] {
     const held = this.#held;
     const heldStart = this.#heldStart;
     const split = held.length - heldStart;
@@ -165,13 +168,14 @@ export class MaskStream extends Transform {
     for (let i = 0; i < split; i++) scratch[i] = held[heldStart + i] as number;
     for (let i = split; i < joined; i++) scratch[i] = body[i - split] as number;
 
-    const ranges: Range[] = [];
     const acrossJoin = matcher.findRanges(scratch.subarray(0, joined));
+    const inBody = matcher.findRanges(body);
+    if (acrossJoin.length === 0 && inBody.length === 0) return inBody;
+    const ranges: Range[] = [];
     for (let i = 0; i < acrossJoin.length; i++) {
       const range = acrossJoin[i] as Range;
-      if (range[0] < split) ranges.push(range);
+      if (range[0] < split) ranges.push([range[0], range[1]]);
     }
-    const inBody = matcher.findRanges(body);
     for (let i = 0; i < inBody.length; i++) {
       const [start, end] = inBody[i] as Range;
       addRange(ranges, start + split, end + split);

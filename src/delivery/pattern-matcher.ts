@@ -20,6 +20,8 @@ const SHORT_TAIL_BYTES = 64;
 /** A `[start, end)` byte range of a match. */
 export type Range = [number, number];
 
+const NO_RANGES: readonly Range[] = Object.freeze([]);
+
 /** A pattern and the offsets, falling, at which it has the gram that it is filed under. */
 interface GramEntry {
   pattern: Buffer;
@@ -95,10 +97,12 @@ export class PatternMatcher {
   }
 
   /** Returns the ranges of all matches in `data`, by start, merged where they overlap. */
-  findRanges(data: Buffer): Range[] {
-    const found: Range[] = [];
-    if (this.#entries.size === 0) return found;
+  findRanges(data: Buffer): readonly Range[] {
+    if (this.#entries.size === 0) return NO_RANGES;
     const count = this.#sample(data);
+    // Most output has no candidate at all, and then nothing is allocated.
+    if (count === 0) return NO_RANGES;
+    const found: Range[] = [];
     const candidates = this.#candidates;
     this.#lastStarts.clear();
     for (let i = 0; i < count; i++) this.#check(data, candidates[i] as number, found);

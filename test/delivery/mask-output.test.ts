@@ -66,6 +66,7 @@ describe('CoalescedOutput', () => {
   it('flushes in the next turn by itself', async () => {
     const { output, pushed } = collect();
     output.span(Buffer.from('waiting'), 0, 7);
+    output.flushLater();
     assert.equal(pushed.length, 0);
     await nextTurn();
     assert.deepEqual(
@@ -77,6 +78,7 @@ describe('CoalescedOutput', () => {
   it('drops the waiting span on cancel', async () => {
     const { output, pushed } = collect();
     output.span(Buffer.from('dropped'), 0, 7);
+    output.flushLater();
     output.cancel();
     await nextTurn();
     assert.equal(pushed.length, 0);
@@ -84,6 +86,14 @@ describe('CoalescedOutput', () => {
 });
 
 describe('MaskStream output', () => {
+  it('sends a chunk without held bytes at once', () => {
+    const { stream, pushed } = maskStream([SECRET]);
+    const chunk = Buffer.from(`nothing held here ${'-'.repeat(60)}\n`);
+    stream.write(chunk);
+    assert.equal(pushed.length, 1);
+    assert.equal(pushed[0], chunk);
+  });
+
   it('sends held bytes with their chunk', async () => {
     const { stream, pushed } = maskStream([SECRET]);
     // Each chunk ends with the first byte of the value, which is held until the next one.
@@ -124,7 +134,8 @@ describe('MaskStream output', () => {
 
   it('sends nothing after destroy', async () => {
     const { stream, pushed } = maskStream([SECRET]);
-    stream.write(Buffer.from('never sent '));
+    // The chunk waits, because its last byte may start the value.
+    stream.write(Buffer.from('never sent T'));
     stream.destroy();
     await nextTurn();
     await nextTurn();
