@@ -70,6 +70,7 @@ describe('MaskStream', () => {
   // that builds the forms.
   for (const [name, encoded] of [
     ['JSON as Jackson escapes non-ASCII', 'Tr0ub4dor&3 \\"x\\" \\u00E9/z'],
+    ['JSON as PHP json_encode writes it', 'Tr0ub4dor&3 \\"x\\" \\u00e9\\/z'],
     ['JSON as .NET writes it', 'Tr0ub4dor\\u00263 \\u0022x\\u0022 \\u00E9/z'],
     ['JSON as .NET writes it, lower-case hex', 'Tr0ub4dor\\u00263 \\u0022x\\u0022 \\u00e9/z'],
     ['form-encoded by URLSearchParams', 'Tr0ub4dor%263+%22x%22+%C3%A9%2Fz'],
@@ -307,6 +308,33 @@ describe('tessera exec masking', () => {
       assert.equal(existsSync(join(dir.dir, 'secrets', 'db')), false);
       assert.match(run.stderr(), /the reader of the command's output has closed it/);
       assert.ok(!run.stderr().includes(SECRET));
+    } finally {
+      await rm(tmpfs, { recursive: true, force: true });
+      await dir.cleanup();
+    }
+  });
+
+  it('runs on when its stderr reader leaves', { timeout: 30_000 }, async () => {
+    // The reader of exec's diagnostics is gone before exec writes its first line.
+    const task = shellTask(
+      'echo started > marker; exit 5',
+      [envSecret('PW', '/mask/db')],
+      [fileSecret('secrets/db', '/mask/db')],
+    );
+    const dir = await writeTaskDir(task);
+    const tmpfs = await mkdtemp(join('/dev/shm', 'tessera-mask-test-'));
+    try {
+      const run = startExecCli(
+        ['--tmpfs-dir', tmpfs, '--task', dir.taskFile],
+        execEnv(server.address, server.rootToken),
+        dir.dir,
+      );
+      run.child.stderr?.destroy();
+      const result = await run.ended();
+      assert.equal(result.code, 5);
+      assert.equal(existsSync(join(dir.dir, 'marker')), true);
+      assert.deepEqual(await readdir(tmpfs), []);
+      assert.equal(existsSync(join(dir.dir, 'secrets', 'db')), false);
     } finally {
       await rm(tmpfs, { recursive: true, force: true });
       await dir.cleanup();
