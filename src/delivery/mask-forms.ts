@@ -81,9 +81,10 @@ function percentEncode(value: Buffer, unescaped: RegExp): string {
 
 // encodeURIComponent leaves `!'()*` as they are. JSON encoders differ in what else they
 // escape: ASCII-only ones write every other character as \uXXXX, in lower-case hex
-// (Python) or upper-case (Jackson). PHP writes `/` as `\/`, and Go writes `&`, `<` and `>`
-// as \u0026, \u003c and \u003e. .NET's System.Text.Json also escapes `"`, `'`, `+` and
-// `` ` `` that way, in upper-case hex, besides every character outside ASCII.
+// (Python) or upper-case (Jackson). PHP writes `/` as `\/`, by default together with the
+// lower-case escapes. Go writes `&`, `<` and `>` as \u0026, \u003c and \u003e. .NET's
+// System.Text.Json also escapes `"`, `'`, `+` and `` ` `` that way, in upper-case hex,
+// besides every character outside ASCII.
 function textForms(text: string): Buffer[] {
   const json = JSON.stringify(text).slice(1, -1);
   const asciiOnly = json.replace(/[^\x20-\x7e]/g, unicodeEscape);
@@ -94,6 +95,7 @@ function textForms(text: string): Buffer[] {
     asciiOnly,
     upperCaseHex(asciiOnly),
     json.replaceAll('/', '\\/'),
+    asciiOnly.replaceAll('/', '\\/'),
     json.replace(/[&<>]/g, unicodeEscape),
     dotnet,
     upperCaseHex(dotnet),
