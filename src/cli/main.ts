@@ -73,8 +73,8 @@ export async function main(argv: string[]) {
     if (error.code !== 'EPIPE') throw error;
     if (process.stdout.listenerCount('error') === 1) process.exit(0);
   });
-  // Diagnostics whose reader has gone are dropped, and the command goes on. So
-  // `tessera exec` still removes its secret files, whatever happens to stderr.
+  // Diagnostics whose reader has gone are dropped, and the command goes on, so that
+  // `tessera exec` still removes its secret files when the reader of stderr has gone.
   process.stderr.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error;
   });
