@@ -4,9 +4,9 @@
  * chunk goes out as the chunk itself. A chunk whose last bytes are held waits for the
  * next output, or at the latest for the end of the event loop's current turn
  * (`setImmediate`). So held bytes that turn out to be plain join the rest of their chunk.
- * Each buffer pushed costs the
- * destination a write(2), and a write of a few held bytes cost about as much as one of
- * the whole chunk. Copying the chunk behind them cost more than that write.
+ * Each buffer pushed costs the destination a write(2), and a write of a few held bytes
+ * cost about as much as one of the whole chunk. Copying the chunk behind them cost more
+ * than that write.
  */
 export class CoalescedOutput {
   readonly #push: (chunk: Buffer) => void;

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { buildMaskPatterns, MaskStream } from '../../src/delivery/mask.ts';
 import { request, startTestServer, type TestServer } from '../helpers/server.ts';
 import {
+  type ExecCli,
   envSecret,
   execEnv,
   fileSecret,
@@ -281,11 +282,14 @@ describe('tessera exec masking', () => {
     }
   });
 
-  it('cleans up when the output reader leaves', { timeout: 30_000 }, async () => {
-    // Like `tessera exec ... | head -1`: the command writes without end, and the reader
-    // of exec's output closes it after the first line.
+  // Runs `script` through exec with the secret as a variable and a file on a tmpfs
+  // directory of the test's own, and hands the run and the paths to `check`.
+  async function withFileSecretRun(
+    script: string,
+    check: (run: ExecCli, paths: { dir: string; tmpfs: string }) => Promise<void>,
+  ): Promise<void> {
     const task = shellTask(
-      'while :; do echo "$PW"; done',
+      script,
       [envSecret('PW', '/mask/db')],
       [fileSecret('secrets/db', '/mask/db')],
     );
@@ -297,6 +301,17 @@ describe('tessera exec masking', () => {
         execEnv(server.address, server.rootToken),
         dir.dir,
       );
+      await check(run, { dir: dir.dir, tmpfs });
+    } finally {
+      await rm(tmpfs, { recursive: true, force: true });
+      await dir.cleanup();
+    }
+  }
+
+  it('cleans up when the output reader leaves', { timeout: 30_000 }, async () => {
+    // Like `tessera exec ... | head -1`: the command writes without end, and the reader
+    // of exec's output closes it after the first line.
+    await withFileSecretRun('while :; do echo "$PW"; done', async (run, { dir, tmpfs }) => {
       await run.waitFor('****\n');
       run.child.stdout?.destroy();
       const result = await run.ended();
@@ -305,40 +320,22 @@ describe('tessera exec masking', () => {
       assert.notEqual(result.code, 0, run.stderr());
       assert.equal(result.signal, null);
       assert.deepEqual(await readdir(tmpfs), []);
-      assert.equal(existsSync(join(dir.dir, 'secrets', 'db')), false);
+      assert.equal(existsSync(join(dir, 'secrets', 'db')), false);
       assert.match(run.stderr(), /the reader of the command's output has closed it/);
       assert.ok(!run.stderr().includes(SECRET));
-    } finally {
-      await rm(tmpfs, { recursive: true, force: true });
-      await dir.cleanup();
-    }
+    });
   });
 
   it('runs on when its stderr reader leaves', { timeout: 30_000 }, async () => {
     // The reader of exec's diagnostics is gone before exec writes its first line.
-    const task = shellTask(
-      'echo started > marker; exit 5',
-      [envSecret('PW', '/mask/db')],
-      [fileSecret('secrets/db', '/mask/db')],
-    );
-    const dir = await writeTaskDir(task);
-    const tmpfs = await mkdtemp(join('/dev/shm', 'tessera-mask-test-'));
-    try {
-      const run = startExecCli(
-        ['--tmpfs-dir', tmpfs, '--task', dir.taskFile],
-        execEnv(server.address, server.rootToken),
-        dir.dir,
-      );
+    await withFileSecretRun('echo started > marker; exit 5', async (run, { dir, tmpfs }) => {
       run.child.stderr?.destroy();
       const result = await run.ended();
       assert.equal(result.code, 5);
-      assert.equal(existsSync(join(dir.dir, 'marker')), true);
+      assert.equal(existsSync(join(dir, 'marker')), true);
       assert.deepEqual(await readdir(tmpfs), []);
-      assert.equal(existsSync(join(dir.dir, 'secrets', 'db')), false);
-    } finally {
-      await rm(tmpfs, { recursive: true, force: true });
-      await dir.cleanup();
-    }
+      assert.equal(existsSync(join(dir, 'secrets', 'db')), false);
+    });
   });
 
   it('masks every form in stdout and stderr', { timeout: 30_000 }, async () => {
