@@ -1,23 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { isTesseraError } from '../errors.ts';
 import { packageVersion } from '../version.ts';
-import { registerAudit } from './audit.ts';
-import { registerDelete } from './delete.ts';
-import { registerDoctor } from './doctor.ts';
+import { commandsFor, type RegisterCommands } from './command-groups.ts';
 import { BOOLEAN_VARIABLE_VALUES, readEnvironmentByValue } from './env-flags.ts';
-import { registerExec } from './exec.ts';
-import { registerImport } from './import.ts';
-import { registerLoginRole } from './login-role.ts';
-import { registerPolicy } from './policy.ts';
-import { registerPut } from './put.ts';
-import { registerRead } from './read.ts';
-import { registerRotation } from './rotate.ts';
-import { registerScan } from './scan.ts';
-import { registerServer } from './server.ts';
-import { registerTasks } from './tasks.ts';
-import { registerToken } from './token.ts';
 import { withoutOptionValue } from './usage-errors.ts';
-import { registerWrap } from './wrap.ts';
 
 // Exit statuses, as in Vault's CLI: 1 for a usage error, 2 for a failure.
 const EXIT_USAGE = 1;
@@ -34,8 +20,8 @@ variable of an option without a value takes ${BOOLEAN_VARIABLE_VALUES}.
 Start with 'tessera server --dev', then 'tessera put', 'tessera get', 'tessera exec'.
 `;
 
-/** Builds the `tessera` command with every subcommand. */
-export function buildProgram(): Command {
+/** Builds the `tessera` command with the given groups of subcommands. */
+export function buildProgram(groups: readonly RegisterCommands[]): Command {
   const program = new Command('tessera')
     .description('Tessera: secrets for Apache Mesos tasks')
     .version(packageVersion(), '-V, --version')
@@ -47,21 +33,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (text, write) => write(withoutOptionValue(text)) });
 
   readEnvironmentByValue(program);
-  registerServer(program);
-  registerPut(program);
-  registerRead(program);
-  registerDelete(program);
-  registerImport(program);
-  registerExec(program);
-  registerToken(program);
-  registerPolicy(program);
-  registerLoginRole(program);
-  registerDoctor(program);
-  registerWrap(program);
-  registerScan(program);
-  registerTasks(program);
-  registerAudit(program);
-  registerRotation(program);
+  for (const register of groups) register(program);
   return program;
 }
 
@@ -79,7 +51,8 @@ export async function main(argv: string[]) {
     if (error.code !== 'EPIPE') throw error;
   });
   try {
-    await buildProgram().parseAsync(argv);
+    const program = buildProgram(await commandsFor(argv.slice(2)));
+    await program.parseAsync(argv);
   } catch (error) {
     process.exitCode = report(error);
   }
