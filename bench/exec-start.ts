@@ -1,11 +1,16 @@
 // Measures the time `tessera exec` adds to starting a command with 10 environment and
 // 5 file secrets, against an in-process server on 127.0.0.1, beside two baselines from
 // the same run: a plain spawn of the command, and `tessera exec` of a task without
-// secrets (the cost of starting Node and the CLI). Run with `node bench/exec-start.ts [N]`.
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+// secrets (the cost of starting Node and the CLI). On Linux it also reads the peak memory
+// of `tessera exec` while its command runs, which counts against the task's memory limit,
+// beside that of a Node.js process that loads nothing. Run with
+// `node bench/exec-start.ts [N]`.
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 
 import { startTestServer } from '../test/helpers/server.ts';
 import { median } from './stats.ts';
@@ -60,6 +65,24 @@ function timeRun(
   });
 }
 
+// The command prints one line once it runs, then waits for a line on its stdin.
+const WAITING_COMMAND = ['sh', '-c', 'echo started; read line'];
+
+/**
+ * Returns the peak resident memory (VmHWM) of a process in MiB. It is read once the
+ * process has printed its first line, and a line on its stdin then lets it end.
+ */
+async function peakMemory(child: ChildProcessByStdio<Writable, Readable, null>) {
+  await once(child.stdout, 'data');
+  const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
+  const kib = Number(/^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1]);
+  child.stdin.end('\n');
+  child.stdout.resume();
+  const [code] = await once(child, 'close');
+  if (code !== 0 || Number.isNaN(kib)) throw new Error(`the process exited with ${code}`);
+  return kib / 1024;
+}
+
 async function medianOf(run: () => Promise<number>): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < RUNS; i++) times.push(await run());
@@ -99,6 +122,18 @@ try {
   console.log(
     `added by the secrets over the CLI baseline ${(full - empty).toFixed(1).padStart(7)} ms`,
   );
+  if (process.platform === 'linux') {
+    const start = (file: string, args: string[]) =>
+      spawn(file, args, { env, cwd: dir, stdio: ['pipe', 'pipe', 'ignore'] });
+    const idle = "process.stdout.write('started\\n'); process.stdin.once('data', () => {});";
+    const node = await medianOf(() => peakMemory(start(process.execPath, ['-e', idle])));
+    const exec = await medianOf(() =>
+      peakMemory(start(BIN, ['exec', '--task', 'with.json', '--', ...WAITING_COMMAND])),
+    );
+    console.log(`peak memory while the command runs, median of ${RUNS} runs`);
+    console.log(`Node.js loading nothing (baseline)         ${node.toFixed(1).padStart(7)} MiB`);
+    console.log(`tessera exec, 10 env + 5 file secrets      ${exec.toFixed(1).padStart(7)} MiB`);
+  }
 } finally {
   await rm(dir, { recursive: true, force: true });
   await server.close();
