@@ -1,6 +1,6 @@
 import type { CommandSpec, ExecResult, StartedChild } from './command.ts';
 import { type ChildOutput, startChild } from './command.ts';
-import { signalGroup, stopProcessGroup } from './process-group.ts';
+import { groupAlive, signalGroup, stopProcessGroup } from './process-group.ts';
 import type { SignalRelay } from './signals.ts';
 
 /** Time a command gets to stop after SIGTERM before it is sent SIGKILL. */
@@ -66,6 +66,16 @@ export class Supervisor {
       }
       if (current !== this.#current) continue;
 
+      // Processes that the command started and left running hold the secrets in their
+      // environment, and would outlive the files and the task. So the end of the command
+      // ends its group, as a SIGTERM would.
+      if (this.#stopping === undefined && groupAlive(current)) {
+        this.#options.log?.(
+          'the command exited, but processes it started still run; stopping them ' +
+            '(SIGTERM, then SIGKILL after the grace period)',
+        );
+        this.#stopping = this.#stopGroup(current);
+      }
       // After a stop, what is left of the group gets its SIGKILL before exec ends.
       await this.#stopping;
       current.watchdog.release();

@@ -75,6 +75,26 @@ describe('execTask process group', () => {
     assert.ok(Date.now() - stopAt >= 500);
   });
 
+  it('stops what the command left running when it exits', TIMEOUT, async () => {
+    const run = start('sleep 300 & echo "background $!"; exit 3');
+    const [pid] = (await printedPids(run, 'background')) as [number];
+    started.push(pid);
+    const out = await run.output;
+    assert.deepEqual(out.result, { code: 3, signal: null });
+    assert.equal(isAlive(pid), false);
+    assert.ok(out.logs.some((line) => line.includes('processes it started still run')));
+  });
+
+  it('kills a process the command left running that ignores SIGTERM', TIMEOUT, async () => {
+    const script = `sh -c 'trap "" TERM; exec sleep 300' & echo "background $!"; exit 0`;
+    const run = start(script, 500);
+    const [pid] = (await printedPids(run, 'background')) as [number];
+    started.push(pid);
+    const out = await run.output;
+    assert.deepEqual(out.result, { code: 0, signal: null });
+    assert.equal(await waitUntilGone(pid, 2000), true);
+  });
+
   it('kills the command when exec is killed', TIMEOUT, async () => {
     const run = start('echo "main $$"; sleep 300 & echo "background $!"; wait');
     const [main, background] = (await printedPids(run, 'main', 'background')) as [number, number];
