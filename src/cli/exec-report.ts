@@ -2,9 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { TesseraClient } from '../client/client.ts';
 import { reportTaskEnded, reportTaskVersions } from '../client/tasks.ts';
-import type { ResolveSecrets } from '../delivery/plan.ts';
+import { type ResolveSecrets, resolveFailures } from '../delivery/plan.ts';
 import type { ValueInUse } from '../delivery/session.ts';
-import { errorCode, TesseraError } from '../errors.ts';
+import { errorCode, isTesseraError, TesseraError } from '../errors.ts';
 import { decodeBase64 } from '../mesos/base64.ts';
 import type { Secret } from '../mesos/types.ts';
 
@@ -130,8 +130,14 @@ export async function resolveWithVersions(
   client: TesseraClient,
   secrets: Secret[],
 ): Promise<{ bytes: Buffer[]; versions: (PathVersion | undefined)[] }> {
-  const references = secrets.filter((secret) => secret.type !== 'VALUE');
-  const resolved = references.length > 0 ? await client.resolve(references) : [];
+  const positions = secrets.flatMap((secret, index) => (secret.type === 'VALUE' ? [] : [index]));
+  const references = positions.map((index) => secrets[index] as Secret);
+  const resolved =
+    references.length > 0
+      ? await client.resolve(references).catch((error: unknown) => {
+          throw withBatchPositions(error, positions);
+        })
+      : [];
   const versions: (PathVersion | undefined)[] = [];
   let next = 0;
   const bytes = secrets.map((secret, index) => {
@@ -150,4 +156,16 @@ export async function resolveWithVersions(
     return item.data;
   });
   return { bytes, versions };
+}
+
+/**
+ * Returns a failed resolution's error with the position of each failed item in the whole
+ * batch, VALUE secrets included, instead of among the references sent to the server.
+ */
+function withBatchPositions(error: unknown, positions: readonly number[]): unknown {
+  if (!isTesseraError(error, 'RESOLVE_FAILED')) return error;
+  const items = resolveFailures(error);
+  if (items === undefined) return error;
+  const errors = items.map((item) => ({ ...item, index: positions[item.index] ?? item.index }));
+  return new TesseraError(error.code, error.message, { ...error.details, errors });
 }

@@ -5,7 +5,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { errorCode } from '../errors.ts';
 import type { ChangePolicy } from './change-policy.ts';
-import { type DeliveryPlan, type PlannedUse, type ResolveSecrets, resolvePlan } from './plan.ts';
+import {
+  type DeliveryPlan,
+  describeUse,
+  type PlannedUse,
+  type ResolveSecrets,
+  resolvePlan,
+} from './plan.ts';
 
 /** What the follower acts on: the command, its files and its masker. */
 export interface FollowActions {
@@ -170,10 +176,6 @@ export async function rewriteAtomically(
     await rm(temporary, { force: true });
     throw error;
   }
-}
-
-function describeUse(use: PlannedUse): string {
-  return use.kind === 'env' ? `environment variable ${use.name}` : `file ${use.containerPath}`;
 }
 
 function describePolicy(policy: ChangePolicy): string {

@@ -1,4 +1,4 @@
-import { TesseraError } from '../errors.ts';
+import { isTesseraError, TesseraError } from '../errors.ts';
 import { referencePath, secretUses } from '../mesos/secrets.ts';
 import type { Secret, SecretUse, TaskInfo } from '../mesos/types.ts';
 
@@ -48,7 +48,9 @@ export async function resolvePlan(plan: DeliveryPlan, resolve: ResolveSecrets): 
   }
 
   // Checked at run time because the resolver is another module's code.
-  const values: unknown = await resolve(plan.secrets);
+  const values: unknown = await resolve(plan.secrets).catch((error: unknown) => {
+    throw withUseNames(error, plan);
+  });
   if (!Array.isArray(values) || values.length !== plan.secrets.length) {
     const count = Array.isArray(values) ? values.length : 'no array of';
     throw new TesseraError(
@@ -88,4 +90,45 @@ function secretIdentity(secret: Secret, position: number): string {
 
   // A secret with neither field cannot be resolved, and the resolver reports it.
   return JSON.stringify(['unmatched', position]);
+}
+
+/** One item of a RESOLVE_FAILED error: the item's position in the batch, and why. */
+export interface ResolveFailure {
+  index: number;
+  code: string;
+  message: string;
+}
+
+/** Returns the failed items of a RESOLVE_FAILED error, or undefined if it has none. */
+export function resolveFailures(error: TesseraError): ResolveFailure[] | undefined {
+  const errors = error.details?.errors;
+  if (!Array.isArray(errors)) return undefined;
+  const valid = errors.every(
+    (item: Partial<ResolveFailure> | null) =>
+      typeof item?.index === 'number' && typeof item.message === 'string',
+  );
+  return valid ? (errors as ResolveFailure[]) : undefined;
+}
+
+/** Describes a use of a secret for a message: the variable's name or the file's path. */
+export function describeUse(use: SecretUse): string {
+  return use.kind === 'env' ? `environment variable ${use.name}` : `file ${use.containerPath}`;
+}
+
+// The resolver numbers failed items by their position in the batch, which the task's
+// author never sees; the message names each one's variables and files instead.
+function withUseNames(error: unknown, plan: DeliveryPlan): unknown {
+  if (!isTesseraError(error, 'RESOLVE_FAILED')) return error;
+  const failures = resolveFailures(error);
+  if (failures === undefined) return error;
+  const lines = failures.map((failure) => {
+    const uses = plan.uses.filter((use) => use.index === failure.index).map(describeUse);
+    const name = uses.length > 0 ? uses.join(' and ') : `secret ${failure.index} of the batch`;
+    return `${name}: ${failure.message}`;
+  });
+  return new TesseraError(
+    error.code,
+    `${failures.length} of ${plan.secrets.length} secrets failed to resolve: ${lines.join('; ')}`,
+    error.details,
+  );
 }

@@ -126,6 +126,55 @@ describe('wrapped LAUNCH_GROUP run through tessera exec', () => {
     assert.match(ran.stderr, /pass --task FILE, or set TESSERA_SECRETS/);
   });
 
+  test('exec names the variables and files whose secrets fail to resolve', async () => {
+    const reference = (name: string, key?: string) => ({
+      type: 'REFERENCE',
+      reference: key === undefined ? { name } : { name, key },
+    });
+    const variable = (name: string, secret: object) => ({ name, type: 'SECRET', secret });
+    const inline = {
+      type: 'VALUE',
+      value: { data: Buffer.from('inline-value').toString('base64') },
+    };
+    const task = {
+      name: 't',
+      task_id: { value: 't-missing' },
+      command: {
+        value: 'touch started',
+        environment: {
+          variables: [
+            variable('FIRST', reference('/no/such-a')),
+            variable('DB', reference('/billing/db', 'password')),
+            variable('INLINE', inline),
+            variable('LAST', reference('/no/such-b')),
+          ],
+        },
+      },
+      container: {
+        type: 'MESOS',
+        volumes: [
+          {
+            mode: 'RO',
+            container_path: 'secrets/b',
+            source: { type: 'SECRET', secret: reference('/no/such-b') },
+          },
+        ],
+      },
+    };
+    const ran = await runTessera(['exec', '--task', '-'], {
+      env,
+      cwd: sandbox,
+      input: JSON.stringify(task),
+    });
+    assert.equal(ran.code, 2);
+    assert.match(
+      ran.stderr,
+      /2 of 4 secrets failed to resolve: environment variable FIRST: secret no\/such-a not found.*; environment variable LAST and file secrets\/b: secret no\/such-b not found/,
+    );
+    assert.doesNotMatch(ran.stderr, /secrets\[\d\]/);
+    assert.doesNotMatch(ran.stderr, new RegExp(PASSWORD));
+  });
+
   test('TESSERA_SECRETS without a command fails clearly', async () => {
     const secrets = JSON.stringify({ version: 1, env: [], files: [] });
     const ran = await runTessera(['exec'], {
