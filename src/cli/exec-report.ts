@@ -19,6 +19,12 @@ interface PathVersion {
   version: number;
 }
 
+/** A value from a backend without versions, known by a keyed fingerprint instead. */
+interface PathFingerprint {
+  path: string;
+  fingerprint: string;
+}
+
 interface Received extends PathVersion {
   bytes: Buffer;
 }
@@ -45,7 +51,7 @@ export class TaskVersionReport {
   readonly #options: TaskVersionReportOptions;
   // Every value received so far for each position of the batch, with its version.
   readonly #received = new Map<number, Received[]>();
-  readonly #seen = new Map<string, number>();
+  readonly #seen = new Map<string, string>();
   #last: PathVersion[] | undefined;
   #refresh: NodeJS.Timeout | undefined;
 
@@ -55,17 +61,26 @@ export class TaskVersionReport {
 
   /** Resolves secrets through the server and remembers the version of each value. */
   readonly resolve: ResolveSecrets = async (secrets) => {
-    const { bytes, versions } = await resolveWithVersions(this.#options.client, secrets);
+    const resolved = await resolveWithVersions(this.#options.client, secrets);
+    const { bytes, versions, fingerprints } = resolved;
     for (const [index, version] of versions.entries()) {
       if (version === undefined) continue;
       this.#remember(index, { ...version, bytes: bytes[index] as Buffer });
-      if (this.#seen.get(version.path) !== version.version) {
-        this.#seen.set(version.path, version.version);
-        this.#options.log(`received ${version.path} version ${version.version}`);
-      }
+      this.#logReceived(version.path, `version ${version.version}`);
+    }
+    for (const print of fingerprints) {
+      if (print === undefined) continue;
+      this.#logReceived(print.path, `fingerprint ${print.fingerprint} (no versions there)`);
     }
     return bytes;
   };
+
+  // One line for each path the first time and whenever what it holds changes.
+  #logReceived(path: string, which: string): void {
+    if (this.#seen.get(path) === which) return;
+    this.#seen.set(path, which);
+    this.#options.log(`received ${path} ${which}`);
+  }
 
   /** Reports the versions the command runs with, given the value each use runs with. */
   readonly inUse = (values: readonly ValueInUse[]): void => {
@@ -129,7 +144,11 @@ export class TaskVersionReport {
 export async function resolveWithVersions(
   client: TesseraClient,
   secrets: Secret[],
-): Promise<{ bytes: Buffer[]; versions: (PathVersion | undefined)[] }> {
+): Promise<{
+  bytes: Buffer[];
+  versions: (PathVersion | undefined)[];
+  fingerprints: (PathFingerprint | undefined)[];
+}> {
   const positions = secrets.flatMap((secret, index) => (secret.type === 'VALUE' ? [] : [index]));
   const references = positions.map((index) => secrets[index] as Secret);
   const resolved =
@@ -139,23 +158,26 @@ export async function resolveWithVersions(
         })
       : [];
   const versions: (PathVersion | undefined)[] = [];
+  const fingerprints: (PathFingerprint | undefined)[] = [];
   let next = 0;
   const bytes = secrets.map((secret, index) => {
     if (secret.type === 'VALUE') {
       versions.push(undefined);
+      fingerprints.push(undefined);
       return decodeBase64(secret.value?.data ?? '', `secret ${index} value.data`);
     }
     const item = resolved[next++];
     if (!item) {
       throw new TesseraError('INTERNAL', 'the server returned fewer secrets than were asked for');
     }
-    const known = item.path !== undefined && item.version !== undefined;
-    versions.push(
-      known ? { path: item.path as string, version: item.version as number } : undefined,
+    const { path, version, fingerprint } = item;
+    versions.push(path !== undefined && version !== undefined ? { path, version } : undefined);
+    fingerprints.push(
+      path !== undefined && fingerprint !== undefined ? { path, fingerprint } : undefined,
     );
     return item.data;
   });
-  return { bytes, versions };
+  return { bytes, versions, fingerprints };
 }
 
 /**

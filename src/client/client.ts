@@ -42,6 +42,8 @@ export interface ResolvedSecret {
   path?: string;
   field?: string;
   version?: number;
+  /** For a backend without versions: a keyed fingerprint of the value. */
+  fingerprint?: string;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -135,7 +137,13 @@ export class TesseraClient {
   /** Resolves Mesos `Secret` messages in one request; the result keeps their order. */
   async resolve(secrets: Secret[]): Promise<ResolvedSecret[]> {
     const data = await this.#call<{
-      secrets: { data: string; path?: string; field?: string; version?: number }[];
+      secrets: {
+        data: string;
+        path?: string;
+        field?: string;
+        version?: number;
+        fingerprint?: string;
+      }[];
     }>('POST', '/v1/tessera/resolve', { secrets });
     return data.secrets.map((item) => ({ ...item, data: Buffer.from(item.data, 'base64') }));
   }

@@ -6,12 +6,17 @@ import { parseSecretPath } from '../store/path.ts';
 import type { AppContext } from './app.ts';
 import { requireRead } from './authorize.ts';
 
-/** One resolved secret: its bytes as base64, and for references where they came from. */
+/**
+ * One resolved secret: its bytes as base64, and for references where they came from. A
+ * reference to a backend without versions (a file, the environment) has a keyed
+ * fingerprint of its value instead of a version.
+ */
 export interface ResolvedItem {
   data: string;
   path?: string;
   field?: string;
   version?: number;
+  fingerprint?: string;
 }
 
 interface ItemError {
@@ -154,7 +159,14 @@ async function resolveOne(
       `secret '${path}' has no field '${field}'; list its fields with 'tessera get ${path}'`,
     );
   }
-  return { data: bytes.toString('base64'), path, field, version: found.version };
+  const data = bytes.toString('base64');
+  if (found.version !== undefined) return { data, path, field, version: found.version };
+  return {
+    data,
+    path,
+    field,
+    fingerprint: context.context.secrets.fingerprint(path, field, bytes),
+  };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { openFields, sealFields } from '../crypto/envelope.ts';
+import { type FingerprintValue, valueFingerprints } from '../crypto/fingerprint.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import { TesseraError } from '../errors.ts';
 import { parseListPrefix, parseSecretPath } from './path.ts';
@@ -63,10 +64,20 @@ export class Secrets {
   readonly #store: Store;
   readonly #keyring: Keyring;
   readonly #listeners = new Set<SecretChangeListener>();
+  #fingerprint: FingerprintValue | undefined;
 
   constructor(store: Store, keyring: Keyring) {
     this.#store = store;
     this.#keyring = keyring;
+  }
+
+  /**
+   * Returns a keyed fingerprint of one field's value, which logs may show in place of a
+   * version where a backend keeps none (see `valueFingerprints`).
+   */
+  fingerprint(path: string, field: string, bytes: Buffer): string {
+    this.#fingerprint ??= valueFingerprints(this.#keyring);
+    return this.#fingerprint(path, field, bytes);
   }
 
   /**

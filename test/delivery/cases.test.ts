@@ -2,8 +2,12 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
+import { parseBackendSpec } from '../../src/backends/spec.ts';
 import { request, startTestServer, type TestServer } from '../helpers/server.ts';
 import { envSecret, execEnv, shellTask, startExecCli, writeTaskDir } from './exec-cli-harness.ts';
 
@@ -71,6 +75,65 @@ describe('rotation between launches', () => {
     assert.match(second.stderr, /received example-team\/db version 2/);
     for (const value of ['PLACEHOLDER-old-28', 'PLACEHOLDER-new-28']) {
       assert.ok(!second.stderr.includes(value));
+    }
+  });
+});
+
+describe('rotation between launches, from a secrets file', () => {
+  let server: TestServer;
+  let dir: string;
+  let file: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tessera-case28-'));
+    file = join(dir, 'secrets.json');
+    await writeFile(file, JSON.stringify(rotation.fileBackendBefore));
+    server = await startTestServer({
+      mounts: [{ prefix: '', spec: parseBackendSpec(`file:${file}`, {}) }],
+    });
+  });
+  after(async () => {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  // The file backend keeps no versions, so exec logs a keyed fingerprint of the value.
+  const fingerprint = (stderr: string) =>
+    /received example-team\/db fingerprint ([0-9a-f]{16}) \(no versions there\)/.exec(stderr)?.[1];
+
+  it('injects the new value on restart, and logs a new fingerprint', {
+    timeout: 30_000,
+  }, async () => {
+    const [before, after] = [rotation.fileBackendBefore[0]!, rotation.fileBackendAfter[0]!];
+    const task = shellTask('printf %s "$DB_PASSWORD" | sha256sum', [
+      envSecret('DB_PASSWORD', before.reference.name),
+    ]);
+    const first = await execOnce(server, task);
+    assert.ok(first.stdout.includes(sha(before.value.data)), first.stderr);
+    const again = await execOnce(server, task);
+
+    const replacement = join(dir, 'secrets.json.new');
+    await writeFile(replacement, JSON.stringify(rotation.fileBackendAfter));
+    await rename(replacement, file);
+    let second = await execOnce(server, task);
+    for (let tries = 0; tries < 40 && !second.stdout.includes(sha(after.value.data)); tries++) {
+      await new Promise((done) => setTimeout(done, 100));
+      second = await execOnce(server, task);
+    }
+    assert.ok(second.stdout.includes(sha(after.value.data)), second.stderr);
+
+    const [old, same, changed] = [first, again, second].map((run) => fingerprint(run.stderr));
+    assert.ok(old !== undefined, first.stderr);
+    assert.equal(same, old);
+    assert.ok(changed !== undefined, second.stderr);
+    assert.notEqual(changed, old);
+    const logs = `${first.stderr}${second.stderr}${server.log()}`;
+    for (const value of [
+      'PLACEHOLDER-old-28',
+      'PLACEHOLDER-new-28',
+      before.value.data,
+      after.value.data,
+    ]) {
+      assert.ok(!logs.includes(value), 'a value in a log');
     }
   });
 });
