@@ -20,7 +20,7 @@ import {
 import { SignalRelay } from './signals.ts';
 import { DEFAULT_GRACE_MS } from './supervise.ts';
 import { markOwner, sweepStaleDirs } from './sweep.ts';
-import { defaultTmpfsCandidates, findTmpfsDir, isMemoryFilesystem } from './tmpfs.ts';
+import { defaultTmpfsCandidates, filesystemOf, findTmpfsDir } from './tmpfs.ts';
 
 export type { ExecResult } from './command.ts';
 
@@ -193,7 +193,17 @@ async function chooseTmpfsDir(options: ExecOptions): Promise<string> {
   }
 
   const dir = options.tmpfsDir;
-  if (await isMemoryFilesystem(dir)) return dir;
+  const filesystem = await filesystemOf(dir);
+  if (filesystem === 'memory') return dir;
+  if (filesystem !== 'other') {
+    const reason =
+      filesystem === 'ENOENT'
+        ? 'it does not exist; create it on a tmpfs, or pass a directory on one such as /dev/shm'
+        : `${filesystem}; check the path and its permissions`;
+    throw new TesseraError('DELIVERY_FAILED', `cannot use the tmpfs directory ${dir}: ${reason}`, {
+      tmpfsDir: dir,
+    });
+  }
   if (options.allowNonTmpfs !== true) {
     throw new TesseraError(
       'DELIVERY_FAILED',

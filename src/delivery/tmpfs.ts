@@ -12,11 +12,19 @@ export const PRIVATE_DIR_PREFIX = 'tessera-';
 
 /** Returns whether `dir` is on tmpfs or ramfs, so that what is written there never reaches a disk. */
 export async function isMemoryFilesystem(dir: string): Promise<boolean> {
+  return (await filesystemOf(dir)) === 'memory';
+}
+
+/**
+ * Tells whether `dir` is on tmpfs or ramfs (`memory`) or on another filesystem (`other`),
+ * or returns the error code of statfs(2), such as ENOENT when it does not exist.
+ */
+export async function filesystemOf(dir: string): Promise<'memory' | 'other' | string> {
   try {
     const { type } = await statfs(dir);
-    return type === TMPFS_MAGIC || type === RAMFS_MAGIC;
-  } catch {
-    return false;
+    return type === TMPFS_MAGIC || type === RAMFS_MAGIC ? 'memory' : 'other';
+  } catch (error) {
+    return errorCode(error);
   }
 }
 

@@ -134,6 +134,21 @@ describe('tessera exec tmpfs directory', () => {
     }
   });
 
+  it('says that a tmpfs directory does not exist', { timeout: 20_000 }, async () => {
+    const task = valueTask('touch started', [fileVolume('secret')]);
+    const missing = join(tmpdir(), 'tessera-no-such-dir', 'shm');
+    for (const flags of [[], ['--allow-non-tmpfs']]) {
+      const out = await runExec(task, ['--tmpfs-dir', missing, ...flags]);
+      assert.equal(out.result.code, 2);
+      assert.match(
+        out.stderr,
+        /cannot use the tmpfs directory .*shm: it does not exist; create it/,
+      );
+      assert.doesNotMatch(out.stderr, /not on tmpfs/);
+      await out.dir.cleanup();
+    }
+  });
+
   it('names a relative MESOS_SANDBOX', { timeout: 20_000 }, async () => {
     const task = valueTask('touch started', [fileVolume('secrets/db')]);
     const out = await runExec(task, [], { MESOS_SANDBOX: 'relative/sandbox' });

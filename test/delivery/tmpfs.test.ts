@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 
 import {
   defaultTmpfsCandidates,
+  filesystemOf,
   findTmpfsDir,
   isMemoryFilesystem,
   makePrivateDir,
@@ -30,6 +31,7 @@ describe('tmpfs directory', () => {
 
   it('treats a missing directory as unusable', async () => {
     assert.equal(await isMemoryFilesystem(join(diskDir, 'missing')), false);
+    assert.equal(await filesystemOf(join(diskDir, 'missing')), 'ENOENT');
   });
 
   it('lists XDG_RUNTIME_DIR after /dev/shm', () => {
