@@ -7,6 +7,7 @@
 // `node bench/exec-start.ts [N]`.
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,8 +66,16 @@ function timeRun(
   });
 }
 
-// The command prints one line once it runs, then waits for a line on its stdin.
-const WAITING_COMMAND = ['sh', '-c', 'echo started; read line'];
+// Log-like text: one line of 79 bytes over and over.
+function logText(bytes: number): Buffer {
+  const line = '2024-01-01T00:00:00Z INFO request handled path=/api/v1/items status=200 ms=12\n';
+  return Buffer.from(line.repeat(Math.ceil(bytes / line.length))).subarray(0, bytes);
+}
+
+// The command waits a second, for exec to have set up all it keeps while the command
+// runs (the watch stream, the report of versions), prints one line, then waits for a
+// line on its stdin.
+const WAITING_COMMAND = ['sh', '-c', 'sleep 1; echo started; read line'];
 
 /**
  * Returns the peak resident memory (VmHWM) of a process in MiB. It is read once the
@@ -90,7 +99,8 @@ async function medianOf(run: () => Promise<number>): Promise<number> {
 }
 
 const server = await startTestServer();
-const dir = await mkdtemp(join(tmpdir(), 'tessera-bench-'));
+// On tmpfs where there is one, so that the 128 MiB of output is not written to a disk.
+const dir = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'tessera-bench-'));
 try {
   for (const name of [
     ...Array.from({ length: 10 }, (_, i) => `env-${i}`),
@@ -130,9 +140,23 @@ try {
     const exec = await medianOf(() =>
       peakMemory(start(BIN, ['exec', '--task', 'with.json', '--', ...WAITING_COMMAND])),
     );
+    // The same after the command has written 128 MiB of log lines to stderr, which exec
+    // relays through its masker, or which reach the file directly with --no-mask.
+    const output = join(dir, 'output');
+    await writeFile(output, logText(128 * 1024 * 1024));
+    const loud = ['sh', '-c', 'sleep 1; cat "$0" >&2; echo started; read line', output];
+    const direct = await medianOf(() =>
+      peakMemory(start(BIN, ['exec', '--no-mask', '--task', 'with.json', '--', ...loud])),
+    );
+    const masked = await medianOf(() =>
+      peakMemory(start(BIN, ['exec', '--task', 'with.json', '--', ...loud])),
+    );
     console.log(`peak memory while the command runs, median of ${RUNS} runs`);
     console.log(`Node.js loading nothing (baseline)         ${node.toFixed(1).padStart(7)} MiB`);
     console.log(`tessera exec, 10 env + 5 file secrets      ${exec.toFixed(1).padStart(7)} MiB`);
+    console.log(`the same after 128 MiB of output:`);
+    console.log(`  --no-mask, not relayed (baseline)        ${direct.toFixed(1).padStart(7)} MiB`);
+    console.log(`  relayed through the masker               ${masked.toFixed(1).padStart(7)} MiB`);
   }
 } finally {
   await rm(dir, { recursive: true, force: true });

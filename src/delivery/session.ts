@@ -9,6 +9,7 @@ import { checkExecveSize } from './execve-size.ts';
 import { Follower, rewriteAtomically } from './follow.ts';
 import { buildMaskPatterns, MaskStream } from './mask.ts';
 import type { DeliveryPlan, PlannedUse, ResolveSecrets } from './plan.ts';
+import { outputReclaimer } from './reclaim.ts';
 import type { SignalRelay } from './signals.ts';
 import { Supervisor } from './supervise.ts';
 
@@ -129,8 +130,9 @@ function startMasking(input: SessionInput, options: MaskOptions): Maskers {
 
   const stdout = new MaskStream(patterns);
   const stderr = new MaskStream(patterns);
-  relayTo(stdout, options.stdout, input.log);
-  relayTo(stderr, options.stderr, input.log);
+  const reclaim = outputReclaimer();
+  relayTo(stdout, options.stdout, input.log, reclaim);
+  relayTo(stderr, options.stderr, input.log, reclaim);
   return {
     stdout,
     stderr,
@@ -149,16 +151,19 @@ function startMasking(input: SessionInput, options: MaskOptions): Maskers {
 }
 
 /**
- * Pipes the masked output to its destination. When the destination fails, as with EPIPE
- * when its reader has gone, the masker is destroyed. That closes the command's pipe, so
- * the command's next write fails as it would without the masker, and exec cleans up.
+ * Pipes the masked output to its destination, and tells `reclaim` the size of each chunk.
+ * When the destination fails, as with EPIPE when its reader has gone, the masker is
+ * destroyed. That closes the command's pipe, so the command's next write fails as it
+ * would without the masker, and exec cleans up.
  */
 function relayTo(
   masker: MaskStream,
   destination: NodeJS.WritableStream,
   log: (line: string) => void,
+  reclaim: (bytes: number) => void,
 ): void {
   masker.pipe(destination, { end: false });
+  masker.on('data', (chunk: Buffer) => reclaim(chunk.length));
   destination.on('error', (error: NodeJS.ErrnoException) => {
     if (masker.destroyed) return;
     log(
