@@ -29,6 +29,7 @@ import {
   wrapArgv,
   wrapShellCommand,
 } from './wrap-command.ts';
+import { execMemoryWarnings } from './wrap-memory.ts';
 import {
   hasMovedSecrets,
   type MovedSecrets,
@@ -166,6 +167,7 @@ export function wrapMarathonApp(app: MarathonApp, options: WrapOptions = {}): Wr
   ]);
   if (wrapped === undefined) {
     wrapAppCommand(app, options.tessera ?? DEFAULT_TESSERA_PROGRAM);
+    warnings.push(...execMemoryWarnings(`app '${printable(app.id)}'`, app.mem));
   }
   for (const { entry } of moved.env) {
     delete app.env?.[entry.name];

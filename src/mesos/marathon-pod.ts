@@ -21,6 +21,7 @@ import { type SecretFile, secretFileProblems } from './volume-rules.ts';
 import type { WrapOptions, WrapReport } from './wrap.ts';
 import { checkWrapOptions, plainTokenWarning, TOKEN_VARIABLE } from './wrap-checks.ts';
 import { DEFAULT_TESSERA_PROGRAM, wrapArgv, wrapShellCommand } from './wrap-command.ts';
+import { execMemoryWarnings } from './wrap-memory.ts';
 
 /**
  * Checks the secrets of a Marathon pod and throws INVALID_TASK listing every use of an
@@ -154,6 +155,9 @@ export function wrapMarathonPod(pod: MarathonPod, options: WrapOptions = {}): Wr
 
     if (plan.wrapCommand) {
       wrapContainerCommand(container, tessera);
+      const what = `container '${printable(container.name)}' of pod '${printable(pod.id)}'`;
+      const resources = container.resources as { mem?: unknown } | undefined;
+      warnings.push(...execMemoryWarnings(what, resources?.mem));
     }
     container.environment ??= {};
     container.environment[SECRETS_VARIABLE] = formatSecretsVariable(plan.secrets);

@@ -16,6 +16,7 @@ import {
   wrapArgv,
   wrapShellCommand,
 } from './wrap-command.ts';
+import { execMemoryWarnings, taskMemory } from './wrap-memory.ts';
 import {
   hasMovedSecrets,
   type MovedSecrets,
@@ -81,6 +82,7 @@ export function wrapTaskInfo(task: TaskInfo, options: WrapOptions = {}): WrapRep
   removeSecrets(task);
   if (wrapped === undefined) {
     wrapCommandInfo(command, options.tessera ?? DEFAULT_TESSERA_PROGRAM);
+    warnings.push(...execMemoryWarnings(`task '${id}'`, taskMemory(task.resources)));
   }
   setVariable(command, SECRETS_VARIABLE, formatSecretsVariable(merged.secrets));
   if (options.loginRole !== undefined) {

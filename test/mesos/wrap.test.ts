@@ -281,7 +281,9 @@ test('case 29: container path rules', () => {
     if (pathCase.expect.includes('warn')) {
       assert.match(warnings.join('\n'), /'\/bin\/touch' exists on this host/, label);
     } else {
-      assert.deepEqual(warnings, [], label);
+      // The template asks for 32 MiB, which brings a warning of its own.
+      const pathWarnings = warnings.filter((warning) => !warning.includes('of memory (mem)'));
+      assert.deepEqual(pathWarnings, [], label);
     }
   }
 });
@@ -913,4 +915,45 @@ test('pod secret no container sees removed', () => {
   const text = warnings.join('\n');
   assert.match(text, /\/environment\/SHARED is a secret that every container overrides/);
   assert.match(text, /\/volumes\/0 is a secret volume that no container mounts; removed/);
+});
+
+const memoryWarning = /asks for (\S+) MiB of memory \(mem\), and tessera exec takes about 110 MiB/;
+
+test('app with 32 MiB told to raise mem', () => {
+  const scenario = load('cases', '28-secret-rotation-relaunch.json');
+  const { warnings } = wrapDefinition(scenario.marathonApp);
+  assert.deepEqual(
+    warnings.filter((warning) => memoryWarning.test(warning)),
+    [
+      "app '/example-team/rotating' asks for 32 MiB of memory (mem), and tessera exec takes " +
+        'about 110 MiB of it beside the command on agents that enforce memory limits ' +
+        '(cgroups/mem); raise mem by 128, to 160',
+    ],
+  );
+  // A rewrap does not add tessera exec again, so it does not warn again.
+  const again = wrapDefinition(wrapDefinition(scenario.marathonApp).definition);
+  assert.equal(again.warnings.filter((warning) => memoryWarning.test(warning)).length, 0);
+});
+
+test('memory warnings for tasks and pods', () => {
+  const task = load('mesos', 'launch-group-with-secrets.json');
+  const warned = wrapDefinition(task).warnings.filter((warning) => memoryWarning.test(warning));
+  assert.equal(warned.length, 1);
+  assert.match(warned[0] as string, /^task 'billing-api\.instance-1\.server' asks for 256 MiB/);
+
+  const roomy = JSON.stringify(task).replaceAll('{"value":256}', '{"value":1024}');
+  assert.notEqual(roomy, JSON.stringify(task));
+  const none = wrapDefinitionText(roomy, 'task.json').warnings;
+  assert.equal(none.filter((warning) => memoryWarning.test(warning)).length, 0);
+
+  const scenario = load('cases', '02-marathon-env-secret-reference-valid.json');
+  const pod = structuredClone(scenario.marathonPod);
+  pod.containers[0].resources = { ...pod.containers[0].resources, mem: 64 };
+  // Written as 64.0, which the parser keeps as its text so that the output keeps it too.
+  const podText = JSON.stringify(pod).replace('"mem":64', '"mem":64.0');
+  const podWarnings = wrapDefinitionText(podText, 'pod.json').warnings.filter((warning) =>
+    memoryWarning.test(warning),
+  );
+  assert.equal(podWarnings.length, 1);
+  assert.match(podWarnings[0] as string, /^container 'container-1' of pod '.*' asks for 64 MiB/);
 });

@@ -1,0 +1,43 @@
+// The memory that `tessera exec` takes beside the command while it runs, rounded up from
+// the peak of about 110 MiB that bench/exec-start.ts measures (docs/benchmarks.md).
+export const EXEC_MEMORY_MIB = 128;
+
+// Below this, exec's own memory is a large share of what the task asked for.
+const AMPLE_MEMORY_MIB = 512;
+
+/**
+ * Returns a warning, or none, for a definition that now runs through `tessera exec` and
+ * asks for `mem` MiB. Where agents enforce memory limits (the `cgroups/mem` isolator),
+ * exec's own memory counts against that limit, and a task sized for its command alone
+ * can be killed at start. `subject` names the app, container or task.
+ */
+export function execMemoryWarnings(subject: string, mem: unknown): string[] {
+  const mib = mebibytes(mem);
+  if (mib === undefined || mib >= AMPLE_MEMORY_MIB) return [];
+  return [
+    `${subject} asks for ${mib} MiB of memory (mem), and tessera exec takes about 110 MiB ` +
+      'of it beside the command on agents that enforce memory limits (cgroups/mem); ' +
+      `raise mem by ${EXEC_MEMORY_MIB}, to ${mib + EXEC_MEMORY_MIB}`,
+  ];
+}
+
+/** Returns the `mem` of a TaskInfo's resources in MiB, summed over its entries. */
+export function taskMemory(resources: unknown): number | undefined {
+  if (!Array.isArray(resources)) return undefined;
+  let total: number | undefined;
+  for (const resource of resources as { name?: unknown; scalar?: { value?: unknown } }[]) {
+    if (resource?.name !== 'mem') continue;
+    const value = mebibytes(resource.scalar?.value);
+    if (value !== undefined) total = (total ?? 0) + value;
+  }
+  return total;
+}
+
+// A number, or one that the definition's parser kept as its text (JSON.rawJSON).
+function mebibytes(value: unknown): number | undefined {
+  const number =
+    typeof value === 'object' && value !== null && 'rawJSON' in value
+      ? Number((value as { rawJSON: unknown }).rawJSON)
+      : value;
+  return typeof number === 'number' && Number.isFinite(number) && number > 0 ? number : undefined;
+}
