@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander';
 import { TesseraClient } from '../client/client.ts';
 import { type ExecResult, execTask } from '../delivery/exec.ts';
 import { planExit } from '../delivery/signals.ts';
-import { TesseraError } from '../errors.ts';
+import { isTesseraError, TesseraError } from '../errors.ts';
 import {
   LOGIN_ROLE_VARIABLE,
   SECRETS_VARIABLE,
@@ -103,7 +103,10 @@ export function registerExec(program: Command) {
         passOn(result);
       } catch (error) {
         await report.end();
-        throw error;
+        const status = startFailureStatus(error);
+        if (status === undefined) throw error;
+        process.stderr.write(`tessera: ${(error as Error).message}\n`);
+        process.exitCode = status;
       } finally {
         login.stop();
       }
@@ -131,6 +134,18 @@ async function readExecTask(file: string | undefined, command: string[]): Promis
     );
   }
   return { task, groupExecutor: undefined };
+}
+
+/**
+ * Returns the status a shell gives a command that it cannot start: 127 when the program
+ * (or the working directory) does not exist, 126 when it cannot be run, as `env`,
+ * `nohup` and `timeout` do too. Returns undefined for other errors.
+ */
+function startFailureStatus(error: unknown): number | undefined {
+  if (!isTesseraError(error, 'DELIVERY_FAILED') || error.details?.command === undefined) {
+    return undefined;
+  }
+  return error.details.code === 'ENOENT' ? 127 : 126;
 }
 
 // Exits as the command did: with its code, or by the same signal, so that Mesos records

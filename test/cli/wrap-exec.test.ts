@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -173,6 +174,25 @@ describe('wrapped LAUNCH_GROUP run through tessera exec', () => {
     );
     assert.doesNotMatch(ran.stderr, /secrets\[\d\]/);
     assert.doesNotMatch(ran.stderr, new RegExp(PASSWORD));
+  });
+
+  test('exec exits 127 or 126 when the command cannot start', async () => {
+    const notExecutable = join(sandbox, 'not-executable');
+    await writeFile(notExecutable, 'echo never\n');
+    const cases: [string, number, RegExp][] = [
+      [join(sandbox, 'no-such-program'), 127, /no-such-program: ENOENT/],
+      [notExecutable, 126, /not-executable: EACCES/],
+    ];
+    for (const [program, status, message] of cases) {
+      const ran = await runTessera(['exec', '--task', SAMPLE, '--', program], {
+        env,
+        cwd: sandbox,
+      });
+      assert.equal(ran.code, status, ran.stderr);
+      assert.match(ran.stderr, message);
+      assert.equal(existsSync(join(sandbox, 'secrets', 'db-password')), false);
+      assert.doesNotMatch(ran.stderr, new RegExp(PASSWORD));
+    }
   });
 
   test('TESSERA_SECRETS without a command fails clearly', async () => {
