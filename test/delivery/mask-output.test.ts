@@ -50,7 +50,7 @@ describe('CoalescedOutput', () => {
     );
   });
 
-  it('keeps a gap in one chunk as two buffers', () => {
+  it('joins the spans and masks of one chunk into one buffer', () => {
     const { output, pushed } = collect();
     const chunk = Buffer.from('keep-drop-keep');
     output.span(chunk, 0, 5);
@@ -59,7 +59,19 @@ describe('CoalescedOutput', () => {
     output.flush();
     assert.deepEqual(
       pushed.map((part) => part.toString()),
-      ['keep-', '****', '-keep'],
+      ['keep-****-keep'],
+    );
+  });
+
+  it('joins a leading mask to the chunk after it', () => {
+    const { output, pushed } = collect();
+    const chunk = Buffer.from('drop-keep');
+    output.insert(MASK);
+    output.span(chunk, 4, chunk.length);
+    output.flush();
+    assert.deepEqual(
+      pushed.map((part) => part.toString()),
+      ['****-keep'],
     );
   });
 
@@ -108,6 +120,14 @@ describe('MaskStream output', () => {
     assert.equal(pushed[0], chunks[0]);
     assert.equal(pushed[1], chunks[1]);
     assert.equal(pushed[2], chunks[2]);
+  });
+
+  it('sends a chunk with a secret on every line as one buffer', () => {
+    const { stream, pushed } = maskStream([SECRET]);
+    const chunk = Buffer.from(`password=${SECRET} ok\n`.repeat(500));
+    stream.write(chunk);
+    assert.equal(pushed.length, 1);
+    assert.equal(pushed[0]?.toString(), 'password=**** ok\n'.repeat(500));
   });
 
   it('sends plain output without more input', async () => {
