@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { errorCode } from './tmpfs.ts';
@@ -50,16 +51,75 @@ export function groupAlive(command: CommandProcess): boolean {
 
 /**
  * Stops the command: SIGTERM to its group, then SIGKILL to what is left of the group
- * after `graceMs`. Resolves once the group has ended or SIGKILL was sent.
+ * after `graceMs`. Resolves once the group has ended or SIGKILL was sent. With a group
+ * of its own, the command also leads a session, and processes of that session in other
+ * groups get the same signals. A process can leave a group with setpgid(2), as GNU
+ * `timeout` does, but only setsid(2) takes it out of the session.
  */
 export async function stopProcessGroup(command: CommandProcess, graceMs: number): Promise<void> {
-  signalGroup(command, 'SIGTERM');
+  signalAll(command, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   // The timer keeps the process alive: once the child itself is gone, nothing else may.
-  while (groupAlive(command) && Date.now() < deadline) {
+  while (anyAlive(command) && Date.now() < deadline) {
     await sleep(GROUP_POLL_MS);
   }
-  if (groupAlive(command)) signalGroup(command, 'SIGKILL');
+  if (anyAlive(command)) signalAll(command, 'SIGKILL');
+}
+
+/**
+ * Tells whether any process of the command's group or session, or the child without a
+ * group of its own, runs.
+ */
+export function anyAlive(command: CommandProcess): boolean {
+  return groupAlive(command) || otherGroupsOfSession(command).length > 0;
+}
+
+function signalAll(command: CommandProcess, signal: NodeJS.Signals): void {
+  signalGroup(command, signal);
+  for (const pid of otherGroupsOfSession(command)) {
+    try {
+      process.kill(pid, signal);
+    } catch (error) {
+      if (errorCode(error) !== 'ESRCH') throw error;
+    }
+  }
+}
+
+// The processes of the command's session that are not in its group, read from /proc.
+// Without /proc (not Linux), none are found, and only the group is stopped.
+function otherGroupsOfSession(command: CommandProcess): number[] {
+  const session = command.child.pid;
+  if (!command.ownGroup || session === undefined) return [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const found: number[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const ids = groupAndSession(entry);
+    if (ids !== undefined && ids.session === session && ids.group !== session) {
+      found.push(Number(entry));
+    }
+  }
+  return found;
+}
+
+// Reads a process's group and session from /proc/PID/stat: `PID (NAME) STATE PPID PGRP
+// SESSION ...`. The name may hold spaces and parentheses, so fields count from the last
+// parenthesis.
+function groupAndSession(pid: string): { group: number; session: number } | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    // The process ended while the list was read.
+    return undefined;
+  }
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { group: Number(fields[2]), session: Number(fields[3]) };
 }
 
 /**

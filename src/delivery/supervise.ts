@@ -1,6 +1,6 @@
 import type { CommandSpec, ExecResult, StartedChild } from './command.ts';
 import { type ChildOutput, startChild } from './command.ts';
-import { groupAlive, signalGroup, stopProcessGroup } from './process-group.ts';
+import { anyAlive, signalGroup, stopProcessGroup } from './process-group.ts';
 import type { SignalRelay } from './signals.ts';
 
 /** Time a command gets to stop after SIGTERM before it is sent SIGKILL. */
@@ -69,7 +69,7 @@ export class Supervisor {
       // Processes that the command started and left running hold the secrets in their
       // environment, and would outlive the files and the task. So the end of the command
       // ends its group, as a SIGTERM would.
-      if (this.#stopping === undefined && groupAlive(current)) {
+      if (this.#stopping === undefined && anyAlive(current)) {
         this.#options.log?.(
           'the command exited, but processes it started still run; stopping them ' +
             '(SIGTERM, then SIGKILL after the grace period)',

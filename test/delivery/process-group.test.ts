@@ -75,11 +75,16 @@ describe('execTask process group', () => {
     assert.ok(Date.now() - stopAt >= 500);
   });
 
-  it('stops what the command left running when it exits', TIMEOUT, async () => {
-    const run = start('sleep 300 & echo "background $!"; exit 3');
+  // Runs a command that starts a process in the background, prints its id and exits.
+  async function leaveBehind(script: string, graceMs?: number) {
+    const run = start(script, graceMs);
     const [pid] = (await printedPids(run, 'background')) as [number];
     started.push(pid);
-    const out = await run.output;
+    return { pid, out: await run.output };
+  }
+
+  it('stops what the command left running when it exits', TIMEOUT, async () => {
+    const { pid, out } = await leaveBehind('sleep 300 & echo "background $!"; exit 3');
     assert.deepEqual(out.result, { code: 3, signal: null });
     assert.equal(isAlive(pid), false);
     assert.ok(out.logs.some((line) => line.includes('processes it started still run')));
@@ -87,11 +92,25 @@ describe('execTask process group', () => {
 
   it('kills a process the command left running that ignores SIGTERM', TIMEOUT, async () => {
     const script = `sh -c 'trap "" TERM; exec sleep 300' & echo "background $!"; exit 0`;
-    const run = start(script, 500);
+    const { pid, out } = await leaveBehind(script, 500);
+    assert.deepEqual(out.result, { code: 0, signal: null });
+    assert.equal(await waitUntilGone(pid, 2000), true);
+  });
+
+  it('stops a process that left the group', TIMEOUT, async () => {
+    // GNU timeout puts itself in a group of its own, in the command's session.
+    const script = 'timeout 300 sleep 300 & echo "background $!"; exit 0';
+    const { pid, out } = await leaveBehind(script, 500);
+    assert.deepEqual(out.result, { code: 0, signal: null });
+    assert.equal(await waitUntilGone(pid, 2000), true);
+  });
+
+  it('stops a process that left the group on SIGTERM', TIMEOUT, async () => {
+    const run = start('timeout 300 sleep 300 & echo "background $!"; wait');
     const [pid] = (await printedPids(run, 'background')) as [number];
     started.push(pid);
-    const out = await run.output;
-    assert.deepEqual(out.result, { code: 0, signal: null });
+    run.process.kill('SIGTERM');
+    await run.output;
     assert.equal(await waitUntilGone(pid, 2000), true);
   });
 
