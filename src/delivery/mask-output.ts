@@ -1,9 +1,13 @@
+// Up to this many parts (for one match: the span before it, the mask, the span after)
+// go out as they are. Copying the chunk into one buffer cost more than two more writes.
+const MAX_SEPARATE_PARTS = 3;
+
 /**
- * Collects the output of a `MaskStream` and pushes each chunk's output as one buffer.
- * Each buffer pushed costs the destination a write(2), so a chunk with many matches must
- * not go out as many small buffers: output with a secret on every line went out at
- * 11 MiB/s that way. A chunk without a match goes out as the chunk itself, uncopied.
- * When masks split it, its spans and the masks are copied into one buffer.
+ * Collects the output of a `MaskStream` and pushes it in few buffers. Each buffer pushed
+ * costs the destination a write(2). A chunk without a match goes out as the chunk itself,
+ * uncopied. A chunk with one match goes out as its two spans and the mask between them.
+ * The spans and masks of a chunk with more matches are copied into one buffer: output
+ * with a secret on every line went out at 27 MiB/s as a buffer per span and per mask.
  *
  * A chunk whose last bytes are held waits for the next output, or at the latest for the
  * end of the event loop's current turn (`setImmediate`). So held bytes that turn out to
@@ -46,7 +50,7 @@ export class CoalescedOutput {
     this.#parts.push(buffer);
   }
 
-  /** Pushes what waits, if anything, as one buffer. */
+  /** Pushes what waits, if anything. */
   flush(): void {
     const chunk = this.#chunk;
     if (this.#parts.length === 0 && chunk !== undefined && this.#end >= 0) {
@@ -56,8 +60,11 @@ export class CoalescedOutput {
     } else {
       this.#closeSpan();
       const parts = this.#parts;
-      if (parts.length > 0)
-        this.#push(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts));
+      if (parts.length <= MAX_SEPARATE_PARTS) {
+        for (const part of parts) this.#push(part);
+      } else {
+        this.#push(Buffer.concat(parts));
+      }
     }
     this.#reset();
   }

@@ -50,7 +50,7 @@ describe('CoalescedOutput', () => {
     );
   });
 
-  it('joins the spans and masks of one chunk into one buffer', () => {
+  it('keeps the spans around one mask apart, uncopied', () => {
     const { output, pushed } = collect();
     const chunk = Buffer.from('keep-drop-keep');
     output.span(chunk, 0, 5);
@@ -59,19 +59,22 @@ describe('CoalescedOutput', () => {
     output.flush();
     assert.deepEqual(
       pushed.map((part) => part.toString()),
-      ['keep-****-keep'],
+      ['keep-', '****', '-keep'],
     );
+    assert.equal(pushed[0]?.buffer, chunk.buffer);
   });
 
-  it('joins a leading mask to the chunk after it', () => {
+  it('joins the spans and masks of many matches into one buffer', () => {
     const { output, pushed } = collect();
-    const chunk = Buffer.from('drop-keep');
+    const chunk = Buffer.from('drop-keep-drop-keep');
     output.insert(MASK);
-    output.span(chunk, 4, chunk.length);
+    output.span(chunk, 4, 10);
+    output.insert(MASK);
+    output.span(chunk, 14, chunk.length);
     output.flush();
     assert.deepEqual(
       pushed.map((part) => part.toString()),
-      ['****-keep'],
+      ['****-keep-****-keep'],
     );
   });
 
