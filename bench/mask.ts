@@ -31,14 +31,43 @@ const SCRATCH = process.platform === 'linux' ? '/dev/shm' : tmpdir();
 // Size of a pipe read while the writer keeps the pipe full: Linux's default pipe capacity.
 const PIPE_READ_BYTES = 64 * 1024;
 
-// Log-like printable text, the usual output of a task.
+// Log-like printable text, the usual output of a task: lines that differ in their time,
+// level, words, ids and numbers, as a service's log does. A text of one line repeated
+// would hold only as many distinct grams as the line has bytes, and then the search's
+// cost would depend on whether one of them happens to pass the filter. The lines come
+// from a fixed seed, so every run measures the same text; a block of 4 MiB is repeated.
 function makeText(bytes: number): Buffer {
-  const line = Buffer.from(
-    '2024-01-01T00:00:00Z INFO request handled path=/api/v1/items status=200 ms=12\n',
-  );
+  const block = Buffer.from(logLines(4 * MIB));
   const out = Buffer.alloc(bytes);
-  for (let at = 0; at < bytes; at += line.length) line.copy(out, at);
+  for (let at = 0; at < bytes; at += block.length) block.copy(out, at);
   return out;
+}
+
+function logLines(bytes: number): string {
+  let state = 0x2545f491;
+  // xorshift32: a fixed sequence of pseudo-random numbers below `limit`.
+  const next = (limit: number) => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) % limit;
+  };
+  const pad = (value: number, width: number) => String(value).padStart(width, '0');
+  const pick = (words: readonly string[]) => words[next(words.length)] as string;
+  const levels = ['INFO', 'INFO', 'INFO', 'DEBUG', 'WARN', 'ERROR'];
+  const events = ['request handled', 'cache miss', 'query took', 'session renewed', 'retrying'];
+  const paths = ['/api/v1/items', '/api/v1/orders', '/api/v2/users/me', '/healthz', '/login'];
+  const lines: string[] = [];
+  for (let length = 0; length < bytes; ) {
+    const time = `2024-03-${pad(1 + next(28), 2)}T${pad(next(24), 2)}:${pad(next(60), 2)}:${pad(next(60), 2)}.${pad(next(1000), 3)}Z`;
+    const id = next(0x7fffffff).toString(16);
+    const line =
+      `${time} ${pick(levels)} ${pick(events)} path=${pick(paths)} ` +
+      `status=${pick(['200', '200', '201', '304', '404', '500'])} ms=${next(5000)} req=${id}\n`;
+    lines.push(line);
+    length += line.length;
+  }
+  return lines.join('');
 }
 
 const secrets = Array.from({ length: 50 }, () => randomBytes(18).toString('base64url'));
