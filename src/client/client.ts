@@ -251,6 +251,9 @@ function statusCode(status: number): ErrorCode {
   return 'INVALID_ARGUMENT';
 }
 
+// How messages name the address: the CLI takes it from either.
+const ADDRESS = 'the server address (--address or TESSERA_ADDR)';
+
 // Accepts only a plain http(s) URL: credentials in it would be echoed in messages.
 function checkAddress(address: string): string {
   let url: URL;
@@ -259,19 +262,19 @@ function checkAddress(address: string): string {
   } catch {
     throw new TesseraError(
       'CONFIG_INVALID',
-      'TESSERA_ADDR is not a URL; set it like http://127.0.0.1:8210',
+      `${ADDRESS} is not a URL; give it as in http://127.0.0.1:8210`,
     );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new TesseraError(
       'CONFIG_INVALID',
-      `TESSERA_ADDR must start with http:// or https://, not ${url.protocol}//`,
+      `${ADDRESS} must start with http:// or https://, not ${url.protocol}//`,
     );
   }
   if (url.username || url.password) {
     throw new TesseraError(
       'CONFIG_INVALID',
-      'TESSERA_ADDR must not contain a user name or password; send the token in TESSERA_TOKEN',
+      `${ADDRESS} must not contain a user name or password; send the token in TESSERA_TOKEN`,
     );
   }
   return address.replace(/\/+$/, '');

@@ -71,3 +71,37 @@ describe('tessera server with a limit out of range', () => {
     });
   }
 });
+
+describe('server address errors', () => {
+  const cases: [string, string[], NodeJS.ProcessEnv, RegExp][] = [
+    [
+      'another scheme',
+      ['--address', 'ftp://127.0.0.1'],
+      {},
+      /must start with http:\/\/ or https:\/\/, not ftp:/,
+    ],
+    [
+      'no URL',
+      [],
+      { TESSERA_ADDR: 'not a url' },
+      /is not a URL; give it as in http:\/\/127\.0\.0\.1:8210/,
+    ],
+    [
+      'a password',
+      ['--address', `http://user:${CANARY}@127.0.0.1`],
+      {},
+      /must not contain a user name/,
+    ],
+  ];
+  for (const [label, args, env, pattern] of cases) {
+    it(`names flag and variable for ${label}`, async () => {
+      const result = await runTessera(['list', ...args], {
+        env: { PATH: process.env.PATH, HOME: '/nonexistent', ...env },
+      });
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, /the server address \(--address or TESSERA_ADDR\)/);
+      assert.match(result.stderr, pattern);
+      assert.doesNotMatch(result.stderr, new RegExp(CANARY));
+    });
+  }
+});
