@@ -87,3 +87,8 @@ function leadRule(lead: number): [number, number, number] {
   if (lead === 0xf4) return [4, 0x80, 0x8f];
   return [0, 0, 0];
 }
+
+/** Returns the count with the noun in the form it takes: `1 file`, `2 files`, `0 entries`. */
+export function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
+}

@@ -4,6 +4,7 @@ import { TesseraError } from '../errors.ts';
 import { referencePath } from '../mesos/secrets.ts';
 import { parseSecretsFile, type SecretsFileEntry } from '../mesos/secrets-file.ts';
 import { emptyRecord } from '../records.ts';
+import { plural } from '../text.ts';
 import { addressOption, clientFor, formatOption, printJson, readTextInput } from './context.ts';
 
 const HELP = `
@@ -61,8 +62,4 @@ export function groupByPath(entries: SecretsFileEntry[], prefix: string): Secret
     writes.set(fullPath, write);
   }
   return [...writes.values()];
-}
-
-function plural(count: number, one: string, many: string): string {
-  return `${count} ${count === 1 ? one : many}`;
 }

@@ -251,7 +251,7 @@ function statusCode(status: number): ErrorCode {
   return 'INVALID_ARGUMENT';
 }
 
-// How messages name the address: the CLI takes it from either.
+// The address as messages name it: the CLI takes it from the flag or the variable.
 const ADDRESS = 'the server address (--address or TESSERA_ADDR)';
 
 // Accepts only a plain http(s) URL: credentials in it would be echoed in messages.

@@ -3,6 +3,7 @@ import { isAbsolute } from 'node:path';
 import { isTesseraError, TesseraError } from '../errors.ts';
 import { executorSecretNames } from '../mesos/secrets.ts';
 import type { ExecutorInfo, TaskInfo } from '../mesos/types.ts';
+import { plural } from '../text.ts';
 import { type CommandSpec, commandToRun, type ExecResult } from './command.ts';
 import { buildChildEnvironment, type EnvironmentSecret } from './environment.ts';
 import { checkExecveSize, execveTooLargeError, measureExecve, readArgMax } from './execve-size.ts';
@@ -127,7 +128,8 @@ async function placeAndRun(
       const within = isAbsolute(file.containerPath) ? undefined : sandboxDir;
       await placed?.place(file, index, linkPath, within);
     }
-    options.log(`secrets placed: ${deliveries.env.length} environment, ${files.length} file`);
+    const variables = plural(deliveries.env.length, 'environment variable');
+    options.log(`secrets placed: ${variables}, ${plural(files.length, 'file')}`);
 
     if (relay.pending !== undefined) {
       options.log(`received ${relay.pending} before the command started; not starting it`);

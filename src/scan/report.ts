@@ -1,4 +1,5 @@
 import { printable } from '../mesos/secret-rules.ts';
+import { plural } from '../text.ts';
 import { atLeast, type Finding, SEVERITIES, type Severity } from './finding.ts';
 
 /** Formats findings as text, one per line: `SOURCE LOCATION SEVERITY KIND: message`. */
@@ -28,8 +29,4 @@ export function formatSummary(findings: readonly Finding[], inputs: number): str
 /** Tells whether any finding is at `threshold` or more urgent. */
 export function exceeds(findings: readonly Finding[], threshold: Severity): boolean {
   return findings.some((finding) => atLeast(finding.severity, threshold));
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }

@@ -197,7 +197,7 @@ describe('execTask file secrets', () => {
     const config = { task, env: { PATH }, cwd: dirs.sandbox, tmpfsDir: dirs.tmpfs };
     const out = await runExec({ ...config, values: { '/canary': toBase64(canary) } });
     assert.deepEqual(out.result, { code: 0, signal: null });
-    assert.deepEqual(out.logs, ['secrets placed: 1 environment, 1 file']);
+    assert.deepEqual(out.logs, ['secrets placed: 1 environment variable, 1 file']);
     assert.equal(out.stderr.includes(canary), false);
     assert.equal(out.stdout.includes(canary), false);
     for (const [path, bytes] of await readRegularFiles(dirs.root)) {
