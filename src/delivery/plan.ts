@@ -121,14 +121,26 @@ function withUseNames(error: unknown, plan: DeliveryPlan): unknown {
   if (!isTesseraError(error, 'RESOLVE_FAILED')) return error;
   const failures = resolveFailures(error);
   if (failures === undefined) return error;
-  const lines = failures.map((failure) => {
+  // A message is a fault and, after '; ', what to do. Advice that every failure shares is
+  // given once, at the end, so that many missing secrets still make a readable line.
+  const parts = failures.map((failure) => splitAdvice(failure.message));
+  const advice = parts[0]?.advice;
+  const shared = advice !== undefined && parts.every((part) => part.advice === advice);
+  const lines = failures.map((failure, i) => {
     const uses = plan.uses.filter((use) => use.index === failure.index).map(describeUse);
     const name = uses.length > 0 ? uses.join(' and ') : `secret ${failure.index} of the batch`;
-    return `${name}: ${failure.message}`;
+    return `${name}: ${shared ? parts[i]?.fault : failure.message}`;
   });
+  const count = `${failures.length} of ${plan.secrets.length}`;
   return new TesseraError(
     error.code,
-    `${failures.length} of ${plan.secrets.length} secrets failed to resolve: ${lines.join('; ')}`,
+    `${count} secrets failed to resolve: ${lines.join('; ')}${shared ? `; ${advice}` : ''}`,
     error.details,
   );
+}
+
+function splitAdvice(message: string): { fault: string; advice: string | undefined } {
+  const at = message.indexOf('; ');
+  if (at === -1) return { fault: message, advice: undefined };
+  return { fault: message.slice(0, at), advice: message.slice(at + 2) };
 }

@@ -173,6 +173,9 @@ describe('wrapped LAUNCH_GROUP run through tessera exec', () => {
       /2 of 4 secrets failed to resolve: environment variable FIRST: secret no\/such-a not found.*; environment variable LAST and file secrets\/b: secret no\/such-b not found/,
     );
     assert.doesNotMatch(ran.stderr, /secrets\[\d\]/);
+    // The advice that both failures share comes once, at the end.
+    assert.equal(ran.stderr.match(/check the path/g)?.length, 1);
+    assert.match(ran.stderr, /check the path[^;]*\n$/);
     assert.doesNotMatch(ran.stderr, new RegExp(PASSWORD));
   });
 
