@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander';
 import { TesseraClient } from '../client/client.ts';
 import { type ExecResult, execTask } from '../delivery/exec.ts';
 import { planExit } from '../delivery/signals.ts';
-import { isTesseraError, TesseraError } from '../errors.ts';
+import { isTesseraError } from '../errors.ts';
 import {
   LOGIN_ROLE_VARIABLE,
   SECRETS_VARIABLE,
@@ -61,10 +61,9 @@ export function registerExec(program: Command) {
     .passThroughOptions()
     .addHelpText('after', HELP)
     .action(async (command: string[], options, self: Command) => {
-      const { task, groupExecutor } = await readExecTask(options.task, command);
-      const policies = changePolicies(task, options.onChange, (message) =>
-        self.error(`error: ${message}`),
-      );
+      const usage = (message: string) => self.error(`error: ${message}`);
+      const { task, groupExecutor } = await readExecTask(options.task, command, usage);
+      const policies = changePolicies(task, options.onChange, usage);
       const log = (line: string) => process.stderr.write(`tessera exec: ${line}\n`);
       const startTimeoutMs = options.startTimeout * 1000;
       // A task read from TESSERA_SECRETS without a task id is named `unknown`, and cannot log in.
@@ -114,7 +113,12 @@ export function registerExec(program: Command) {
 }
 
 // `--task` wins over TESSERA_SECRETS, so a wrapped task can still be run from a file.
-async function readExecTask(file: string | undefined, command: string[]): Promise<TaskAndExecutor> {
+// Without either, or without a command for TESSERA_SECRETS, the call is a usage error.
+async function readExecTask(
+  file: string | undefined,
+  command: string[],
+  usage: (message: string) => never,
+): Promise<TaskAndExecutor> {
   if (file !== undefined) {
     const source = file === '-' ? 'standard input' : file;
     return readTaskAndExecutor(await readUtf8Input(file, 'the task file'), source);
@@ -122,16 +126,10 @@ async function readExecTask(file: string | undefined, command: string[]): Promis
 
   const task = taskFromEnvironment(process.env);
   if (task === undefined) {
-    throw new TesseraError(
-      'INVALID_ARGUMENT',
-      `no task given: pass --task FILE, or set ${SECRETS_VARIABLE} (tessera wrap writes it)`,
-    );
+    usage(`no task given: pass --task FILE, or set ${SECRETS_VARIABLE} (tessera wrap writes it)`);
   }
   if (command.length === 0) {
-    throw new TesseraError(
-      'INVALID_ARGUMENT',
-      `${SECRETS_VARIABLE} carries no command; give the command to run after --`,
-    );
+    usage(`${SECRETS_VARIABLE} carries no command; give the command to run after --`);
   }
   return { task, groupExecutor: undefined };
 }

@@ -123,7 +123,8 @@ describe('wrapped LAUNCH_GROUP run through tessera exec', () => {
 
   test('exec without --task or TESSERA_SECRETS fails clearly', async () => {
     const ran = await runTessera(['exec', '--', 'true'], { env, cwd: sandbox });
-    assert.equal(ran.code, 2);
+    // A usage error, as a missing argument is.
+    assert.equal(ran.code, 1);
     assert.match(ran.stderr, /pass --task FILE, or set TESSERA_SECRETS/);
   });
 
@@ -204,7 +205,7 @@ describe('wrapped LAUNCH_GROUP run through tessera exec', () => {
       env: { ...env, TESSERA_SECRETS: secrets },
       cwd: sandbox,
     });
-    assert.equal(ran.code, 2);
+    assert.equal(ran.code, 1);
     assert.match(ran.stderr, /give the command to run after --/);
   });
 });
