@@ -4,12 +4,7 @@
 // with the cache it starts in a third less time, in a fifth less memory (docs/benchmarks.md).
 // This file is JavaScript because the cache cannot serve the module that turns it on,
 // and a TypeScript entry would load the type stripper for that one module.
-//
-// The cache lives in the installation (`node_modules/.cache`), which only those who can
-// change Tessera's code can write. Where that directory is not writable, Node.js runs
-// without the cache.
-import { enableCompileCache } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { enableTesseraCompileCache } from './compile-cache.mjs';
 
-enableCompileCache(fileURLToPath(new URL('../../node_modules/.cache/tessera', import.meta.url)));
+enableTesseraCompileCache();
 await import('./main.ts');
