@@ -39,17 +39,18 @@ export function buildProgram(groups: readonly RegisterCommands[]): Command {
 
 /** Runs the CLI and sets the exit status; errors become one line on stderr. */
 export async function main(argv: string[]) {
-  // A reader that stops early (`| head`) is not an error of ours. A command that handles it
-  // itself, as `tessera exec` does to stop its command and clean up, adds a listener.
+  // A reader that stops early (`| head`) is not an error of ours. A command that handles
+  // write errors itself, as `tessera exec` does to stop its command and clean up, adds a
+  // listener, and then none of them may end the process here: a full disk under the
+  // sandbox's stdout file must not crash exec and leave the secret files behind.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error;
-    if (process.stdout.listenerCount('error') === 1) process.exit(0);
+    if (process.stdout.listenerCount('error') > 1) return;
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
   });
-  // Diagnostics whose reader has gone are dropped, and the command goes on, so that
-  // `tessera exec` still removes its secret files when the reader of stderr has gone.
-  process.stderr.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error;
-  });
+  // Diagnostics that cannot be written (their reader has gone, the disk is full) are
+  // dropped, and the command goes on, so that `tessera exec` still removes its files.
+  process.stderr.on('error', () => undefined);
   try {
     const program = buildProgram(await commandsFor(argv.slice(2)));
     await program.parseAsync(argv);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { type StdioOptions, spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -196,6 +196,33 @@ describe('wrapped LAUNCH_GROUP run through tessera exec', () => {
       assert.match(ran.stderr, message);
       assert.equal(existsSync(join(sandbox, 'secrets', 'db-password')), false);
       assert.doesNotMatch(ran.stderr, new RegExp(PASSWORD));
+    }
+  });
+
+  test('exec cleans up when its output cannot be written', async (t) => {
+    if (!existsSync('/dev/full')) return t.skip('no /dev/full here');
+    const script = `echo "$DB_PASSWORD"; echo err >&2; sleep 0.2; echo "$DB_PASSWORD"; exit 3`;
+    for (const stream of [1, 2]) {
+      const full = openSync('/dev/full', 'w');
+      try {
+        const stdio: StdioOptions =
+          stream === 1 ? ['ignore', full, 'pipe'] : ['ignore', 'pipe', full];
+        const child = spawn(TESSERA_BIN, ['exec', '--task', SAMPLE, '--', 'sh', '-c', script], {
+          env,
+          cwd: sandbox,
+          stdio,
+          timeout: 20_000,
+        });
+        const ran = await collect(child);
+        const diagnostics = `${ran.stderr}${ran.stdout.toString()}`;
+        // The command's status (or SIGPIPE's 141), not a crash of exec.
+        assert.ok([3, 141].includes(ran.code as number), `status ${ran.code}: ${diagnostics}`);
+        assert.doesNotMatch(diagnostics, /ENOSPC.*\n\s+at /);
+        assert.equal(existsSync(join(sandbox, 'secrets', 'db-password')), false);
+        assert.doesNotMatch(diagnostics, new RegExp(PASSWORD));
+      } finally {
+        closeSync(full);
+      }
     }
   });
 
