@@ -92,3 +92,22 @@ function leadRule(lead: number): [number, number, number] {
 export function plural(count: number, one: string, many = `${one}s`): string {
   return `${count} ${count === 1 ? one : many}`;
 }
+
+// At most this many field names go into a message.
+const LISTED_FIELDS = 20;
+
+/**
+ * Says that a secret has no such field, and names the fields it has, never their values:
+ * advice to run `tessera get` instead would print the values on the user's terminal.
+ */
+export function missingFieldMessage(
+  path: string,
+  field: string,
+  fields: Record<string, unknown>,
+): string {
+  const names = Object.keys(fields).sort();
+  if (names.length === 0) return `secret '${path}' has no field '${field}', and no fields at all`;
+  const listed = names.slice(0, LISTED_FIELDS).join(', ');
+  const more = names.length > LISTED_FIELDS ? ` and ${names.length - LISTED_FIELDS} more` : '';
+  return `secret '${path}' has no field '${field}'; its fields are: ${listed}${more}`;
+}

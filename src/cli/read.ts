@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
 import { TesseraError } from '../errors.ts';
 import { DEFAULT_MAX_VERSIONS } from '../store/store.ts';
-import { textFields } from '../text.ts';
+import { missingFieldMessage, textFields } from '../text.ts';
 import {
   addressOption,
   clientFor,
@@ -119,11 +119,7 @@ function printMetadata(path: string, metadata: VaultMetadata) {
 function printField(path: string, fields: Record<string, Buffer>, field: string) {
   const bytes = Object.hasOwn(fields, field) ? fields[field] : undefined;
   if (!bytes) {
-    const names = Object.keys(fields).join(', ');
-    throw new TesseraError(
-      'NOT_FOUND',
-      `secret '${path}' has no field '${field}'; its fields are: ${names}`,
-    );
+    throw new TesseraError('NOT_FOUND', missingFieldMessage(path, field, fields));
   }
   process.stdout.write(bytes);
   // A terminal gets a newline so the prompt does not run on; a pipe gets the exact bytes.

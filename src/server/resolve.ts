@@ -3,6 +3,7 @@ import { isTesseraError, TesseraError } from '../errors.ts';
 import { decodeBase64 } from '../mesos/base64.ts';
 import { referencePath } from '../mesos/secrets.ts';
 import { parseSecretPath } from '../store/path.ts';
+import { missingFieldMessage } from '../text.ts';
 import type { AppContext } from './app.ts';
 import { requireRead } from './authorize.ts';
 
@@ -154,10 +155,7 @@ async function resolveOne(
   );
   const bytes = Object.hasOwn(found.fields, field) ? found.fields[field] : undefined;
   if (!bytes) {
-    throw new TesseraError(
-      'NOT_FOUND',
-      `secret '${path}' has no field '${field}'; list its fields with 'tessera get ${path}'`,
-    );
+    throw new TesseraError('NOT_FOUND', missingFieldMessage(path, field, found.fields));
   }
   const data = bytes.toString('base64');
   if (found.version !== undefined) return { data, path, field, version: found.version };

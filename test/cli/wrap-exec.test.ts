@@ -128,46 +128,47 @@ describe('wrapped LAUNCH_GROUP run through tessera exec', () => {
     assert.match(ran.stderr, /pass --task FILE, or set TESSERA_SECRETS/);
   });
 
-  test('exec names the variables and files whose secrets fail to resolve', async () => {
-    const reference = (name: string, key?: string) => ({
-      type: 'REFERENCE',
-      reference: key === undefined ? { name } : { name, key },
-    });
-    const variable = (name: string, secret: object) => ({ name, type: 'SECRET', secret });
-    const inline = {
-      type: 'VALUE',
-      value: { data: Buffer.from('inline-value').toString('base64') },
-    };
+  const reference = (name: string, key?: string) => ({
+    type: 'REFERENCE',
+    reference: key === undefined ? { name } : { name, key },
+  });
+  const variable = (name: string, secret: object) => ({ name, type: 'SECRET', secret });
+
+  // Runs exec on a task with these secret variables and volumes.
+  function execSecrets(variables: object[], volumes: object[] = []) {
     const task = {
       name: 't',
-      task_id: { value: 't-missing' },
-      command: {
-        value: 'touch started',
-        environment: {
-          variables: [
-            variable('FIRST', reference('/no/such-a')),
-            variable('DB', reference('/billing/db', 'password')),
-            variable('INLINE', inline),
-            variable('LAST', reference('/no/such-b')),
-          ],
-        },
-      },
-      container: {
-        type: 'MESOS',
-        volumes: [
-          {
-            mode: 'RO',
-            container_path: 'secrets/b',
-            source: { type: 'SECRET', secret: reference('/no/such-b') },
-          },
-        ],
-      },
+      task_id: { value: 't-secrets' },
+      command: { value: 'touch started', environment: { variables } },
+      ...(volumes.length > 0 ? { container: { type: 'MESOS', volumes } } : {}),
     };
-    const ran = await runTessera(['exec', '--task', '-'], {
+    return runTessera(['exec', '--task', '-'], {
       env,
       cwd: sandbox,
       input: JSON.stringify(task),
     });
+  }
+
+  test('exec names the variables and files whose secrets fail to resolve', async () => {
+    const inline = {
+      type: 'VALUE',
+      value: { data: Buffer.from('inline-value').toString('base64') },
+    };
+    const ran = await execSecrets(
+      [
+        variable('FIRST', reference('/no/such-a')),
+        variable('DB', reference('/billing/db', 'password')),
+        variable('INLINE', inline),
+        variable('LAST', reference('/no/such-b')),
+      ],
+      [
+        {
+          mode: 'RO',
+          container_path: 'secrets/b',
+          source: { type: 'SECRET', secret: reference('/no/such-b') },
+        },
+      ],
+    );
     assert.equal(ran.code, 2);
     assert.match(
       ran.stderr,
@@ -177,6 +178,17 @@ describe('wrapped LAUNCH_GROUP run through tessera exec', () => {
     // The advice that both failures share comes once, at the end.
     assert.equal(ran.stderr.match(/check the path/g)?.length, 1);
     assert.match(ran.stderr, /check the path[^;]*\n$/);
+    assert.doesNotMatch(ran.stderr, new RegExp(PASSWORD));
+  });
+
+  test('exec names the fields of a secret for a missing key', async () => {
+    const ran = await execSecrets([variable('DB', reference('/billing/db', 'pasword'))]);
+    assert.equal(ran.code, 2);
+    assert.match(
+      ran.stderr,
+      /environment variable DB: secret 'billing\/db' has no field 'pasword'; its fields are: password\n/,
+    );
+    assert.doesNotMatch(ran.stderr, /tessera get/);
     assert.doesNotMatch(ran.stderr, new RegExp(PASSWORD));
   });
 
