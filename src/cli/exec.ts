@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander';
 import { TesseraClient } from '../client/client.ts';
 import { type ExecResult, execTask } from '../delivery/exec.ts';
 import { planExit } from '../delivery/signals.ts';
-import { isTesseraError } from '../errors.ts';
+import { isTesseraError, TesseraError } from '../errors.ts';
 import {
   LOGIN_ROLE_VARIABLE,
   SECRETS_VARIABLE,
@@ -92,7 +92,7 @@ export function registerExec(program: Command) {
           resolve: report.resolve,
           onValuesInUse: report.inUse,
           env: process.env,
-          cwd: process.cwd(),
+          cwd: workingDirectory(),
           tmpfsDir: options.tmpfsDir,
           allowNonTmpfs: options.allowNonTmpfs === true,
           log,
@@ -140,10 +140,26 @@ async function readExecTask(
  * `nohup` and `timeout` do too. Returns undefined for other errors.
  */
 function startFailureStatus(error: unknown): number | undefined {
-  if (!isTesseraError(error, 'DELIVERY_FAILED') || error.details?.command === undefined) {
-    return undefined;
+  if (!isTesseraError(error, 'DELIVERY_FAILED')) return undefined;
+  const { command, workingDirectory, code } = error.details ?? {};
+  if (command === undefined && workingDirectory === undefined) return undefined;
+  return code === 'ENOENT' ? 127 : 126;
+}
+
+// The directory exec runs in, where the command starts too. It may have been removed
+// while a shell was still in it, and then the command cannot start there.
+function workingDirectory(): string {
+  try {
+    return process.cwd();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+    throw new TesseraError(
+      'DELIVERY_FAILED',
+      `cannot start the command: the working directory is gone (${code}); ` +
+        'run tessera exec from a directory that exists',
+      { workingDirectory: true, code },
+    );
   }
-  return error.details.code === 'ENOENT' ? 127 : 126;
 }
 
 // Exits as the command did: with its code, or by the same signal, so that Mesos records

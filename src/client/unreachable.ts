@@ -48,7 +48,7 @@ export async function unreachableError(
   }
   return new TesseraError(
     'UNREACHABLE',
-    `could not reach the Tessera server at ${address} (${cause}); start one with 'tessera server --dev' or set TESSERA_ADDR`,
+    `could not reach the Tessera server at ${address} (${cause}); start one with 'tessera server --dev', or give its address with --address or TESSERA_ADDR`,
     details,
   );
 }

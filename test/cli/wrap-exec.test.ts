@@ -211,6 +211,20 @@ describe('wrapped LAUNCH_GROUP run through tessera exec', () => {
     }
   });
 
+  test('exec exits 127 in a removed working directory', async () => {
+    const gone = await mkdtemp(join(sandbox, 'gone-'));
+    // The shell stays in the directory it removes, as a user's shell can.
+    const script = `cd "$1" && rmdir "$1" && exec "$2" exec --task "$3" -- true`;
+    const child = spawn('sh', ['-c', script, 'sh', gone, TESSERA_BIN, SAMPLE], {
+      env,
+      timeout: 20_000,
+    });
+    const ran = await collect(child);
+    assert.equal(ran.code, 127, ran.stderr);
+    assert.match(ran.stderr, /the working directory is gone \(ENOENT\); run tessera exec from/);
+    assert.doesNotMatch(ran.stderr, /internal error/);
+  });
+
   test('exec cleans up when its output cannot be written', async (t) => {
     if (!existsSync('/dev/full')) return t.skip('no /dev/full here');
     const script = `echo "$DB_PASSWORD"; echo err >&2; sleep 0.2; echo "$DB_PASSWORD"; exit 3`;
