@@ -7,11 +7,18 @@ const AMPLE_MEMORY_MIB = 512;
 
 /**
  * Returns a warning, or none, for a definition that now runs through `tessera exec` and
- * asks for `mem` MiB. Where agents enforce memory limits (the `cgroups/mem` isolator),
+ * asks for `mem` MiB, or does not say (undefined). Where agents enforce memory limits (the `cgroups/mem` isolator),
  * exec's own memory counts against that limit, and a task sized for its command alone
  * can be killed at start. `subject` names the app, container or task.
  */
 export function execMemoryWarnings(subject: string, mem: unknown): string[] {
+  if (mem === undefined) {
+    return [
+      `${subject} does not say how much memory it needs (mem), and tessera exec takes ` +
+        'about 110 MiB beside the command on agents that enforce memory limits ' +
+        `(cgroups/mem); give mem ${EXEC_MEMORY_MIB} more than the command needs`,
+    ];
+  }
   const mib = mebibytes(mem);
   if (mib === undefined || mib >= AMPLE_MEMORY_MIB) return [];
   return [

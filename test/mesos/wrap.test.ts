@@ -957,3 +957,20 @@ test('memory warnings for tasks and pods', () => {
   assert.equal(podWarnings.length, 1);
   assert.match(podWarnings[0] as string, /^container 'container-1' of pod '.*' asks for 64 MiB/);
 });
+
+test('memory warning without mem', () => {
+  const scenario = load('cases', '28-secret-rotation-relaunch.json');
+  const app = structuredClone(scenario.marathonApp);
+  delete app.mem;
+  const warnings = wrapDefinition(app).warnings.filter((warning) => warning.includes('(mem)'));
+  assert.deepEqual(warnings, [
+    "app '/example-team/rotating' does not say how much memory it needs (mem), and tessera " +
+      'exec takes about 110 MiB beside the command on agents that enforce memory limits ' +
+      '(cgroups/mem); give mem 128 more than the command needs',
+  ]);
+
+  const pod = load('cases', '02-marathon-env-secret-reference-valid.json').marathonPod;
+  const podWarnings = wrapDefinition(pod).warnings.filter((warning) => warning.includes('(mem)'));
+  assert.equal(podWarnings.length, 1);
+  assert.match(podWarnings[0] as string, /^container 'container-1' of pod .* does not say/);
+});
