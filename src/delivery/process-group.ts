@@ -74,6 +74,11 @@ export function anyAlive(command: CommandProcess): boolean {
   return groupAlive(command) || otherGroupsOfSession(command).length > 0;
 }
 
+/** Sends SIGKILL to every process of the command's group and session at once. */
+export function killAll(command: CommandProcess): void {
+  signalAll(command, 'SIGKILL');
+}
+
 function signalAll(command: CommandProcess, signal: NodeJS.Signals): void {
   signalGroup(command, signal);
   for (const pid of otherGroupsOfSession(command)) {

@@ -1,6 +1,6 @@
 import type { CommandSpec, ExecResult, StartedChild } from './command.ts';
 import { type ChildOutput, startChild } from './command.ts';
-import { anyAlive, signalGroup, stopProcessGroup } from './process-group.ts';
+import { anyAlive, killAll, signalGroup, stopProcessGroup } from './process-group.ts';
 import type { SignalRelay } from './signals.ts';
 
 /** Time a command gets to stop after SIGTERM before it is sent SIGKILL. */
@@ -118,6 +118,12 @@ export class Supervisor {
   // the middle of a restart.
   #onSignal(signal: NodeJS.Signals): void {
     if (signal === 'SIGTERM') {
+      // A second SIGTERM does not wait out the grace period: what is left gets SIGKILL.
+      if (this.#stopSignal !== undefined && this.#current !== undefined) {
+        this.#options.log?.('received SIGTERM again; sending SIGKILL now');
+        killAll(this.#current);
+        return;
+      }
       this.#stopSignal ??= signal;
       this.#stopping ??= this.#stopCurrent();
       return;

@@ -114,6 +114,21 @@ describe('execTask process group', () => {
     assert.equal(await waitUntilGone(pid, 2000), true);
   });
 
+  it('kills at once on a second SIGTERM', TIMEOUT, async () => {
+    const script = `sh -c 'trap "" TERM; exec sleep 300' & echo "background $!"; wait`;
+    const run = start(script, 20_000);
+    const [pid] = (await printedPids(run, 'background')) as [number];
+    started.push(pid);
+    run.process.kill('SIGTERM');
+    await sleep(300);
+    const againAt = Date.now();
+    run.process.kill('SIGTERM');
+    const out = await run.output;
+    assert.ok(Date.now() - againAt < 5000, 'exec waited out the grace period');
+    assert.equal(await waitUntilGone(pid, 2000), true);
+    assert.ok(out.logs.some((line) => line.includes('received SIGTERM again')));
+  });
+
   it('kills the command when exec is killed', TIMEOUT, async () => {
     const run = start('echo "main $$"; sleep 300 & echo "background $!"; wait');
     const [main, background] = (await printedPids(run, 'main', 'background')) as [number, number];
