@@ -277,5 +277,13 @@ function checkAddress(address: string): string {
       `${ADDRESS} must not contain a user name or password; send the token in TESSERA_TOKEN`,
     );
   }
+  // Routes are appended to the address, so a query or fragment would swallow them. A
+  // path stays: it is the prefix under which a proxy may serve Tessera.
+  if (url.search || url.hash) {
+    throw new TesseraError(
+      'CONFIG_INVALID',
+      `${ADDRESS} must not contain a query (?) or fragment (#); give the server's URL only`,
+    );
+  }
   return address.replace(/\/+$/, '');
 }

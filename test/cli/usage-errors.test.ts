@@ -92,6 +92,7 @@ describe('server address errors', () => {
       {},
       /must not contain a user name/,
     ],
+    ['a query', ['--address', 'http://127.0.0.1:8210/?x=1#f'], {}, /must not contain a query/],
   ];
   for (const [label, args, env, pattern] of cases) {
     it(`names flag and variable for ${label}`, async () => {
