@@ -16,6 +16,7 @@ const TLS_FAILURE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|EPROTO/;
 const CLOSED_SOCKET = new Set(['UND_ERR_SOCKET', 'ECONNRESET']);
 const CERTIFICATE_REQUIRED = 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED';
 const PROBE_TIMEOUT_MS = 2000;
+const PLAIN_HTTP_ANSWER = 'ERR_SSL_WRONG_VERSION_NUMBER';
 
 /**
  * Builds the UNREACHABLE error for a request to the Tessera server at `address` that got
@@ -37,6 +38,14 @@ export async function unreachableError(
       'UNREACHABLE',
       `the Tessera server at ${address} requires a client certificate; set TESSERA_CLIENT_CERT and TESSERA_CLIENT_KEY to the PEM files of one signed by the CA of its --tls-client-ca`,
       { ...details, cause: CERTIFICATE_REQUIRED },
+    );
+  }
+  // An HTTPS client that gets a plain HTTP answer sees a record it cannot parse.
+  if (cause === PLAIN_HTTP_ANSWER) {
+    return new TesseraError(
+      'UNREACHABLE',
+      `the Tessera server at ${address} answered in plain HTTP, not TLS (${cause}); give its address with http://, or start it with --tls-cert and --tls-key`,
+      details,
     );
   }
   if (TLS_FAILURE.test(cause)) {
