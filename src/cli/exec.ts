@@ -1,8 +1,9 @@
 import { type Command, Option } from 'commander';
 import { TesseraClient } from '../client/client.ts';
+import { startFailureStatus } from '../delivery/command.ts';
 import { type ExecResult, execTask } from '../delivery/exec.ts';
 import { planExit } from '../delivery/signals.ts';
-import { isTesseraError, TesseraError } from '../errors.ts';
+import { TesseraError } from '../errors.ts';
 import {
   LOGIN_ROLE_VARIABLE,
   SECRETS_VARIABLE,
@@ -102,10 +103,7 @@ export function registerExec(program: Command) {
         passOn(result);
       } catch (error) {
         await report.end();
-        const status = startFailureStatus(error);
-        if (status === undefined) throw error;
-        process.stderr.write(`tessera: ${(error as Error).message}\n`);
-        process.exitCode = status;
+        throw error;
       } finally {
         login.stop();
       }
@@ -134,18 +132,6 @@ async function readExecTask(
   return { task, groupExecutor: undefined };
 }
 
-/**
- * Returns the status a shell gives a command that it cannot start: 127 when the program
- * (or the working directory) does not exist, 126 when it cannot be run, as `env`,
- * `nohup` and `timeout` do too. Returns undefined for other errors.
- */
-function startFailureStatus(error: unknown): number | undefined {
-  if (!isTesseraError(error, 'DELIVERY_FAILED')) return undefined;
-  const { command, workingDirectory, code } = error.details ?? {};
-  if (command === undefined && workingDirectory === undefined) return undefined;
-  return code === 'ENOENT' ? 127 : 126;
-}
-
 // The directory exec runs in, where the command starts too. It may have been removed
 // while a shell was still in it, and then the command cannot start there.
 function workingDirectory(): string {
@@ -157,7 +143,7 @@ function workingDirectory(): string {
       'DELIVERY_FAILED',
       `cannot start the command: the working directory is gone (${code}); ` +
         'run tessera exec from a directory that exists',
-      { workingDirectory: true, code },
+      { code, exitStatus: startFailureStatus(code) },
     );
   }
 }

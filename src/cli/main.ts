@@ -66,7 +66,10 @@ function report(error: unknown): number {
   }
   if (isTesseraError(error)) {
     process.stderr.write(`tessera: ${error.message}\n`);
-    return EXIT_FAILURE;
+    // A failure that a shell reports with a status of its own, such as 127 for a command
+    // that does not exist, carries that status.
+    const status = error.details?.exitStatus;
+    return typeof status === 'number' ? status : EXIT_FAILURE;
   }
   // An unexpected error is a bug; its message may quote input, so print only its type.
   const name = error instanceof Error ? error.name : typeof error;

@@ -172,6 +172,15 @@ function startError(spec: CommandSpec, cwd: string, error: unknown): TesseraErro
     'DELIVERY_FAILED',
     `failed to start ${spec.file}: ${code}; check that it exists and is executable, ` +
       `and that the working directory ${cwd} exists`,
-    { command: spec.file, code },
+    { command: spec.file, code, exitStatus: startFailureStatus(code) },
   );
+}
+
+/**
+ * Returns the status a shell gives a command that it cannot start: 127 when the program
+ * (or the working directory) does not exist, 126 when it cannot be run. `env`, `nohup`
+ * and `timeout` give the same.
+ */
+export function startFailureStatus(code: string): number {
+  return code === 'ENOENT' ? 127 : 126;
 }
