@@ -33,7 +33,7 @@ const PIPE_READ_BYTES = 64 * 1024;
 
 // Log-like printable text, the usual output of a task: lines that differ in their time,
 // level, words, ids and numbers, as a service's log does. A text of one line repeated
-// would hold only as many distinct grams as the line has bytes, and then the search's
+// would contain only as many distinct grams as the line has bytes, and then the search's
 // cost would depend on whether one of them happens to pass the filter. The lines come
 // from a fixed seed, so every run measures the same text; a block of 4 MiB is repeated.
 function makeText(bytes: number): Buffer {

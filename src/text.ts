@@ -89,16 +89,16 @@ function leadRule(lead: number): [number, number, number] {
 }
 
 /** Returns the count with the noun in the form it takes: `1 file`, `2 files`, `0 entries`. */
-export function plural(count: number, one: string, many = `${one}s`): string {
-  return `${count} ${count === 1 ? one : many}`;
+export function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
+  return `${count} ${count === 1 ? singular : pluralForm}`;
 }
 
 // At most this many field names go into a message.
 const LISTED_FIELDS = 20;
 
 /**
- * Says that a secret has no such field, and names the fields it has, never their values:
- * advice to run `tessera get` instead would print the values on the user's terminal.
+ * Returns the message that a secret has no such field. It names the fields the secret
+ * has, never their values, because advice to run `tessera get` would print the values.
  */
 export function missingFieldMessage(
   path: string,

@@ -6,7 +6,7 @@ import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 // A cache that another user can write would let that user run code inside `tessera
-// exec`, which holds the task's secrets. Both places below are writable only by those
+// exec`, which contains the task's secrets. Both places below are writable only by those
 // who could change Tessera's code, or by the user who runs it.
 const INSTALLED = fileURLToPath(new URL('../../node_modules/.cache/tessera', import.meta.url));
 
@@ -45,8 +45,8 @@ export function personalCacheDir(home) {
   return ownedAndPrivate(cache, uid) && ownedAndPrivate(dir, uid) ? dir : undefined;
 }
 
-// Whether `dir` is a directory (not a link to one) of user `uid` that neither its group
-// nor others may write.
+// Tells whether `dir` is a directory (not a link to one) of user `uid` that neither its
+// group nor others may write.
 function ownedAndPrivate(dir, uid) {
   try {
     const stat = lstatSync(dir);

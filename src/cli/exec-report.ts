@@ -75,7 +75,8 @@ export class TaskVersionReport {
     return bytes;
   };
 
-  // One line for each path the first time and whenever what it holds changes.
+  // Logs one line for each path the first time, and again when its version or fingerprint
+  // changes.
   #logReceived(path: string, which: string): void {
     if (this.#seen.get(path) === which) return;
     this.#seen.set(path, which);

@@ -41,7 +41,7 @@ export function buildProgram(groups: readonly RegisterCommands[]): Command {
 export async function main(argv: string[]) {
   // A reader that stops early (`| head`) is not an error of ours. A command that handles
   // write errors itself, as `tessera exec` does to stop its command and clean up, adds a
-  // listener, and then none of them may end the process here: a full disk under the
+  // listener. Then this handler leaves every error to it, because a full disk under the
   // sandbox's stdout file must not crash exec and leave the secret files behind.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (process.stdout.listenerCount('error') > 1) return;

@@ -16,7 +16,7 @@ const TLS_FAILURE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|EPROTO/;
 const CLOSED_SOCKET = new Set(['UND_ERR_SOCKET', 'ECONNRESET']);
 const CERTIFICATE_REQUIRED = 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED';
 const PROBE_TIMEOUT_MS = 2000;
-const PLAIN_HTTP_ANSWER = 'ERR_SSL_WRONG_VERSION_NUMBER';
+const PLAIN_HTTP_RESPONSE = 'ERR_SSL_WRONG_VERSION_NUMBER';
 
 /**
  * Builds the UNREACHABLE error for a request to the Tessera server at `address` that got
@@ -40,8 +40,8 @@ export async function unreachableError(
       { ...details, cause: CERTIFICATE_REQUIRED },
     );
   }
-  // An HTTPS client that gets a plain HTTP answer sees a record it cannot parse.
-  if (cause === PLAIN_HTTP_ANSWER) {
+  // An HTTPS client cannot parse a plain HTTP response as a TLS record.
+  if (cause === PLAIN_HTTP_RESPONSE) {
     return new TesseraError(
       'UNREACHABLE',
       `the Tessera server at ${address} answered in plain HTTP, not TLS (${cause}); give its address with http://, or start it with --tls-cert and --tls-key`,

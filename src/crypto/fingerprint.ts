@@ -12,8 +12,8 @@ export type FingerprintValue = (path: string, field: string, bytes: Buffer) => s
  * Returns a function that gives the fingerprint of a secret's value. Logs show it where a
  * backend keeps no version numbers. Equal values of one path and field give equal
  * fingerprints. It is an HMAC-SHA256 keyed from the keyring's oldest key, which rotations
- * keep, so the fingerprints stay the same across them. Without that key, nobody can test
- * guesses of the value against a fingerprint, as they could against a plain hash.
+ * keep, so the fingerprints stay the same across them. Without that key, a guess of the
+ * value cannot be checked against a fingerprint, as it could against a plain hash.
  */
 export function valueFingerprints(keyring: Keyring): FingerprintValue {
   const oldest = keyring.get(keyring.ids()[0] as number);

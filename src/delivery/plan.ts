@@ -115,8 +115,8 @@ export function describeUse(use: SecretUse): string {
   return use.kind === 'env' ? `environment variable ${use.name}` : `file ${use.containerPath}`;
 }
 
-// The resolver numbers failed items by their position in the batch, which the task's
-// author never sees; the message names each one's variables and files instead.
+// The resolver numbers failed items by their position in the batch, which is not in the
+// task's definition. So the message names each item's variables and files instead.
 function withUseNames(error: unknown, plan: DeliveryPlan): unknown {
   if (!isTesseraError(error, 'RESOLVE_FAILED')) return error;
   const failures = resolveFailures(error);

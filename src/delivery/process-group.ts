@@ -113,7 +113,7 @@ function otherGroupsOfSession(command: CommandProcess): number[] {
 }
 
 // Reads a process's group and session from /proc/PID/stat: `PID (NAME) STATE PPID PGRP
-// SESSION ...`. The name may hold spaces and parentheses, so fields count from the last
+// SESSION ...`. The name may contain spaces and parentheses, so fields count from the last
 // parenthesis.
 function groupAndSession(pid: string): { group: number; session: number } | undefined {
   let stat: string;

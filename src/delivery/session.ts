@@ -151,7 +151,8 @@ function startMasking(input: SessionInput, options: MaskOptions): Maskers {
 }
 
 /**
- * Pipes the masked output to its destination, and tells `reclaim` the size of each chunk.
+ * Pipes the masked output to its destination, and passes the size of each chunk to
+ * `reclaim`.
  * When the destination fails, as with EPIPE when its reader has gone, the masker is
  * destroyed. That closes the command's pipe, so the command's next write fails as it
  * would without the masker, and exec cleans up.

@@ -66,7 +66,7 @@ export class Supervisor {
       }
       if (current !== this.#current) continue;
 
-      // Processes that the command started and left running hold the secrets in their
+      // Processes that the command started and left running have the secrets in their
       // environment, and would outlive the files and the task. So the end of the command
       // ends its group, as a SIGTERM would.
       if (this.#stopping === undefined && anyAlive(current)) {

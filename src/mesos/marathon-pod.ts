@@ -155,9 +155,9 @@ export function wrapMarathonPod(pod: MarathonPod, options: WrapOptions = {}): Wr
 
     if (plan.wrapCommand) {
       wrapContainerCommand(container, tessera);
-      const what = `container '${printable(container.name)}' of pod '${printable(pod.id)}'`;
+      const subject = `container '${printable(container.name)}' of pod '${printable(pod.id)}'`;
       const resources = container.resources as { mem?: unknown } | undefined;
-      warnings.push(...execMemoryWarnings(what, resources?.mem));
+      warnings.push(...execMemoryWarnings(subject, resources?.mem));
     }
     container.environment ??= {};
     container.environment[SECRETS_VARIABLE] = formatSecretsVariable(plan.secrets);

@@ -7,7 +7,7 @@ const AMPLE_MEMORY_MIB = 512;
 
 /**
  * Returns a warning, or none, for a definition that now runs through `tessera exec` and
- * asks for `mem` MiB, or does not say (undefined). Where agents enforce memory limits (the `cgroups/mem` isolator),
+ * requests `mem` MiB, or sets no `mem` (undefined). Where agents enforce memory limits (the `cgroups/mem` isolator),
  * exec's own memory counts against that limit, and a task sized for its command alone
  * can be killed at start. `subject` names the app, container or task.
  */

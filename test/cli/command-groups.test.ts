@@ -21,7 +21,7 @@ describe('command groups', () => {
     }
   });
 
-  it('load only the named command group, and every group otherwise', async () => {
+  it('load the named group or every group', async () => {
     assert.deepEqual(namesAddedBy(await commandsFor(['metadata', 'a/b'])), [
       'get',
       'list',
@@ -54,7 +54,7 @@ describe('command groups', () => {
     assert.deepEqual(JSON.parse(result.stdout.toString()), []);
   });
 
-  it('list every command in the help of tessera', async () => {
+  it('list every command in help', async () => {
     const result = await runTessera(['--help'], { env: process.env });
     assert.equal(result.code, 0, result.stderr);
     const help = result.stdout.toString();
@@ -63,7 +63,7 @@ describe('command groups', () => {
     }
   });
 
-  it('suggest a command from another group for a misspelt one', async () => {
+  it('suggest a misspelt command', async () => {
     const result = await runTessera(['exce'], { env: process.env });
     assert.equal(result.code, 1);
     assert.match(result.stderr, /unknown command 'exce'\n\(Did you mean exec\?\)/);

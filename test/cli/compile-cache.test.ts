@@ -23,20 +23,20 @@ describe('personalCacheDir', () => {
     assert.equal(stat.mode & 0o777, 0o700);
   });
 
-  it('refuses a home that others may write', async () => {
+  it('rejects a home that others may write', async () => {
     await chmod(home, 0o777);
     assert.equal(personalCacheDir(home), undefined);
     await chmod(home, 0o770);
     assert.equal(personalCacheDir(home), undefined);
   });
 
-  it('refuses a .cache that others may write', async () => {
+  it('rejects a .cache that others may write', async () => {
     await mkdir(join(home, '.cache'), { mode: 0o777 });
     await chmod(join(home, '.cache'), 0o777);
     assert.equal(personalCacheDir(home), undefined);
   });
 
-  it('refuses a .cache that is a link', async () => {
+  it('rejects a .cache that is a link', async () => {
     const elsewhere = await mkdtemp(join(tmpdir(), 'tessera-elsewhere-'));
     try {
       await symlink(elsewhere, join(home, '.cache'));
@@ -46,7 +46,7 @@ describe('personalCacheDir', () => {
     }
   });
 
-  it('refuses no home and a relative one', () => {
+  it('rejects no home and a relative one', () => {
     assert.equal(personalCacheDir(undefined), undefined);
     assert.equal(personalCacheDir(''), undefined);
     assert.equal(personalCacheDir('relative/home'), undefined);

@@ -134,7 +134,7 @@ describe('tessera exec tmpfs directory', () => {
     }
   });
 
-  it('says that a tmpfs directory does not exist', { timeout: 20_000 }, async () => {
+  it('names a missing tmpfs directory', { timeout: 20_000 }, async () => {
     const task = valueTask('touch started', [fileVolume('secret')]);
     const missing = join(tmpdir(), 'tessera-no-such-dir', 'shm');
     for (const flags of [[], ['--allow-non-tmpfs']]) {

@@ -149,7 +149,7 @@ describe('wrapped LAUNCH_GROUP run through tessera exec', () => {
     });
   }
 
-  test('exec names the variables and files whose secrets fail to resolve', async () => {
+  test('resolve errors name variables and files', async () => {
     const inline = {
       type: 'VALUE',
       value: { data: Buffer.from('inline-value').toString('base64') },
@@ -181,7 +181,7 @@ describe('wrapped LAUNCH_GROUP run through tessera exec', () => {
     assert.doesNotMatch(ran.stderr, new RegExp(PASSWORD));
   });
 
-  test('exec names the fields of a secret for a missing key', async () => {
+  test('missing key lists the fields', async () => {
     const ran = await execSecrets([variable('DB', reference('/billing/db', 'pasword'))]);
     assert.equal(ran.code, 2);
     assert.match(
@@ -192,7 +192,7 @@ describe('wrapped LAUNCH_GROUP run through tessera exec', () => {
     assert.doesNotMatch(ran.stderr, new RegExp(PASSWORD));
   });
 
-  test('exec exits 127 or 126 when the command cannot start', async () => {
+  test('unstartable command exits 127 or 126', async () => {
     const notExecutable = join(sandbox, 'not-executable');
     await writeFile(notExecutable, 'echo never\n');
     const cases: [string, number, RegExp][] = [
@@ -211,11 +211,11 @@ describe('wrapped LAUNCH_GROUP run through tessera exec', () => {
     }
   });
 
-  test('exec exits 127 in a removed working directory', async () => {
-    const gone = await mkdtemp(join(sandbox, 'gone-'));
+  test('removed working directory exits 127', async () => {
+    const removedDir = await mkdtemp(join(sandbox, 'gone-'));
     // The shell stays in the directory it removes, as a user's shell can.
     const script = `cd "$1" && rmdir "$1" && exec "$2" exec --task "$3" -- true`;
-    const child = spawn('sh', ['-c', script, 'sh', gone, TESSERA_BIN, SAMPLE], {
+    const child = spawn('sh', ['-c', script, 'sh', removedDir, TESSERA_BIN, SAMPLE], {
       env,
       timeout: 20_000,
     });
@@ -225,7 +225,7 @@ describe('wrapped LAUNCH_GROUP run through tessera exec', () => {
     assert.doesNotMatch(ran.stderr, /internal error/);
   });
 
-  test('exec cleans up when its output cannot be written', async (t) => {
+  test('unwritable output still cleans up', async (t) => {
     if (!existsSync('/dev/full')) return t.skip('no /dev/full here');
     const script = `echo "$DB_PASSWORD"; echo err >&2; sleep 0.2; echo "$DB_PASSWORD"; exit 3`;
     for (const stream of [1, 2]) {

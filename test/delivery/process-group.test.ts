@@ -83,14 +83,14 @@ describe('execTask process group', () => {
     return { pid, out: await run.output };
   }
 
-  it('stops what the command left running when it exits', TIMEOUT, async () => {
+  it('stops leftovers when the command exits', TIMEOUT, async () => {
     const { pid, out } = await leaveBehind('sleep 300 & echo "background $!"; exit 3');
     assert.deepEqual(out.result, { code: 3, signal: null });
     assert.equal(isAlive(pid), false);
     assert.ok(out.logs.some((line) => line.includes('processes it started still run')));
   });
 
-  it('kills a process the command left running that ignores SIGTERM', TIMEOUT, async () => {
+  it('kills a leftover that ignores SIGTERM', TIMEOUT, async () => {
     const script = `sh -c 'trap "" TERM; exec sleep 300' & echo "background $!"; exit 0`;
     const { pid, out } = await leaveBehind(script, 500);
     assert.deepEqual(out.result, { code: 0, signal: null });
@@ -105,7 +105,7 @@ describe('execTask process group', () => {
     assert.equal(await waitUntilGone(pid, 2000), true);
   });
 
-  it('stops a process that left the group on SIGTERM', TIMEOUT, async () => {
+  it('stops other groups on SIGTERM', TIMEOUT, async () => {
     const run = start('timeout 300 sleep 300 & echo "background $!"; wait');
     const [pid] = (await printedPids(run, 'background')) as [number];
     started.push(pid);

@@ -12,7 +12,7 @@ describe('outputReclaimer', () => {
     holder.gc = original;
   });
 
-  it('collects the young generation after every 8 MiB of output', () => {
+  it('collects after every 8 MiB', () => {
     const calls: unknown[] = [];
     holder.gc = (options: unknown) => calls.push(options);
     const reclaim = outputReclaimer();

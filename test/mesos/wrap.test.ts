@@ -281,7 +281,7 @@ test('case 29: container path rules', () => {
     if (pathCase.expect.includes('warn')) {
       assert.match(warnings.join('\n'), /'\/bin\/touch' exists on this host/, label);
     } else {
-      // The template asks for 32 MiB, which brings a warning of its own.
+      // The template requests 32 MiB, which brings a warning of its own.
       const pathWarnings = warnings.filter((warning) => !warning.includes('of memory (mem)'));
       assert.deepEqual(pathWarnings, [], label);
     }
