@@ -17,8 +17,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 
+import { startChild } from '../src/delivery/command.ts';
 import { buildMaskPatterns, MaskStream } from '../src/delivery/mask.ts';
 import { PatternMatcher } from '../src/delivery/pattern-matcher.ts';
 import { median, quantile } from './stats.ts';
@@ -133,8 +133,11 @@ async function catRelay(file: string, output: string): Promise<Figures> {
 }
 
 /**
- * Reads `cat file` through the masker and writes it to the output file, chunk by chunk.
- * Output with no match must come out whole, so those rows are checked for every byte.
+ * Reads `cat file` through the masker and writes it to the output file, chunk by chunk, as
+ * `tessera exec` does. The child is started by `startChild`, which reads its output into
+ * reused buffers. The destination writes each chunk with write(2) before it calls back,
+ * as `process.stdout` does on a file. Output with no match must come out whole, so those
+ * rows are checked for every byte.
  */
 async function relayed(
   file: string,
@@ -151,10 +154,18 @@ async function relayed(
       done();
     },
   });
+  masker.passOnTo(Object.assign(sink, { fd }));
   try {
     const figures = await timed(async () => {
-      const child = spawn('cat', [file], { stdio: ['ignore', 'pipe', 'inherit'] });
-      await pipeline(child.stdout, masker, sink);
+      const child = await startChild(
+        { file: 'cat', args: [file] },
+        { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, cwd: SCRATCH, stdout: masker },
+      );
+      const { code } = await child.ended;
+      child.watchdog.release();
+      if (code !== 0) throw new Error(`cat exited with ${code}`);
+      masker.end();
+      await new Promise((done) => masker.once('end', done));
     });
     if (expectWhole && written !== sizeMiB * MIB) {
       throw new Error(`the relay wrote ${written} of ${sizeMiB * MIB} bytes`);

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { TesseraError } from '../errors.ts';
 import type { TaskInfo } from '../mesos/types.ts';
+import { pipeOutput } from './output-reader.ts';
 import { type CommandProcess, GroupWatchdog } from './process-group.ts';
 import { errorCode } from './tmpfs.ts';
 
@@ -109,17 +110,17 @@ export function startChild(spec: CommandSpec, options: ChildOptions): Promise<St
     // child unguarded is as short as spawning a process.
     const ownGroup = options.ownGroup === true;
     const watchdog = GroupWatchdog.start({ child, ownGroup });
-    const drained = [
-      pipeOutput(child.stdout, options.stdout),
-      pipeOutput(child.stderr, options.stderr),
+    const outputs = [
+      relayOutput(child.stdout, options.stdout),
+      relayOutput(child.stderr, options.stderr),
     ];
     const ended = new Promise<ExecResult>((done) => {
       child.once('exit', async (code, signal) => {
         const complete = await Promise.race([
-          Promise.all(drained).then(() => true),
+          Promise.all(outputs.map((output) => output.ended)).then(() => true),
           sleep(OUTPUT_DRAIN_MS, false, { ref: false }),
         ]);
-        if (!complete) cutOutput(child, options.log);
+        if (!complete) cutOutput(outputs, options.log);
         done({ code, signal });
       });
     });
@@ -132,33 +133,43 @@ export function startChild(spec: CommandSpec, options: ChildOptions): Promise<St
   });
 }
 
-function pipeOutput(from: Readable | null, to: NodeJS.WritableStream | undefined): Promise<void> {
-  if (from === null || to === undefined) return Promise.resolve();
-  const ended = new Promise<void>((done) => {
-    from.once('end', done);
-    from.once('close', done);
-    from.once('error', () => done());
-  });
-  // Once `to` is destroyed, as when the reader of the output has gone, closing `from`
+/** One output pipe of the child: the stream that reads it, if any, and its end. */
+interface RelayedOutput {
+  source?: Readable;
+  ended: Promise<void>;
+}
+
+function relayOutput(from: Readable | null, to: NodeJS.WritableStream | undefined): RelayedOutput {
+  if (from === null || to === undefined) return { ended: Promise.resolve() };
+  // Once `to` is destroyed, as when the reader of the output has gone, closing the pipe
   // lets the command see a closed pipe instead of blocking on a full one.
-  const closeSource = () => from.destroy();
   if ((to as Partial<Writable>).destroyed === true) {
-    closeSource();
-    return ended;
+    from.destroy();
+    return { source: from, ended: endOf(from) };
   }
-  from.pipe(to, { end: false });
+  const source = pipeOutput(from, to);
+  const closeSource = () => source.destroy();
   to.once('close', closeSource);
-  return ended.then(() => {
+  const ended = endOf(source).then(() => {
     to.removeListener('close', closeSource);
+  });
+  return { source, ended };
+}
+
+function endOf(stream: Readable): Promise<void> {
+  return new Promise<void>((done) => {
+    stream.once('end', done);
+    stream.once('close', done);
+    stream.once('error', () => done());
   });
 }
 
 // Closes this end of the pipes that a process the command started still holds, so that
 // they no longer keep `tessera exec` running. That process's later output is lost.
-function cutOutput(child: ChildProcess, log: ((line: string) => void) | undefined): void {
-  for (const stream of [child.stdout, child.stderr]) {
-    stream?.unpipe();
-    stream?.destroy();
+function cutOutput(outputs: RelayedOutput[], log: ((line: string) => void) | undefined): void {
+  for (const { source } of outputs) {
+    source?.unpipe();
+    source?.destroy();
   }
   log?.(
     `the command exited, but a process it started still holds its output open; ` +

@@ -81,6 +81,11 @@ export class CoalescedOutput {
     });
   }
 
+  /** Returns whether output that waits lies in `memory`. */
+  references(memory: ArrayBufferLike): boolean {
+    return this.#chunk?.buffer === memory || this.#parts.some((part) => part.buffer === memory);
+  }
+
   /** Drops what waits and the flush, as when the stream is destroyed. */
   cancel(): void {
     this.#reset();

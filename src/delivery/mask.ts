@@ -1,3 +1,4 @@
+import { Socket } from 'node:net';
 import { Transform, type TransformCallback } from 'node:stream';
 
 import { encodedForms } from './mask-forms.ts';
@@ -79,6 +80,8 @@ export class MaskStream extends Transform {
   // Room to join the held bytes with the start of the next chunk, reused from chunk to chunk.
   #joinScratch: Buffer = EMPTY;
   readonly #output = new CoalescedOutput((chunk) => this.push(chunk));
+  // Where `passOnTo` pipes the output, if it writes each buffer before its callback.
+  #destination: (NodeJS.WritableStream & { writableLength: number }) | undefined;
 
   constructor(patterns: readonly Buffer[]) {
     super();
@@ -91,6 +94,29 @@ export class MaskStream extends Transform {
     // The held bytes are shorter than the longest pattern, old or new.
     const joinBytes = 2 * Math.max(this.#matcher?.maxLength ?? 0, this.#heldBytes + 1);
     if (this.#joinScratch.length < joinBytes) this.#joinScratch = Buffer.alloc(joinBytes);
+  }
+
+  /**
+   * Pipes the masked output into `destination`, which is not ended when this stream ends.
+   */
+  passOnTo(destination: NodeJS.WritableStream): void {
+    this.#destination = writesAtOnce(destination) ? destination : undefined;
+    this.pipe(destination, { end: false });
+  }
+
+  /**
+   * Returns whether a buffer written to this stream that lies in `memory` may still be
+   * read, here or by the destination. The reader of the command's output reuses a buffer
+   * only after a false. The result is true for any memory unless the destination writes
+   * each buffer before it calls back (see `writesAtOnce`).
+   */
+  references(memory: ArrayBufferLike): boolean {
+    const destination = this.#destination;
+    if (destination === undefined) return true;
+    if (this.writableLength > 0 || this.readableLength > 0 || destination.writableLength > 0) {
+      return true;
+    }
+    return this.#held.buffer === memory || this.#output.references(memory);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
@@ -221,4 +247,15 @@ export class MaskStream extends Transform {
     if (from < split) this.#output.span(head, headStart + from, headStart + Math.min(to, split));
     if (to > split) this.#output.span(body, Math.max(from, split) - split, to - split);
   }
+}
+
+/**
+ * Returns whether the stream is done with each buffer once it calls back: a socket, a
+ * pipe or a terminal (`net.Socket`), or a file stream such as `process.stdout` on a file.
+ * Other writable streams, such as a `PassThrough`, may keep the buffer to read later.
+ */
+function writesAtOnce(
+  stream: NodeJS.WritableStream,
+): stream is NodeJS.WritableStream & { writableLength: number } {
+  return stream instanceof Socket || typeof (stream as { fd?: unknown }).fd === 'number';
 }

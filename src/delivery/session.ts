@@ -163,7 +163,7 @@ function relayTo(
   log: (line: string) => void,
   reclaim: (bytes: number) => void,
 ): void {
-  masker.pipe(destination, { end: false });
+  masker.passOnTo(destination);
   masker.on('data', (chunk: Buffer) => reclaim(chunk.length));
   destination.on('error', (error: NodeJS.ErrnoException) => {
     if (masker.destroyed) return;
