@@ -20,7 +20,13 @@ export function execMemoryWarnings(subject: string, mem: unknown): string[] {
     ];
   }
   const mib = mebibytes(mem);
-  if (mib === undefined || mib >= AMPLE_MEMORY_MIB) return [];
+  if (mib === undefined) {
+    return [
+      `${subject} has mem ${printedValue(mem)}, which is not a positive number of MiB; ` +
+        `set mem to what the command needs plus ${EXEC_MEMORY_MIB} for tessera exec`,
+    ];
+  }
+  if (mib >= AMPLE_MEMORY_MIB) return [];
   return [
     `${subject} asks for ${mib} MiB of memory (mem), and tessera exec takes about 110 MiB ` +
       'of it beside the command on agents that enforce memory limits (cgroups/mem); ' +
@@ -38,6 +44,15 @@ export function taskMemory(resources: unknown): number | undefined {
     if (value !== undefined) total = (total ?? 0) + value;
   }
   return total;
+}
+
+// The value as the definition gives it, for a message: a number the parser kept as its
+// text (JSON.rawJSON) prints as that text.
+function printedValue(value: unknown): string {
+  if (typeof value === 'object' && value !== null && 'rawJSON' in value) {
+    return String((value as { rawJSON: unknown }).rawJSON);
+  }
+  return JSON.stringify(value) ?? String(value);
 }
 
 // A number, or one that the definition's parser kept as its text (JSON.rawJSON).

@@ -958,6 +958,23 @@ test('memory warnings for tasks and pods', () => {
   assert.match(podWarnings[0] as string, /^container 'container-1' of pod '.*' asks for 64 MiB/);
 });
 
+test('memory warning for an invalid mem', () => {
+  const scenario = load('cases', '28-secret-rotation-relaunch.json');
+  for (const [mem, printed] of [
+    [0, '0'],
+    [-64, '-64'],
+    ['512', '"512"'],
+    [null, 'null'],
+  ] as const) {
+    const app = { ...structuredClone(scenario.marathonApp), mem };
+    const warnings = wrapDefinition(app).warnings.filter((warning) => warning.includes('mem'));
+    assert.deepEqual(warnings, [
+      `app '/example-team/rotating' has mem ${printed}, which is not a positive number of ` +
+        'MiB; set mem to what the command needs plus 128 for tessera exec',
+    ]);
+  }
+});
+
 test('memory warning without mem', () => {
   const scenario = load('cases', '28-secret-rotation-relaunch.json');
   const app = structuredClone(scenario.marathonApp);
