@@ -1,4 +1,4 @@
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 
 import { ChangeWatch } from '../client/watch.ts';
 import {
@@ -12,9 +12,11 @@ import { DEFAULT_MASK_MIN_BYTES, MIN_MASK_BYTES } from '../delivery/mask.ts';
 import type { FollowOptions, MaskOptions } from '../delivery/session.ts';
 import { DEFAULT_GRACE_MS } from '../delivery/supervise.ts';
 import { isTesseraError } from '../errors.ts';
+import { MAX_TIMEOUT_MS } from '../mesos/read-options.ts';
 import { referencePath, secretUses } from '../mesos/secrets.ts';
 import type { TaskInfo } from '../mesos/types.ts';
 import { tlsFrom } from './context.ts';
+import { wholeNumberFrom } from './put.ts';
 
 /** The options of `tessera exec` that control masking, start retries and rotations. */
 export interface DeliveryFlags {
@@ -31,20 +33,27 @@ export interface DeliveryFlags {
 /** Seconds between checks of the followed secrets when no event came, by default. */
 export const DEFAULT_RECHECK_SECONDS = 300;
 
+// The maximum delay of a Node.js timer is 2^31 - 1 ms. A longer one fires after 1 ms,
+// so a recheck interval of 25 days would check the secrets about a thousand times a second.
+const MAX_SECONDS = Math.floor(MAX_TIMEOUT_MS / 1000);
+
+// Parses the seconds of a wait or an interval.
+const seconds = wholeNumberFrom(0, MAX_SECONDS);
+
 /** Adds the masking, retry and rotation options to the `exec` command. */
 export function addDeliveryOptions(command: Command): Command {
   return command
     .addOption(
       new Option('--mask-min-length <bytes>', 'mask secret values of at least this many bytes')
         .env('TESSERA_MASK_MIN_LENGTH')
-        .argParser(wholeNumber(MIN_MASK_BYTES))
+        .argParser(wholeNumberFrom(MIN_MASK_BYTES, Number.MAX_SAFE_INTEGER))
         .default(DEFAULT_MASK_MIN_BYTES),
     )
     .addOption(new Option('--no-mask', 'pass the output through unmasked').env('TESSERA_NO_MASK'))
     .addOption(
       new Option('--start-timeout <seconds>', 'retry an unreachable server for this long')
         .env('TESSERA_START_TIMEOUT')
-        .argParser(wholeNumber(0))
+        .argParser(seconds)
         .default(60),
     )
     .addOption(new Option('--no-follow', 'do not follow rotations').env('TESSERA_NO_FOLLOW'))
@@ -59,13 +68,13 @@ export function addDeliveryOptions(command: Command): Command {
     .addOption(
       new Option('--splay <seconds>', 'wait a random time up to this long before a restart')
         .env('TESSERA_SPLAY')
-        .argParser(wholeNumber(0))
+        .argParser(seconds)
         .default(0),
     )
     .addOption(
       new Option('--grace <seconds>', 'time between SIGTERM and SIGKILL on a restart or stop')
         .env('TESSERA_GRACE')
-        .argParser(wholeNumber(0))
+        .argParser(seconds)
         .default(DEFAULT_GRACE_MS / 1000),
     )
     .addOption(
@@ -74,7 +83,7 @@ export function addDeliveryOptions(command: Command): Command {
         'also check the followed secrets this often, 0 for never',
       )
         .env('TESSERA_RECHECK_INTERVAL')
-        .argParser(wholeNumber(0))
+        .argParser(seconds)
         .default(DEFAULT_RECHECK_SECONDS),
     );
 }
@@ -183,14 +192,4 @@ function referencedPaths(task: TaskInfo): string[] {
     }
   }
   return [...paths];
-}
-
-function wholeNumber(min: number): (value: string) => number {
-  return (value) => {
-    const number = Number(value);
-    if (!Number.isSafeInteger(number) || number < min) {
-      throw new InvalidArgumentError(`must be a whole number of ${min} or more`);
-    }
-    return number;
-  };
 }

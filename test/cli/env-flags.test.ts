@@ -89,6 +89,33 @@ describe('boolean environment variables', () => {
 });
 
 describe('tessera exec flags checked before resolution', () => {
+  // Node.js runs a timer of more than 2^31 - 1 ms after 1 ms instead.
+  for (const [flag, variable] of [
+    ['--recheck-interval', 'TESSERA_RECHECK_INTERVAL'],
+    ['--grace', 'TESSERA_GRACE'],
+  ] as const) {
+    it(`rejects ${flag} over 2147483 seconds`, { timeout: 20_000 }, async () => {
+      const out = await runExec(valueTask('touch started'), [flag, '2147484']);
+      assert.equal(out.result.code, 1);
+      assert.match(out.stderr, new RegExp(`${flag} <seconds>' argument '2147484' is invalid`));
+      assert.match(out.stderr, /expected a whole number from 0 to 2147483/);
+      assert.deepEqual(await readdir(out.dir.dir), ['task.json']);
+      await out.dir.cleanup();
+
+      const fromVariable = await runExec(valueTask('touch started'), [], { [variable]: '9e9' });
+      assert.equal(fromVariable.result.code, 1);
+      assert.match(fromVariable.stderr, /expected a whole number from 0 to 2147483/);
+      await fromVariable.dir.cleanup();
+    });
+  }
+
+  it('takes --recheck-interval of 2147483 seconds', { timeout: 20_000 }, async () => {
+    const out = await runExec(valueTask('touch started'), ['--recheck-interval', '2147483']);
+    assert.equal(out.result.code, 0, out.stderr);
+    assert.doesNotMatch(out.stderr, /TimeoutOverflowWarning/);
+    await out.dir.cleanup();
+  });
+
   it('rejects --on-change for an unknown name', { timeout: 20_000 }, async () => {
     const out = await runExec(valueTask('touch started'), ['--on-change', 'TYPO=none']);
     assert.equal(out.result.code, 1);
