@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { TesseraError } from '../errors.ts';
 import type { TaskInfo } from '../mesos/types.ts';
-import { pipeOutput } from './output-reader.ts';
+import { type OutputSink, pipeOutput } from './output-reader.ts';
 import { type CommandProcess, GroupWatchdog } from './process-group.ts';
 import { errorCode } from './tmpfs.ts';
 
@@ -53,8 +53,8 @@ export function commandToRun(task: TaskInfo, command?: readonly string[]): Comma
 
 /** Where the child's stdout and stderr go: inherited, or piped into these streams. */
 export interface ChildOutput {
-  stdout?: NodeJS.WritableStream;
-  stderr?: NodeJS.WritableStream;
+  stdout?: OutputSink;
+  stderr?: OutputSink;
 }
 
 /** Options of `startChild`. */
@@ -75,8 +75,12 @@ export interface StartedChild extends CommandProcess {
 }
 
 // A grandchild that keeps the pipes open must not stall the exit, so the wait for the
-// rest of the output after the child exits is bounded.
+// rest of the output after the child exits is bounded. Time in which the output waits
+// for its destination, as for a slow reader, does not count.
 export const OUTPUT_DRAIN_MS = 2000;
+
+// How often the wait checks whether the output waits for its destination.
+const DRAIN_CHECK_MS = 100;
 
 /**
  * Starts the program, with stdin inherited and stdout and stderr inherited or piped into
@@ -116,11 +120,7 @@ export function startChild(spec: CommandSpec, options: ChildOptions): Promise<St
     ];
     const ended = new Promise<ExecResult>((done) => {
       child.once('exit', async (code, signal) => {
-        const complete = await Promise.race([
-          Promise.all(outputs.map((output) => output.ended)).then(() => true),
-          sleep(OUTPUT_DRAIN_MS, false, { ref: false }),
-        ]);
-        if (!complete) cutOutput(outputs, options.log);
+        if (!(await outputEnded(outputs))) cutOutput(outputs, options.log);
         done({ code, signal });
       });
     });
@@ -136,24 +136,42 @@ export function startChild(spec: CommandSpec, options: ChildOptions): Promise<St
 /** One output pipe of the child: the stream that reads it, if any, and its end. */
 interface RelayedOutput {
   source?: Readable;
+  sink?: OutputSink;
   ended: Promise<void>;
+  isWaiting(): boolean;
 }
 
-function relayOutput(from: Readable | null, to: NodeJS.WritableStream | undefined): RelayedOutput {
-  if (from === null || to === undefined) return { ended: Promise.resolve() };
+function relayOutput(from: Readable | null, to: OutputSink | undefined): RelayedOutput {
+  if (from === null || to === undefined) {
+    return { ended: Promise.resolve(), isWaiting: () => false };
+  }
   // Once `to` is destroyed, as when the reader of the output has gone, closing the pipe
   // lets the command see a closed pipe instead of blocking on a full one.
   if ((to as Partial<Writable>).destroyed === true) {
     from.destroy();
-    return { source: from, ended: endOf(from) };
+    return { source: from, ended: endOf(from), isWaiting: () => false };
   }
-  const source = pipeOutput(from, to);
+  const { source, isWaiting } = pipeOutput(from, to);
   const closeSource = () => source.destroy();
   to.once('close', closeSource);
   const ended = endOf(source).then(() => {
     to.removeListener('close', closeSource);
   });
-  return { source, ended };
+  return { source, sink: to, ended, isWaiting };
+}
+
+/**
+ * Waits for the end of the output after the child exits. Returns false once the output
+ * has not ended in `OUTPUT_DRAIN_MS`, not counting the time in which it waited for its
+ * destination.
+ */
+async function outputEnded(outputs: RelayedOutput[]): Promise<boolean> {
+  const ended = Promise.all(outputs.map((output) => output.ended)).then(() => true);
+  for (let left = OUTPUT_DRAIN_MS; left > 0; ) {
+    if (await Promise.race([ended, sleep(DRAIN_CHECK_MS, false, { ref: false })])) return true;
+    if (!outputs.some((output) => output.isWaiting())) left -= DRAIN_CHECK_MS;
+  }
+  return false;
 }
 
 function endOf(stream: Readable): Promise<void> {
@@ -165,11 +183,13 @@ function endOf(stream: Readable): Promise<void> {
 }
 
 // Closes this end of the pipes that a process the command started still holds, so that
-// they no longer keep `tessera exec` running. That process's later output is lost.
+// they no longer keep `tessera exec` running. That process's later output is lost, and
+// so is output held back as the start of a possible secret, whose rest will not come.
 function cutOutput(outputs: RelayedOutput[], log: ((line: string) => void) | undefined): void {
-  for (const { source } of outputs) {
+  for (const { source, sink } of outputs) {
     source?.unpipe();
     source?.destroy();
+    sink?.cut?.();
   }
   log?.(
     `the command exited, but a process it started still holds its output open; ` +

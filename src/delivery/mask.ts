@@ -119,6 +119,16 @@ export class MaskStream extends Transform {
     return this.#held.buffer === memory || this.#output.references(memory);
   }
 
+  /**
+   * Drops the bytes held back as the start of a possible match, and passes on the rest.
+   * The output is cut off before its end, so the match cannot complete, and the bytes
+   * could be most of a secret.
+   */
+  cut(): void {
+    this.#takeUnmasked();
+    this.#output.flush();
+  }
+
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     const matcher = this.#matcher;
     if (matcher === undefined) {

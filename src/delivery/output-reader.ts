@@ -9,10 +9,19 @@ const READ_BYTES = 64 * 1024;
 // read comes, and output of the one before can still wait, so three leave one free.
 const REUSED_BUFFERS = 3;
 
-/** A destination that reports whether it may still read a buffer written to it. */
-export interface BufferUser {
+/** A destination of a child's output, and what it may report about the output it keeps. */
+export interface OutputSink extends NodeJS.WritableStream {
   /** Returns whether a buffer written to it that lies in `memory` may still be read. */
-  references(memory: ArrayBufferLike): boolean;
+  references?(memory: ArrayBufferLike): boolean;
+  /** Drops output held back, as when the output is cut off before its end. */
+  cut?(): void;
+}
+
+/** The stream that reads a child's output pipe, and whether it waits for its destination. */
+export interface OutputPipe {
+  source: Readable;
+  /** Returns whether reading stopped until the destination takes more. */
+  isWaiting(): boolean;
 }
 
 // The part of a child's pipe handle that this module uses. Node.js keeps the handle in
@@ -22,10 +31,16 @@ interface PipeHandle {
   reading: boolean;
 }
 
-type Destination = NodeJS.WritableStream & { writableLength: number };
+// A sink that reports references. A transform, such as the masker, also has output of
+// its own that waits.
+type ReusingSink = OutputSink & {
+  writableLength: number;
+  readableLength?: number;
+  references(memory: ArrayBufferLike): boolean;
+};
 
-function isBufferUser(stream: NodeJS.WritableStream): stream is Destination & BufferUser {
-  return typeof (stream as Partial<BufferUser>).references === 'function';
+function reportsReferences(stream: OutputSink): stream is ReusingSink {
+  return typeof stream.references === 'function';
 }
 
 /**
@@ -37,11 +52,12 @@ function isBufferUser(stream: NodeJS.WritableStream): stream is Destination & Bu
  * turn. It takes a new buffer only when `to` still reads all of them, as when the
  * destination is slow. Otherwise, or without the handle, `from` is piped as it is.
  */
-export function pipeOutput(from: Readable, to: NodeJS.WritableStream): Readable {
+export function pipeOutput(from: Readable, to: OutputSink): OutputPipe {
   const handle = (from as Readable & { _handle?: Partial<PipeHandle> | null })._handle;
-  if (!isBufferUser(to) || typeof handle?.readStop !== 'function') {
+  if (!reportsReferences(to) || typeof handle?.readStop !== 'function') {
     from.pipe(to, { end: false });
-    return from;
+    // `pipe` pauses `from` while `to` is full.
+    return { source: from, isWaiting: () => from.isPaused() };
   }
   handle.readStop();
   handle.reading = false;
@@ -57,6 +73,7 @@ export function pipeOutput(from: Readable, to: NodeJS.WritableStream): Readable 
     }
     return Buffer.allocUnsafeSlow(READ_BYTES);
   };
+  let waiting = false;
   const reader: Socket = new Socket({
     handle,
     readable: true,
@@ -67,12 +84,18 @@ export function pipeOutput(from: Readable, to: NodeJS.WritableStream): Readable 
       callback: (bytes: number, buffer: Uint8Array) => {
         const flowing = to.write(Buffer.from(buffer.buffer, buffer.byteOffset, bytes));
         if (flowing || to.writableLength === 0) return true;
-        to.once('drain', () => reader.resume());
+        waiting = true;
+        to.once('drain', () => {
+          waiting = false;
+          reader.resume();
+        });
         return false;
       },
     },
   } as unknown as ConstructorParameters<typeof Socket>[0]);
   // The child process emits 'close' once the old stream closes too, so that comes last.
   reader.once('close', () => from.destroy());
-  return reader;
+  // Output that `to` has taken but not yet passed on also waits for the destination.
+  const queued = () => to.writableLength > 0 || (to.readableLength ?? 0) > 0;
+  return { source: reader, isWaiting: () => waiting || queued() };
 }

@@ -78,12 +78,16 @@ after(async () => {
 });
 
 // Runs `command` (`cat` of the output by default) with its stdout piped into `masker`,
-// and waits until the masker has ended.
-async function relay(masker: MaskStream, command = ['cat', source]): Promise<void> {
+// and waits until the masker has ended. `log` receives exec's lines about the output.
+async function relay(
+  masker: MaskStream,
+  command = ['cat', source],
+  log?: (line: string) => void,
+): Promise<void> {
   const [file, ...args] = command as [string, ...string[]];
   const child = await startChild(
     { file, args },
-    { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, cwd: dir, stdout: masker },
+    { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, cwd: dir, stdout: masker, log },
   );
   const { code } = await child.ended;
   child.watchdog.release();
@@ -98,11 +102,11 @@ async function relay(masker: MaskStream, command = ['cat', source]): Promise<voi
 async function relayToFile(
   masker: MaskStream,
   path: string,
-  options: { delayMs?: number; command?: string[] } = {},
+  options: { delayMs?: number; command?: string[]; log?: (line: string) => void } = {},
 ): Promise<Buffer> {
   const destination = syncFileStream(path, options.delayMs);
   masker.passOnTo(destination);
-  await relay(masker, options.command);
+  await relay(masker, options.command, options.log);
   const finished = new Promise((done) => destination.once('finish', done));
   destination.end();
   await finished;
@@ -196,6 +200,38 @@ function ownBuffer(text: string): Buffer {
   buffer.write(text);
   return buffer;
 }
+
+describe('command output after the command exits', () => {
+  it('drops a secret start when cut', { timeout: 20_000 }, async () => {
+    const secret = SECRETS[0] as string;
+    const lines: string[] = [];
+    // A background process writes the secret's first 12 bytes, and its rest only after
+    // the wait for the output has cut it off.
+    const script =
+      `(printf %s '${secret.slice(0, 12)}'; sleep 3; printf '%s\\n' '${secret.slice(12)}') & ` +
+      'echo start';
+    const written = await relayToFile(new MaskStream(patterns), join(dir, 'cut'), {
+      command: ['/bin/sh', '-c', script],
+      log: (line) => lines.push(line),
+    });
+    assert.equal(written.toString(), 'start\n');
+    assert.match(lines.join('\n'), /a process it started still holds its output open/);
+  });
+
+  it('waits for a slow destination', { timeout: 30_000 }, async () => {
+    const lines: string[] = [];
+    // The command exits at once and leaves `head` writing, which only the slow
+    // destination holds up: at half a second a write, for longer than the 2 s wait.
+    const size = 448 * 1024;
+    const written = await relayToFile(new MaskStream(patterns), join(dir, 'late'), {
+      delayMs: 500,
+      command: ['/bin/sh', '-c', `head -c ${size} /dev/zero & exit 0`],
+      log: (line) => lines.push(line),
+    });
+    assert.deepEqual(lines, []);
+    assert.ok(written.equals(Buffer.alloc(size)), 'the output differs');
+  });
+});
 
 describe('MaskStream.references', () => {
   it('references a chunk until the next one', () => {
