@@ -111,19 +111,25 @@ interface Maskers {
 }
 
 function startMasking(input: SessionInput, options: MaskOptions): Maskers {
-  const seen: Buffer[] = [...input.values, ...(options.alsoMask ?? [])];
+  const alsoMask = options.alsoMask ?? [];
+  const seen: Buffer[] = [...input.values, ...alsoMask];
+  // The warning counts secrets only, not the values of `alsoMask`, such as exec's token.
+  const shortOthers = alsoMask.filter(
+    (value) => value.length > 0 && value.length < options.minBytes,
+  ).length;
   let warnedShort = 0;
   // Warns of the values too short to mask that were not counted in an earlier warning.
   const build = () => {
     const built = buildMaskPatterns(seen, options.minBytes);
-    const count = built.skippedShort - warnedShort;
+    const shortSecrets = built.skippedShort - shortOthers;
+    const count = shortSecrets - warnedShort;
     if (count > 0) {
       input.log(
         `warning: ${count} secret value(s) shorter than ${options.minBytes} bytes are ` +
           'not masked in the output; lower --mask-min-length to mask them',
       );
     }
-    warnedShort = built.skippedShort;
+    warnedShort = shortSecrets;
     return built;
   };
   const { patterns } = build();

@@ -377,4 +377,21 @@ describe('tessera exec masking', () => {
       await dir.cleanup();
     }
   });
+
+  it('counts only secrets as too short', { timeout: 30_000 }, async () => {
+    // exec also masks its own token, which is shorter than 100 bytes too.
+    const dir = await writeTaskDir(shellTask('true', [envSecret('PW', '/mask/db')]));
+    try {
+      const run = startExecCli(
+        ['--task', dir.taskFile, '--mask-min-length', '100'],
+        execEnv(server.address, server.rootToken),
+        dir.dir,
+      );
+      const result = await run.ended();
+      assert.equal(result.code, 0, run.stderr());
+      assert.match(run.stderr(), /warning: 1 secret value\(s\) shorter than 100 bytes/);
+    } finally {
+      await dir.cleanup();
+    }
+  });
 });
