@@ -59,6 +59,8 @@ export function pipeOutput(from: Readable, to: OutputSink): OutputPipe {
     // `pipe` pauses `from` while `to` is full.
     return { source: from, isWaiting: () => from.isPaused() };
   }
+  // The old stream stops reading and lets go of the handle. `net.Socket` starts reading
+  // only a handle whose `reading` flag is false.
   handle.readStop();
   handle.reading = false;
   (from as Readable & { _handle: unknown })._handle = null;
@@ -93,7 +95,7 @@ export function pipeOutput(from: Readable, to: OutputSink): OutputPipe {
       },
     },
   } as unknown as ConstructorParameters<typeof Socket>[0]);
-  // The child process emits 'close' once the old stream closes too, so that comes last.
+  // The child process emits 'close' after all its streams close, the old one included.
   reader.once('close', () => from.destroy());
   // Output that `to` has taken but not yet passed on also waits for the destination.
   const queued = () => to.writableLength > 0 || (to.readableLength ?? 0) > 0;
