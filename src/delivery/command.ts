@@ -76,8 +76,13 @@ export interface StartedChild extends CommandProcess {
 
 // A grandchild that keeps the pipes open must not stall the exit, so the wait for the
 // rest of the output after the child exits is bounded. Time in which the output waits
-// for its destination, as for a slow reader, does not count.
+// for its destination, as for a slow reader, does not count while the output read since
+// the exit is no more than the pipe held (`EXIT_BACKLOG_BYTES`).
 export const OUTPUT_DRAIN_MS = 2000;
+
+// The most output a pipe of the child holds when it exits, with room to spare: Linux
+// gives the socket pair of a child's stdio 208 KiB (net.core.wmem_default) by default.
+const EXIT_BACKLOG_BYTES = 256 * 1024;
 
 // How often the wait checks whether the output waits for its destination.
 const DRAIN_CHECK_MS = 100;
@@ -120,7 +125,10 @@ export function startChild(spec: CommandSpec, options: ChildOptions): Promise<St
     ];
     const ended = new Promise<ExecResult>((done) => {
       child.once('exit', async (code, signal) => {
-        if (!(await outputEnded(outputs))) cutOutput(outputs, options.log);
+        const exitedAt = performance.now();
+        if (!(await outputEnded(outputs))) {
+          cutOutput(outputs, (performance.now() - exitedAt) / 1000, options.log);
+        }
         done({ code, signal });
       });
     });
@@ -134,42 +142,48 @@ export function startChild(spec: CommandSpec, options: ChildOptions): Promise<St
 }
 
 /** One output pipe of the child: the stream that reads it, if any, and its end. */
-interface RelayedOutput {
+export interface RelayedOutput {
   source?: Readable;
   sink?: OutputSink;
   ended: Promise<void>;
   isWaiting(): boolean;
+  bytesRead(): number;
 }
 
 function relayOutput(from: Readable | null, to: OutputSink | undefined): RelayedOutput {
-  if (from === null || to === undefined) {
-    return { ended: Promise.resolve(), isWaiting: () => false };
-  }
+  const none = { isWaiting: () => false, bytesRead: () => 0 };
+  if (from === null || to === undefined) return { ended: Promise.resolve(), ...none };
   // Once `to` is destroyed, as when the reader of the output has gone, closing the pipe
   // lets the command see a closed pipe instead of blocking on a full one.
   if ((to as Partial<Writable>).destroyed === true) {
     from.destroy();
-    return { source: from, ended: endOf(from), isWaiting: () => false };
+    return { source: from, ended: endOf(from), ...none };
   }
-  const { source, isWaiting } = pipeOutput(from, to);
+  const { source, isWaiting, bytesRead } = pipeOutput(from, to);
   const closeSource = () => source.destroy();
   to.once('close', closeSource);
   const ended = endOf(source).then(() => {
     to.removeListener('close', closeSource);
   });
-  return { source, sink: to, ended, isWaiting };
+  return { source, sink: to, ended, isWaiting, bytesRead };
 }
 
 /**
  * Waits for the end of the output after the child exits. Returns false once the output
- * has not ended in `OUTPUT_DRAIN_MS`, not counting the time in which it waited for its
- * destination.
+ * has not ended in `OUTPUT_DRAIN_MS`. Time in which it waited for its destination does
+ * not count until more than `EXIT_BACKLOG_BYTES` came after the exit: output beyond what
+ * the pipe held is a background process's.
  */
-async function outputEnded(outputs: RelayedOutput[]): Promise<boolean> {
+export async function outputEnded(outputs: RelayedOutput[]): Promise<boolean> {
   const ended = Promise.all(outputs.map((output) => output.ended)).then(() => true);
+  const atExit = outputs.map((output) => output.bytesRead());
+  // The most that one of the pipes gave since the exit.
+  const readSinceExit = () =>
+    Math.max(...outputs.map((output, i) => output.bytesRead() - (atExit[i] as number)));
   for (let left = OUTPUT_DRAIN_MS; left > 0; ) {
     if (await Promise.race([ended, sleep(DRAIN_CHECK_MS, false, { ref: false })])) return true;
-    if (!outputs.some((output) => output.isWaiting())) left -= DRAIN_CHECK_MS;
+    const waiting = outputs.some((output) => output.isWaiting());
+    if (!waiting || readSinceExit() > EXIT_BACKLOG_BYTES) left -= DRAIN_CHECK_MS;
   }
   return false;
 }
@@ -185,7 +199,11 @@ function endOf(stream: Readable): Promise<void> {
 // Closes this end of the pipes that a process the command started still holds, so that
 // they no longer keep `tessera exec` running. That process's later output is lost, and
 // so is output held back as the start of a possible secret, whose rest will not come.
-function cutOutput(outputs: RelayedOutput[], log: ((line: string) => void) | undefined): void {
+function cutOutput(
+  outputs: RelayedOutput[],
+  waitedSeconds: number,
+  log: ((line: string) => void) | undefined,
+): void {
   for (const { source, sink } of outputs) {
     source?.unpipe();
     source?.destroy();
@@ -193,7 +211,7 @@ function cutOutput(outputs: RelayedOutput[], log: ((line: string) => void) | und
   }
   log?.(
     `the command exited, but a process it started still holds its output open; ` +
-      `output after ${OUTPUT_DRAIN_MS / 1000} s is dropped`,
+      `output after ${waitedSeconds.toFixed(0)} s is dropped`,
   );
 }
 

@@ -22,6 +22,8 @@ export interface OutputPipe {
   source: Readable;
   /** Returns whether reading stopped until the destination takes more. */
   isWaiting(): boolean;
+  /** Returns how many bytes have been read from the pipe. */
+  bytesRead(): number;
 }
 
 // The part of a child's pipe handle that this module uses. Node.js keeps the handle in
@@ -56,8 +58,12 @@ export function pipeOutput(from: Readable, to: OutputSink): OutputPipe {
   const handle = (from as Readable & { _handle?: Partial<PipeHandle> | null })._handle;
   if (!reportsReferences(to) || typeof handle?.readStop !== 'function') {
     from.pipe(to, { end: false });
+    let read = 0;
+    from.on('data', (chunk: Buffer) => {
+      read += chunk.length;
+    });
     // `pipe` pauses `from` while `to` is full.
-    return { source: from, isWaiting: () => from.isPaused() };
+    return { source: from, isWaiting: () => from.isPaused(), bytesRead: () => read };
   }
   // The old stream stops reading and lets go of the handle. `net.Socket` starts reading
   // only a handle whose `reading` flag is false.
@@ -76,6 +82,7 @@ export function pipeOutput(from: Readable, to: OutputSink): OutputPipe {
     return Buffer.allocUnsafeSlow(READ_BYTES);
   };
   let waiting = false;
+  let read = 0;
   const reader: Socket = new Socket({
     handle,
     readable: true,
@@ -84,6 +91,7 @@ export function pipeOutput(from: Readable, to: OutputSink): OutputPipe {
       buffer: nextBuffer,
       // Returning false stops the reads, and the 'drain' of `to` restarts them.
       callback: (bytes: number, buffer: Uint8Array) => {
+        read += bytes;
         const flowing = to.write(Buffer.from(buffer.buffer, buffer.byteOffset, bytes));
         if (flowing || to.writableLength === 0) return true;
         waiting = true;
@@ -99,5 +107,5 @@ export function pipeOutput(from: Readable, to: OutputSink): OutputPipe {
   reader.once('close', () => from.destroy());
   // Output that `to` has taken but not yet passed on also waits for the destination.
   const queued = () => to.writableLength > 0 || (to.readableLength ?? 0) > 0;
-  return { source: reader, isWaiting: () => waiting || queued() };
+  return { source: reader, isWaiting: () => waiting || queued(), bytesRead: () => read };
 }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 
-import { commandToRun } from '../../src/delivery/command.ts';
+import { commandToRun, outputEnded, type RelayedOutput } from '../../src/delivery/command.ts';
 import { FORWARDED_SIGNALS, SignalRelay } from '../../src/delivery/signals.ts';
 import { isTesseraError } from '../../src/errors.ts';
 import type { CommandInfo, TaskInfo } from '../../src/mesos/types.ts';
@@ -56,6 +57,43 @@ describe('commandToRun', () => {
       );
     });
   }
+});
+
+describe('outputEnded', () => {
+  // An output whose end comes when `end` is called, and that always waits for its
+  // destination, having read `read()` bytes.
+  function waitingOutput(read: () => number): RelayedOutput & { end: () => void } {
+    const { promise: ended, resolve: end } = Promise.withResolvers<void>();
+    return { ended, isWaiting: () => true, bytesRead: read, end: () => end() };
+  }
+
+  it('waits on while behind its destination', { timeout: 10_000 }, async () => {
+    const output = waitingOutput(() => 0);
+    const result = outputEnded([output]);
+    assert.equal(await Promise.race([result, sleep(3000, 'pending')]), 'pending');
+    output.end();
+    assert.equal(await result, true);
+  });
+
+  it('gives up past what the pipe held', { timeout: 10_000 }, async () => {
+    // 64 KiB more at each check: a background process that keeps writing.
+    let read = 0;
+    const output = waitingOutput(() => {
+      read += 64 * 1024;
+      return read;
+    });
+    const started = performance.now();
+    assert.equal(await outputEnded([output]), false);
+    const waited = performance.now() - started;
+    assert.ok(waited >= 2000 && waited < 4000, `gave up after ${waited} ms`);
+  });
+
+  it('gives up after 2 s when not behind', { timeout: 10_000 }, async () => {
+    const output = { ...waitingOutput(() => 0), isWaiting: () => false };
+    const started = performance.now();
+    assert.equal(await outputEnded([output]), false);
+    assert.ok(performance.now() - started < 3000);
+  });
 });
 
 describe('SignalRelay', () => {

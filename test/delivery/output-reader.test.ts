@@ -220,16 +220,28 @@ describe('command output after the command exits', () => {
 
   it('waits for a slow destination', { timeout: 30_000 }, async () => {
     const lines: string[] = [];
-    // The command exits at once and leaves `head` writing, which only the slow
-    // destination holds up: at half a second a write, for longer than the 2 s wait.
-    const size = 448 * 1024;
+    // The command exits at once and leaves `head` writing less than a pipe holds. At
+    // 0.7 s a write, the output takes longer than the 2 s wait to pass.
+    const size = 192 * 1024;
     const written = await relayToFile(new MaskStream(patterns), join(dir, 'late'), {
-      delayMs: 500,
+      delayMs: 700,
       command: ['/bin/sh', '-c', `head -c ${size} /dev/zero & exit 0`],
       log: (line) => lines.push(line),
     });
     assert.deepEqual(lines, []);
     assert.ok(written.equals(Buffer.alloc(size)), 'the output differs');
+  });
+  it('cuts a background writer behind a slow destination', { timeout: 30_000 }, async () => {
+    const lines: string[] = [];
+    const started = performance.now();
+    // `yes` writes faster than 20 ms a write passes on, for as long as it runs.
+    await relayToFile(new MaskStream(patterns), join(dir, 'yes'), {
+      delayMs: 20,
+      command: ['/bin/sh', '-c', 'yes & exit 0'],
+      log: (line) => lines.push(line),
+    });
+    assert.match(lines.join('\n'), /a process it started still holds its output open/);
+    assert.ok(performance.now() - started < 15_000, 'the output was cut off late');
   });
 });
 
