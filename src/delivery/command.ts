@@ -80,7 +80,7 @@ export interface StartedChild extends CommandProcess {
 // the exit is no more than the pipe held (`EXIT_BACKLOG_BYTES`).
 export const OUTPUT_DRAIN_MS = 2000;
 
-// The most output a pipe of the child holds when it exits, with room to spare: Linux
+// The maximum output a pipe of the child holds when it exits, with room to spare: Linux
 // gives the socket pair of a child's stdio 208 KiB (net.core.wmem_default) by default.
 const EXIT_BACKLOG_BYTES = 256 * 1024;
 
@@ -177,7 +177,7 @@ function relayOutput(from: Readable | null, to: OutputSink | undefined): Relayed
 export async function outputEnded(outputs: RelayedOutput[]): Promise<boolean> {
   const ended = Promise.all(outputs.map((output) => output.ended)).then(() => true);
   const atExit = outputs.map((output) => output.bytesRead());
-  // The most that one of the pipes gave since the exit.
+  // The maximum that one of the pipes gave since the exit.
   const readSinceExit = () =>
     Math.max(...outputs.map((output, i) => output.bytesRead() - (atExit[i] as number)));
   for (let left = OUTPUT_DRAIN_MS; left > 0; ) {

@@ -109,6 +109,20 @@ describe('tessera exec flags checked before resolution', () => {
     });
   }
 
+  it('takes empty number variables as unset', { timeout: 30_000 }, async () => {
+    for (const variable of [
+      'TESSERA_GRACE',
+      'TESSERA_RECHECK_INTERVAL',
+      'TESSERA_SPLAY',
+      'TESSERA_START_TIMEOUT',
+      'TESSERA_MASK_MIN_LENGTH',
+    ]) {
+      const out = await runExec(valueTask('touch started'), [], { [variable]: '' });
+      assert.equal(out.result.code, 0, `${variable}: ${out.stderr}`);
+      await out.dir.cleanup();
+    }
+  });
+
   it('takes --recheck-interval of 2147483 seconds', { timeout: 20_000 }, async () => {
     const out = await runExec(valueTask('touch started'), ['--recheck-interval', '2147483']);
     assert.equal(out.result.code, 0, out.stderr);
