@@ -7,9 +7,13 @@ import type { ValueInUse } from '../delivery/session.ts';
 import { errorCode, isTesseraError, TesseraError } from '../errors.ts';
 import { decodeBase64 } from '../mesos/base64.ts';
 import type { Secret } from '../mesos/types.ts';
+import { MAX_REPORT_TTL_SECONDS } from '../server/task-versions.ts';
 
 /** A report lapses on the server after this many refresh intervals without a refresh. */
 const REFRESHES_PER_TTL = 3;
+
+// The longest refresh interval whose report lifetime the server accepts (8 hours).
+const MAX_REFRESH_MS = (MAX_REPORT_TTL_SECONDS / REFRESHES_PER_TTL) * 1000;
 
 /** Maximum wait for the server to record the end of the task, so that exit is not held up. */
 const END_REPORT_TIMEOUT_MS = 2000;
@@ -57,6 +61,12 @@ export class TaskVersionReport {
 
   constructor(options: TaskVersionReportOptions) {
     this.#options = options;
+  }
+
+  // A recheck interval over 8 hours would ask for a lifetime that the server rejects, so
+  // the report is refreshed every 8 hours at the longest.
+  get #refreshMs(): number {
+    return Math.min(this.#options.refreshMs, MAX_REFRESH_MS);
   }
 
   /** Resolves secrets through the server and remembers the version of each value. */
@@ -120,14 +130,14 @@ export class TaskVersionReport {
 
   #armRefresh(): void {
     if (this.#refresh !== undefined) return;
-    this.#refresh = setInterval(() => void this.#send(), this.#options.refreshMs);
+    this.#refresh = setInterval(() => void this.#send(), this.#refreshMs);
     this.#refresh.unref();
   }
 
   async #send(): Promise<void> {
     const secrets = this.#last;
     if (secrets === undefined || secrets.length === 0) return;
-    const ttlSeconds = Math.ceil((this.#options.refreshMs * REFRESHES_PER_TTL) / 1000);
+    const ttlSeconds = Math.ceil((this.#refreshMs * REFRESHES_PER_TTL) / 1000);
     await reportTaskVersions(this.#options.client, this.#options.taskId, secrets, ttlSeconds).catch(
       (error) =>
         this.#options.log(

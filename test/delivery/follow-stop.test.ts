@@ -115,6 +115,24 @@ describe('tessera exec stopping and restarting', () => {
     }
   });
 
+  it('reports with a recheck interval over 8 hours', TIMEOUT, async () => {
+    // Three intervals of 9 hours would be a lifetime over the server's one day.
+    const { run, dir } = await start('versions/long', 'echo started; sleep 1', [
+      '--recheck-interval',
+      String(9 * 3600),
+    ]);
+    try {
+      const [record] = await taskVersions(server, 'versions/long');
+      assert.equal(record?.version, 1, run.stderr());
+      const lifetime = Date.parse(record?.expires_time ?? '') - Date.now();
+      assert.ok(lifetime > 23 * 3600_000 && lifetime <= 24 * 3600_000, `${lifetime} ms`);
+      assert.equal((await run.ended()).code, 0);
+      assert.doesNotMatch(run.stderr(), /could not record the versions/);
+    } finally {
+      await dir.cleanup();
+    }
+  });
+
   it('warns of a short rotated value', TIMEOUT, async () => {
     const { run, dir } = await start('mask/short', 'echo started; while :; do sleep 0.1; done', [
       '--on-change',
