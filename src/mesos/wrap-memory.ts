@@ -34,32 +34,34 @@ export function execMemoryWarnings(subject: string, mem: unknown): string[] {
   ];
 }
 
-/** Returns the `mem` of a TaskInfo's resources in MiB, summed over its entries. */
-export function taskMemory(resources: unknown): number | undefined {
+/**
+ * Returns the `mem` of a TaskInfo's resources in MiB, summed over its entries. An entry
+ * whose value is not a positive number is returned as it is, for the warning to name.
+ */
+export function taskMemory(resources: unknown): unknown {
   if (!Array.isArray(resources)) return undefined;
   let total: number | undefined;
   for (const resource of resources as { name?: unknown; scalar?: { value?: unknown } }[]) {
     if (resource?.name !== 'mem') continue;
-    const value = mebibytes(resource.scalar?.value);
-    if (value !== undefined) total = (total ?? 0) + value;
+    const raw = resource.scalar?.value ?? null;
+    const value = mebibytes(raw);
+    if (value === undefined) return raw;
+    total = (total ?? 0) + value;
   }
   return total;
 }
 
-// The value as the definition gives it, for a message: a number the parser kept as its
-// text (JSON.rawJSON) prints as that text.
+// JSON.isRawJSON, like JSON.rawJSON, is in Node 24 but not in TypeScript's ES2024 library.
+const isRawJson = (JSON as unknown as { isRawJSON(value: unknown): boolean }).isRawJSON;
+
+// The value as the definition gives it, for a message. JSON.stringify prints a number
+// that the parser kept as its text (JSON.rawJSON) as that text.
 function printedValue(value: unknown): string {
-  if (typeof value === 'object' && value !== null && 'rawJSON' in value) {
-    return String((value as { rawJSON: unknown }).rawJSON);
-  }
   return JSON.stringify(value) ?? String(value);
 }
 
 // A number, or one that the definition's parser kept as its text (JSON.rawJSON).
 function mebibytes(value: unknown): number | undefined {
-  const number =
-    typeof value === 'object' && value !== null && 'rawJSON' in value
-      ? Number((value as { rawJSON: unknown }).rawJSON)
-      : value;
+  const number = isRawJson(value) ? Number((value as { rawJSON: string }).rawJSON) : value;
   return typeof number === 'number' && Number.isFinite(number) && number > 0 ? number : undefined;
 }

@@ -975,6 +975,38 @@ test('memory warning for an invalid mem', () => {
   }
 });
 
+test('memory warning for an invalid task mem', () => {
+  const task = load('mesos', 'launch-group-with-secrets.json');
+  const text = JSON.stringify(task);
+  for (const [value, printed] of [
+    ['0', '0'],
+    ['-5', '-5'],
+    ['"1024"', '"1024"'],
+    // A second entry that is not a positive number is named, not summed.
+    ['1024},"role":"*"},{"name":"mem","type":"SCALAR","scalar":{"value":-900', '-900'],
+  ] as const) {
+    const changed = text.replaceAll('{"value":256}', `{"value":${value}}`);
+    assert.notEqual(changed, text);
+    const warnings = wrapDefinitionText(changed, 'task.json').warnings.filter((warning) =>
+      warning.includes('mem'),
+    );
+    assert.deepEqual(warnings, [
+      `task 'billing-api.instance-1.server' has mem ${printed}, which is not a positive ` +
+        'number of MiB; set mem to what the command needs plus 128 for tessera exec',
+    ]);
+  }
+});
+
+test('memory warning for an object named rawJSON', () => {
+  const scenario = load('cases', '28-secret-rotation-relaunch.json');
+  const app = { ...structuredClone(scenario.marathonApp), mem: { rawJSON: '1024' } };
+  const warnings = wrapDefinition(app).warnings.filter((warning) => warning.includes('mem'));
+  assert.deepEqual(warnings, [
+    `app '/example-team/rotating' has mem {"rawJSON":"1024"}, which is not a positive ` +
+      'number of MiB; set mem to what the command needs plus 128 for tessera exec',
+  ]);
+});
+
 test('memory warning without mem', () => {
   const scenario = load('cases', '28-secret-rotation-relaunch.json');
   const app = structuredClone(scenario.marathonApp);
