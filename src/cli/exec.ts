@@ -100,7 +100,7 @@ export function registerExec(program: Command) {
           ...deliverySettings(options, task, policies, { address: client.address, token }, log),
         });
         await report.end();
-        passOn(result);
+        await passOn(result);
       } catch (error) {
         await report.end();
         throw error;
@@ -150,9 +150,12 @@ function workingDirectory(): string {
 
 // Exits as the command did: with its code, or by the same signal, so that Mesos records
 // the task's real end. A signal that dumps core becomes the status 128 + N instead.
-function passOn(result: ExecResult) {
+async function passOn(result: ExecResult): Promise<void> {
   const plan = planExit(result);
   if (plan.kind === 'raise') {
+    // The signal ends exec at once, so the output still queued for a slow reader goes
+    // out first, as it does before an exit.
+    await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
     process.removeAllListeners(plan.signal);
     process.kill(process.pid, plan.signal);
     return;
@@ -162,4 +165,11 @@ function passOn(result: ExecResult) {
     process.stderr.write(`tessera exec: ${plan.message}\n`);
   }
   process.exitCode = plan.code;
+}
+
+// Resolves once the stream has written everything queued before, or has failed: the
+// callback of a write comes after those of the writes before it.
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.destroyed || stream.writableLength === 0) return Promise.resolve();
+  return new Promise((done) => stream.write('', () => done()));
 }

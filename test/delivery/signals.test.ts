@@ -128,6 +128,25 @@ describe('tessera exec after a core-dumping signal', () => {
     });
   }
 
+  it('writes all output before raising a signal', { timeout: 30_000 }, async () => {
+    // More than a pipe holds, through a pipe to a shell loop that reads a byte at a time,
+    // so that some output waits in exec when the command kills itself.
+    const script = 'seq 1 60000; echo LAST-LINE; kill -TERM $$';
+    await writeTask(dir, script);
+    const pipeline = '"$0" exec --task task.json | while IFS= read -r line; do echo "$line"; done';
+    const child = spawn('/bin/sh', ['-c', pipeline, TESSERA], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TESSERA_TOKEN: 'tsr_unused' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+    });
+    await new Promise((done) => child.once('close', done));
+    assert.ok(stdout.endsWith('59999\n60000\nLAST-LINE\n'), stdout.slice(-40));
+  });
+
   it('raises SIGTERM again', { timeout: 30_000 }, async () => {
     const script = 'kill -TERM $$';
     await writeTask(dir, script);
