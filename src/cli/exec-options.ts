@@ -12,7 +12,7 @@ import { DEFAULT_MASK_MIN_BYTES, MIN_MASK_BYTES } from '../delivery/mask.ts';
 import type { FollowOptions, MaskOptions } from '../delivery/session.ts';
 import { DEFAULT_GRACE_MS } from '../delivery/supervise.ts';
 import { isTesseraError } from '../errors.ts';
-import { MAX_TIMEOUT_MS } from '../mesos/read-options.ts';
+import { MAX_TIMEOUT_SECONDS } from '../mesos/read-options.ts';
 import { referencePath, secretUses } from '../mesos/secrets.ts';
 import type { TaskInfo } from '../mesos/types.ts';
 import { tlsFrom } from './context.ts';
@@ -33,12 +33,10 @@ export interface DeliveryFlags {
 /** Seconds between checks of the followed secrets when no event came, by default. */
 export const DEFAULT_RECHECK_SECONDS = 300;
 
-// The maximum delay of a Node.js timer is 2^31 - 1 ms. A longer one fires after 1 ms,
-// so a recheck interval of 25 days would check the secrets about a thousand times a second.
-const MAX_SECONDS = Math.floor(MAX_TIMEOUT_MS / 1000);
-
-// Parses the seconds of a wait or an interval.
-const seconds = wholeNumberFrom(0, MAX_SECONDS);
+// Parses the seconds of a wait or an interval. A Node.js timer longer than the maximum
+// fires after 1 ms, so a recheck interval of 25 days would check the secrets about a
+// thousand times a second.
+const seconds = wholeNumberFrom(0, MAX_TIMEOUT_SECONDS);
 
 /** Adds the masking, retry and rotation options to the `exec` command. */
 export function addDeliveryOptions(command: Command): Command {

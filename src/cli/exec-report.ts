@@ -12,7 +12,7 @@ import { MAX_REPORT_TTL_SECONDS } from '../server/task-versions.ts';
 /** A report lapses on the server after this many refresh intervals without a refresh. */
 const REFRESHES_PER_TTL = 3;
 
-// The longest refresh interval whose report lifetime the server accepts (8 hours).
+// The maximum refresh interval whose report lifetime the server accepts (8 hours).
 const MAX_REFRESH_MS = (MAX_REPORT_TTL_SECONDS / REFRESHES_PER_TTL) * 1000;
 
 /** Maximum wait for the server to record the end of the task, so that exit is not held up. */

@@ -2,6 +2,7 @@ import { type Command, Option } from 'commander';
 import pino, { type Logger } from 'pino';
 import { type MountSpec, parseBackendSpec, parseMountSpec } from '../backends/spec.ts';
 import { TesseraError } from '../errors.ts';
+import { MAX_TIMEOUT_SECONDS } from '../mesos/read-options.ts';
 import { type RunningServer, SERVER_DEFAULTS, startServer } from '../server/start.ts';
 import { defaultTokenFile } from './context.ts';
 import { wholeNumber, wholeNumberFrom } from './put.ts';
@@ -36,10 +37,6 @@ Mesos tasks log in with a login role when the server follows their master:
 // A request body is about 4/3 of a secret plus 1 MiB, and the server decodes it into one
 // string, which V8 limits to buffer.constants.MAX_STRING_LENGTH (2^29 - 24 in Node.js 24).
 const MAX_SECRET_BYTES = 256 * 1024 * 1024;
-
-// The timeout also becomes each socket's idle timeout. Node.js timers take at most
-// 2^31 - 1 ms, and a longer one fires after 1 ms instead.
-const MAX_REQUEST_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
 /** Registers `tessera server`. */
 export function registerServer(program: Command) {
@@ -107,7 +104,8 @@ export function registerServer(program: Command) {
       )
         .env('TESSERA_REQUEST_TIMEOUT')
         .default(SERVER_DEFAULTS.requestTimeoutMs / 1000)
-        .argParser(wholeNumberFrom(1, MAX_REQUEST_TIMEOUT_SECONDS)),
+        // It also becomes each socket's idle timeout, a Node.js timer.
+        .argParser(wholeNumberFrom(1, MAX_TIMEOUT_SECONDS)),
     )
     .addOption(
       new Option(

@@ -10,6 +10,9 @@ import { printable } from './secret-rules.ts';
  */
 export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
+/** The same maximum in whole seconds, for options given in seconds (2147483). */
+export const MAX_TIMEOUT_SECONDS = Math.floor(MAX_TIMEOUT_MS / 1000);
+
 /**
  * Parses a whole number from 1 to `max`, given as a number or as text to `option` (a flag
  * such as `--timeout-ms`, or the name of an SDK option). Throws INVALID_ARGUMENT naming

@@ -59,20 +59,29 @@ describe('planExit', () => {
 interface CliRun {
   code: number | null;
   signal: NodeJS.Signals | null;
+  stdout: string;
   stderr: string;
 }
 
 // Runs `tessera exec` with core dumps allowed (`ulimit -c unlimited`), as an agent might.
 // The task lowers its own limit before it kills itself, so that any core file in the
-// working directory can only be one of tessera exec.
-function runCli(dir: string, script: string): Promise<CliRun> {
-  const wrapper = 'ulimit -c unlimited; exec "$0" exec --task task.json';
-  const child = spawn('/bin/sh', ['-c', wrapper, TESSERA], {
+// working directory can only be one of tessera exec. `shell` is the line that runs it,
+// with `$0` for the `tessera` launcher.
+function runCli(
+  dir: string,
+  script: string,
+  shell = 'ulimit -c unlimited; exec "$0" exec --task task.json',
+): Promise<CliRun> {
+  const child = spawn('/bin/sh', ['-c', shell, TESSERA], {
     cwd: dir,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TESSERA_TOKEN: 'tsr_unused' },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let stdout = '';
   let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8');
+  });
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString('utf8');
   });
@@ -84,7 +93,7 @@ function runCli(dir: string, script: string): Promise<CliRun> {
     }, RUN_TIMEOUT_MS);
     child.once('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stderr });
+      resolve({ code, signal, stdout, stderr });
     });
   });
 }
@@ -133,18 +142,12 @@ describe('tessera exec after a core-dumping signal', () => {
     // so that some output waits in exec when the command kills itself.
     const script = 'seq 1 60000; echo LAST-LINE; kill -TERM $$';
     await writeTask(dir, script);
-    const pipeline = '"$0" exec --task task.json | while IFS= read -r line; do echo "$line"; done';
-    const child = spawn('/bin/sh', ['-c', pipeline, TESSERA], {
-      cwd: dir,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TESSERA_TOKEN: 'tsr_unused' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    await new Promise((done) => child.once('close', done));
-    assert.ok(stdout.endsWith('59999\n60000\nLAST-LINE\n'), stdout.slice(-40));
+    const run = await runCli(
+      dir,
+      script,
+      '"$0" exec --task task.json | while IFS= read -r line; do echo "$line"; done',
+    );
+    assert.ok(run.stdout.endsWith('59999\n60000\nLAST-LINE\n'), run.stdout.slice(-40));
   });
 
   it('raises SIGTERM again', { timeout: 30_000 }, async () => {
