@@ -205,11 +205,12 @@ describe('command output after the command exits', () => {
   it('drops a secret start when cut', { timeout: 20_000 }, async () => {
     const secret = SECRETS[0] as string;
     const lines: string[] = [];
-    // A background process writes the secret's first 12 bytes, and its rest only after
-    // the wait for the output has cut it off.
+    // After `start`, a background process writes the secret's first 12 bytes, and its
+    // rest only after the wait for the output has cut it off. `start` comes first, so
+    // that it cannot land between the two parts.
     const script =
-      `(printf %s '${secret.slice(0, 12)}'; sleep 3; printf '%s\\n' '${secret.slice(12)}') & ` +
-      'echo start';
+      'echo start; ' +
+      `(printf %s '${secret.slice(0, 12)}'; sleep 3; printf '%s\\n' '${secret.slice(12)}') &`;
     const written = await relayToFile(new MaskStream(patterns), join(dir, 'cut'), {
       command: ['/bin/sh', '-c', script],
       log: (line) => lines.push(line),
