@@ -217,6 +217,7 @@ describe('command output after the command exits', () => {
     });
     assert.equal(written.toString(), 'start\n');
     assert.match(lines.join('\n'), /a process it started still holds its output open/);
+    assert.ok(!lines.join('\n').includes(secret.slice(0, 12)), 'the log shows the secret');
   });
 
   it('waits for a slow destination', { timeout: 30_000 }, async () => {
