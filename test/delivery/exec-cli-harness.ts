@@ -74,7 +74,10 @@ export function startExecCli(args: string[], env: NodeJS.ProcessEnv, cwd: string
         } else if (Date.now() - started > timeoutMs) {
           clearInterval(poll);
           reject(
-            new Error(`timed out waiting for ${text} on ${stream}\nstdout: ${out}\nstderr: ${err}`),
+            new Error(
+              `timed out waiting for ${text} on ${stream}\n` +
+                `stdout: ${lastChars(out)}\nstderr: ${lastChars(err)}`,
+            ),
           );
         }
       }, 50);
@@ -89,6 +92,12 @@ export function startExecCli(args: string[], env: NodeJS.ProcessEnv, cwd: string
     }
   };
   return { child, stdout: () => out, stderr: () => err, waitFor, ended, kill };
+}
+
+// Returns the last `count` characters of a run's output for an error message. A command
+// that writes without end would otherwise make a message of gigabytes.
+function lastChars(text: string, count = 4000): string {
+  return text.length <= count ? text : `...${text.slice(-count)}`;
 }
 
 /** Builds a TaskInfo whose shell command gets `variables` and `volumes`. */

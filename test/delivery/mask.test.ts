@@ -295,14 +295,17 @@ describe('tessera exec masking', () => {
     );
     const dir = await writeTaskDir(task);
     const tmpfs = await mkdtemp(join('/dev/shm', 'tessera-mask-test-'));
+    const run = startExecCli(
+      ['--tmpfs-dir', tmpfs, '--task', dir.taskFile],
+      execEnv(server.address, server.rootToken),
+      dir.dir,
+    );
     try {
-      const run = startExecCli(
-        ['--tmpfs-dir', tmpfs, '--task', dir.taskFile],
-        execEnv(server.address, server.rootToken),
-        dir.dir,
-      );
       await check(run, { dir: dir.dir, tmpfs });
     } finally {
+      // A failed check leaves the command running, and it may write without end.
+      run.kill();
+      await run.ended();
       await rm(tmpfs, { recursive: true, force: true });
       await dir.cleanup();
     }
