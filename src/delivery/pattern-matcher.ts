@@ -9,10 +9,10 @@ const MAX_GRAM = 4;
 // 50 values of 24 bytes and their encoded forms (200 patterns) set about 1.6% of them. So
 // one or two samples in a hundred of unrelated output pass it and go on to a second
 // filter, then to the map of grams. A hash collision only costs those look-ups, so it
-// never hides a match. Both filters hold bits, not bytes, so that they stay in the
-// processor's cache while the relay reads and writes the output. With tables of 2^18
-// bytes, the search alone on hot caches was faster. But in `bench/mask.ts` the masked
-// relay then took about 140 ms/GiB more CPU time than the plain one, and with bits 80.
+// never hides a match. Both filters hold bits, not bytes. With tables of 2^18 bytes, the
+// search alone on hot caches was faster. But in `bench/mask.ts` the masked relay then
+// took about 140 ms/GiB more CPU time than the plain one, and with bits 80, most likely
+// because small tables stay in the processor's cache while the relay writes the output.
 const FILTER_HASH_BITS = 18;
 
 /** The shortest pattern that can be searched for. */
