@@ -22,7 +22,7 @@ export function execMemoryWarnings(subject: string, mem: unknown): string[] {
   const mib = mebibytes(mem);
   if (mib === undefined) {
     return [
-      `${subject} has mem ${printedValue(mem)}, which is not a positive number of MiB; ` +
+      `${subject} has mem ${printedValue(mem)}, which is not a positive, finite number of MiB; ` +
         `set mem to what the command needs plus ${EXEC_MEMORY_MIB} for tessera exec`,
     ];
   }
@@ -36,7 +36,7 @@ export function execMemoryWarnings(subject: string, mem: unknown): string[] {
 
 /**
  * Returns the `mem` of a TaskInfo's resources in MiB, summed over its entries. An entry
- * whose value is not a positive number is returned as it is, for the warning to name.
+ * whose value is not a positive, finite number is returned as it is, for the warning to name.
  */
 export function taskMemory(resources: unknown): unknown {
   if (!Array.isArray(resources)) return undefined;

@@ -969,8 +969,8 @@ test('memory warning for an invalid mem', () => {
     const app = { ...structuredClone(scenario.marathonApp), mem };
     const warnings = wrapDefinition(app).warnings.filter((warning) => warning.includes('mem'));
     assert.deepEqual(warnings, [
-      `app '/example-team/rotating' has mem ${printed}, which is not a positive number of ` +
-        'MiB; set mem to what the command needs plus 128 for tessera exec',
+      `app '/example-team/rotating' has mem ${printed}, which is not a positive, finite ` +
+        'number of MiB; set mem to what the command needs plus 128 for tessera exec',
     ]);
   }
 });
@@ -982,7 +982,9 @@ test('memory warning for an invalid task mem', () => {
     ['0', '0'],
     ['-5', '-5'],
     ['"1024"', '"1024"'],
-    // A second entry that is not a positive number is named, not summed.
+    // Too large for a double: the parser would make it Infinity.
+    ['1e400', '1e400'],
+    // A second entry that is not a positive, finite number is named, not summed.
     ['1024},"role":"*"},{"name":"mem","type":"SCALAR","scalar":{"value":-900', '-900'],
   ] as const) {
     const changed = text.replaceAll('{"value":256}', `{"value":${value}}`);
@@ -991,8 +993,8 @@ test('memory warning for an invalid task mem', () => {
       warning.includes('mem'),
     );
     assert.deepEqual(warnings, [
-      `task 'billing-api.instance-1.server' has mem ${printed}, which is not a positive ` +
-        'number of MiB; set mem to what the command needs plus 128 for tessera exec',
+      `task 'billing-api.instance-1.server' has mem ${printed}, which is not a positive, ` +
+        'finite number of MiB; set mem to what the command needs plus 128 for tessera exec',
     ]);
   }
 });
@@ -1002,8 +1004,8 @@ test('memory warning for an object named rawJSON', () => {
   const app = { ...structuredClone(scenario.marathonApp), mem: { rawJSON: '1024' } };
   const warnings = wrapDefinition(app).warnings.filter((warning) => warning.includes('mem'));
   assert.deepEqual(warnings, [
-    `app '/example-team/rotating' has mem {"rawJSON":"1024"}, which is not a positive ` +
-      'number of MiB; set mem to what the command needs plus 128 for tessera exec',
+    `app '/example-team/rotating' has mem {"rawJSON":"1024"}, which is not a positive, ` +
+      'finite number of MiB; set mem to what the command needs plus 128 for tessera exec',
   ]);
 });
 
