@@ -36,7 +36,8 @@ export function execMemoryWarnings(subject: string, mem: unknown): string[] {
 
 /**
  * Returns the `mem` of a TaskInfo's resources in MiB, summed over its entries. An entry
- * whose value is not a positive, finite number is returned as it is, for the warning to name.
+ * whose value is not a positive, finite number is returned as it is, for the warning to
+ * name.
  */
 export function taskMemory(resources: unknown): unknown {
   if (!Array.isArray(resources)) return undefined;
