@@ -19,6 +19,8 @@ export interface CommandSpec {
 export interface ExecResult {
   code: number | null;
   signal: NodeJS.Signals | null;
+  /** True when output was dropped because exec was asked to stop (see `hurryOutput`). */
+  outputDropped?: boolean;
 }
 
 /**
@@ -70,6 +72,12 @@ export interface ChildOptions extends ChildOutput {
 /** A started child and the promise of how it ended, after its output is passed on. */
 export interface StartedChild extends CommandProcess {
   ended: Promise<ExecResult>;
+  /**
+   * Counts the time in which the output waits for its destination toward the wait after
+   * the exit, as when exec is asked to stop: a reader that takes nothing then no longer
+   * keeps exec running.
+   */
+  hurryOutput(): void;
   /** Kills the child's group if `tessera exec` dies; release it once the group is stopped. */
   watchdog: GroupWatchdog;
 }
@@ -123,12 +131,25 @@ export function startChild(spec: CommandSpec, options: ChildOptions): Promise<St
       relayOutput(child.stdout, options.stdout),
       relayOutput(child.stderr, options.stderr),
     ];
+    const hurry = { set: false };
     const ended = new Promise<ExecResult>((done) => {
       child.once('exit', async (code, signal) => {
         const exitedAt = performance.now();
-        if (!(await outputEnded(outputs))) {
-          cutOutput(outputs, (performance.now() - exitedAt) / 1000, options.log);
+        if (await outputEnded(outputs, () => hurry.set)) {
+          done({ code, signal });
+          return;
         }
+        cutOutput(outputs);
+        // The caller reports output dropped at a stop, together with what it drops itself.
+        if (hurry.set) {
+          done({ code, signal, outputDropped: true });
+          return;
+        }
+        const seconds = ((performance.now() - exitedAt) / 1000).toFixed(0);
+        options.log?.(
+          `the command exited, but a process it started still holds its output open; ` +
+            `output after ${seconds} s is dropped`,
+        );
         done({ code, signal });
       });
     });
@@ -136,7 +157,10 @@ export function startChild(spec: CommandSpec, options: ChildOptions): Promise<St
       if (child.pid === undefined) reject(startError(spec, options.cwd, error));
     });
     child.once('spawn', () => {
-      resolve({ child, ended, ownGroup, watchdog });
+      const hurryOutput = () => {
+        hurry.set = true;
+      };
+      resolve({ child, ended, ownGroup, watchdog, hurryOutput });
     });
   });
 }
@@ -171,10 +195,13 @@ function relayOutput(from: Readable | null, to: OutputSink | undefined): Relayed
 /**
  * Waits for the end of the output after the child exits. Returns false once the output
  * has not ended in `OUTPUT_DRAIN_MS`. Time in which it waited for its destination does
- * not count until more than `EXIT_BACKLOG_BYTES` came after the exit: output beyond what
- * the pipe held is a background process's.
+ * not count until more than `EXIT_BACKLOG_BYTES` came after the exit (output beyond what
+ * the pipe held is a background process's), or until `hurried` returns true.
  */
-export async function outputEnded(outputs: RelayedOutput[]): Promise<boolean> {
+export async function outputEnded(
+  outputs: RelayedOutput[],
+  hurried: () => boolean = () => false,
+): Promise<boolean> {
   const ended = Promise.all(outputs.map((output) => output.ended)).then(() => true);
   const atExit = outputs.map((output) => output.bytesRead());
   // The maximum that one of the pipes gave since the exit.
@@ -183,7 +210,7 @@ export async function outputEnded(outputs: RelayedOutput[]): Promise<boolean> {
   for (let left = OUTPUT_DRAIN_MS; left > 0; ) {
     if (await Promise.race([ended, sleep(DRAIN_CHECK_MS, false, { ref: false })])) return true;
     const waiting = outputs.some((output) => output.isWaiting());
-    if (!waiting || readSinceExit() > EXIT_BACKLOG_BYTES) left -= DRAIN_CHECK_MS;
+    if (!waiting || hurried() || readSinceExit() > EXIT_BACKLOG_BYTES) left -= DRAIN_CHECK_MS;
   }
   return false;
 }
@@ -196,23 +223,15 @@ function endOf(stream: Readable): Promise<void> {
   });
 }
 
-// Closes this end of the pipes that a process the command started still holds, so that
-// they no longer keep `tessera exec` running. That process's later output is lost, and
-// so is output held back as the start of a possible secret, whose rest will not come.
-function cutOutput(
-  outputs: RelayedOutput[],
-  waitedSeconds: number,
-  log: ((line: string) => void) | undefined,
-): void {
+// Closes this end of the command's pipes, which a process the command started may still
+// hold, so that they no longer keep `tessera exec` running. Later output is lost, and so
+// is output held back as the start of a possible secret, whose rest will not come.
+function cutOutput(outputs: RelayedOutput[]): void {
   for (const { source, sink } of outputs) {
     source?.unpipe();
     source?.destroy();
     sink?.cut?.();
   }
-  log?.(
-    `the command exited, but a process it started still holds its output open; ` +
-      `output after ${waitedSeconds.toFixed(0)} s is dropped`,
-  );
 }
 
 function startError(spec: CommandSpec, cwd: string, error: unknown): TesseraError {

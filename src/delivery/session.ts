@@ -1,9 +1,10 @@
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isatty } from 'node:tty';
 
 import type { TaskInfo } from '../mesos/types.ts';
 import { type ChangePolicy, policyForUse } from './change-policy.ts';
-import type { CommandSpec, ExecResult } from './command.ts';
+import { type CommandSpec, type ExecResult, OUTPUT_DRAIN_MS } from './command.ts';
 import { buildChildEnvironment } from './environment.ts';
 import { checkExecveSize } from './execve-size.ts';
 import { Follower, rewriteAtomically } from './follow.ts';
@@ -95,12 +96,47 @@ export async function runSession(input: SessionInput, relay: SignalRelay): Promi
   const stop = input.follow
     ? follow(input, input.follow, policies, supervisor, maskers)
     : undefined;
+  let cut = false;
   try {
-    return await supervisor.wait();
+    const result = await supervisor.wait();
+    cut = result.outputDropped === true;
+    return result;
   } finally {
     await stop?.();
-    await maskers?.end();
+    const dropped = maskers !== undefined && (await endOutput(maskers, supervisor, cut));
+    if (cut || dropped) {
+      input.log(
+        "exec is stopping, and the command's output did not all reach its reader within " +
+          `${OUTPUT_DRAIN_MS / 1000} s; the rest is dropped`,
+      );
+    }
   }
+}
+
+/**
+ * Passes on the rest of the masked output, and returns whether some was dropped. After a
+ * stop, the reader gets `OUTPUT_DRAIN_MS` from the later of the stop and this call, so
+ * that a reader that takes nothing keeps neither the task nor its files. With `dropNow`,
+ * as when the command's output was already cut off at a stop, the rest goes at once.
+ */
+async function endOutput(
+  maskers: Maskers,
+  supervisor: Supervisor,
+  dropNow: boolean,
+): Promise<boolean> {
+  if (dropNow) maskers.drop();
+  const ended = maskers.end().then(() => false);
+  if (dropNow) return ended.then(() => true);
+  const stopRequested = supervisor.stopRequested;
+  const stopped = new Promise<void>((done) => {
+    if (stopRequested.aborted) done();
+    else stopRequested.addEventListener('abort', () => done(), { once: true });
+  });
+  const waitedOut = stopped.then(() => sleep(OUTPUT_DRAIN_MS, true, { ref: false }));
+  if (!(await Promise.race([ended, waitedOut]))) return false;
+  maskers.drop();
+  await ended;
+  return true;
 }
 
 interface Maskers {
@@ -108,6 +144,8 @@ interface Maskers {
   stderr: MaskStream;
   update(values: readonly Buffer[]): void;
   end(): Promise<void>;
+  /** Drops the output that waits for the destination. */
+  drop(): void;
 }
 
 function startMasking(input: SessionInput, options: MaskOptions): Maskers {
@@ -153,6 +191,10 @@ function startMasking(input: SessionInput, options: MaskOptions): Maskers {
       stderr.setPatterns(next);
     },
     end: () => Promise.all([endStream(stdout), endStream(stderr)]).then(() => undefined),
+    drop: () => {
+      stdout.destroy();
+      stderr.destroy();
+    },
   };
 }
 

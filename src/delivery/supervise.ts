@@ -36,6 +36,7 @@ export class Supervisor {
   #stopSignal: NodeJS.Signals | undefined;
   #stopping: Promise<void> | undefined;
   #finished = false;
+  readonly #stopRequested = new AbortController();
 
   constructor(spec: CommandSpec, options: SupervisorOptions, relay: SignalRelay) {
     this.#spec = spec;
@@ -84,6 +85,11 @@ export class Supervisor {
     }
   }
 
+  /** A signal aborted at the first SIGTERM, the request of Mesos to end the task. */
+  get stopRequested(): AbortSignal {
+    return this.#stopRequested.signal;
+  }
+
   /** Tells whether the current process of the command is still running. */
   get running(): boolean {
     const child = this.#current?.child;
@@ -118,6 +124,10 @@ export class Supervisor {
   // the middle of a restart.
   #onSignal(signal: NodeJS.Signals): void {
     if (signal === 'SIGTERM') {
+      // Output that waits for a reader that takes nothing must not keep the task, and its
+      // files, past the stop.
+      this.#stopRequested.abort();
+      this.#current?.hurryOutput();
       // A second SIGTERM does not wait out the grace period: what is left gets SIGKILL.
       if (this.#stopSignal !== undefined && this.#current !== undefined) {
         this.#options.log?.('received SIGTERM again; sending SIGKILL now');

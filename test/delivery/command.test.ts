@@ -89,6 +89,20 @@ describe('outputEnded', () => {
     assert.ok(waited < 4000, `gave up after ${waited} ms`);
   });
 
+  it('gives up behind its destination once hurried', { timeout: 10_000 }, async () => {
+    // As after a SIGTERM: the time behind a reader that takes nothing counts from then on.
+    const output = waitingOutput(() => 0);
+    let hurried = false;
+    const result = outputEnded([output], () => hurried);
+    assert.equal(await Promise.race([result, sleep(1000, 'pending')]), 'pending');
+    hurried = true;
+    const started = performance.now();
+    assert.equal(await result, false);
+    const waited = performance.now() - started;
+    assert.ok(waited >= 1900, `gave up after ${waited} ms`);
+    assert.ok(waited < 3000, `gave up after ${waited} ms`);
+  });
+
   it('gives up after 2 s when not behind', { timeout: 10_000 }, async () => {
     const output = { ...waitingOutput(() => 0), isWaiting: () => false };
     const started = performance.now();

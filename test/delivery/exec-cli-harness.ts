@@ -33,9 +33,23 @@ export async function writeTaskDir(task: unknown): Promise<TaskDir> {
   return { dir, taskFile, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
-/** Starts `tessera exec ARGS` in its own process group, so that a test can end all of it. */
-export function startExecCli(args: string[], env: NodeJS.ProcessEnv, cwd: string): ExecCli {
-  const child = spawn(TESSERA_BIN, ['exec', ...args], { env, cwd, detached: true });
+/**
+ * Starts `tessera exec ARGS` in its own process group, so that a test can end all of it.
+ * Its stdout goes to the file descriptor `stdout` when one is given, else to a pipe whose
+ * output `stdout()` returns.
+ */
+export function startExecCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  stdout?: number,
+): ExecCli {
+  const child = spawn(TESSERA_BIN, ['exec', ...args], {
+    env,
+    cwd,
+    detached: true,
+    stdio: ['pipe', stdout ?? 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout?.on('data', (chunk: Buffer) => {

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, existsSync, openSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { buildMaskPatterns, MaskStream } from '../../src/delivery/mask.ts';
 import { request, startTestServer, type TestServer } from '../helpers/server.ts';
@@ -287,6 +289,7 @@ describe('tessera exec masking', () => {
   async function withFileSecretRun(
     script: string,
     check: (run: ExecCli, paths: { dir: string; tmpfs: string }) => Promise<void>,
+    stdout?: number,
   ): Promise<void> {
     const task = shellTask(
       script,
@@ -299,6 +302,7 @@ describe('tessera exec masking', () => {
       ['--tmpfs-dir', tmpfs, '--task', dir.taskFile],
       execEnv(server.address, server.rootToken),
       dir.dir,
+      stdout,
     );
     try {
       await check(run, { dir: dir.dir, tmpfs });
@@ -328,6 +332,46 @@ describe('tessera exec masking', () => {
       assert.ok(!run.stderr().includes(SECRET));
     });
   });
+
+  // Like a task whose log reader hangs: exec's stdout is a FIFO that no process reads.
+  for (const [name, script] of [
+    // The command exits while exec still has its output to pass on.
+    ['after the command exits', 'head -c 250000 /dev/zero | tr "\\0" x; echo "$PW"; touch exited'],
+    // The command blocks on its output, and the SIGTERM ends it.
+    ['while the command blocks', 'touch exited; head -c 4000000 /dev/zero | tr "\\0" x'],
+  ] as const) {
+    it(`stops at SIGTERM ${name} and its reader takes nothing`, { timeout: 30_000 }, async () => {
+      const fifoDir = await mkdtemp(join('/dev/shm', 'tessera-mask-fifo-'));
+      const fifo = join(fifoDir, 'stdout');
+      execFileSync('mkfifo', [fifo]);
+      const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+      const writer = openSync(fifo, constants.O_WRONLY);
+      try {
+        await withFileSecretRun(
+          script,
+          async (run, { dir, tmpfs }) => {
+            await waitUntil(() => existsSync(join(dir, 'exited')), 'the command to run');
+            await sleep(500);
+            // exec waits for the reader, with the secret's file still in place.
+            assert.notDeepEqual(await readdir(tmpfs), []);
+            run.child.kill('SIGTERM');
+            await waitUntil(async () => (await readdir(tmpfs)).length === 0, 'the files to go');
+            assert.equal(existsSync(join(dir, 'secrets', 'db')), false);
+            assert.match(
+              run.stderr(),
+              /exec is stopping, and the command's output did not all reach its reader within 2 s; the rest is dropped/,
+            );
+            assert.ok(!run.stderr().includes(SECRET));
+          },
+          writer,
+        );
+      } finally {
+        closeSync(writer);
+        closeSync(reader);
+        await rm(fifoDir, { recursive: true, force: true });
+      }
+    });
+  }
 
   it('runs on when its stderr reader leaves', { timeout: 30_000 }, async () => {
     // The reader of exec's diagnostics is gone before exec writes its first line.
@@ -398,3 +442,12 @@ describe('tessera exec masking', () => {
     }
   });
 });
+
+// Polls `condition` every 50 ms, and fails after 10 s naming what it waited for.
+async function waitUntil(condition: () => boolean | Promise<boolean>, what: string) {
+  const deadline = Date.now() + 10_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
