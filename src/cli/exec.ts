@@ -154,8 +154,10 @@ async function passOn(result: ExecResult): Promise<void> {
   const plan = planExit(result);
   if (plan.kind === 'raise') {
     // The signal ends exec at once, so the output still queued for a slow reader goes
-    // out first, as it does before an exit.
-    await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+    // out first, as it does before an exit, unless the reader took nothing at a stop.
+    if (result.outputDropped !== true) {
+      await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+    }
     process.removeAllListeners(plan.signal);
     process.kill(process.pid, plan.signal);
     return;
@@ -165,6 +167,8 @@ async function passOn(result: ExecResult): Promise<void> {
     process.stderr.write(`tessera exec: ${plan.message}\n`);
   }
   process.exitCode = plan.code;
+  // A write queued for a reader that takes nothing would keep exec running.
+  if (result.outputDropped === true) process.exit();
 }
 
 // Resolves once the stream has written everything queued before, or has failed: the

@@ -19,7 +19,10 @@ export interface CommandSpec {
 export interface ExecResult {
   code: number | null;
   signal: NodeJS.Signals | null;
-  /** True when output was dropped because exec was asked to stop (see `hurryOutput`). */
+  /**
+   * True when output was dropped at a stop because its reader took nothing (see
+   * `hurryOutput`), so exec need not wait for its last writes.
+   */
   outputDropped?: boolean;
 }
 

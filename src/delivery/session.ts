@@ -96,14 +96,14 @@ export async function runSession(input: SessionInput, relay: SignalRelay): Promi
   const stop = input.follow
     ? follow(input, input.follow, policies, supervisor, maskers)
     : undefined;
-  let cut = false;
+  let result: ExecResult | undefined;
   try {
-    const result = await supervisor.wait();
-    cut = result.outputDropped === true;
-    return result;
+    result = await supervisor.wait();
   } finally {
     await stop?.();
+    const cut = result?.outputDropped === true;
     const dropped = maskers !== undefined && (await endOutput(maskers, supervisor, cut));
+    if (result !== undefined) result.outputDropped = cut || dropped;
     if (cut || dropped) {
       input.log(
         "exec is stopping, and the command's output did not all reach its reader within " +
@@ -111,6 +111,7 @@ export async function runSession(input: SessionInput, relay: SignalRelay): Promi
       );
     }
   }
+  return result;
 }
 
 /**

@@ -334,11 +334,20 @@ describe('tessera exec masking', () => {
   });
 
   // Like a task whose log reader hangs: exec's stdout is a FIFO that no process reads.
-  for (const [name, script] of [
+  // exec then ends as the command did, without waiting for its last write.
+  for (const [name, script, ending] of [
     // The command exits while exec still has its output to pass on.
-    ['after the command exits', 'head -c 250000 /dev/zero | tr "\\0" x; echo "$PW"; touch exited'],
+    [
+      'after the command exits',
+      'head -c 250000 /dev/zero | tr "\\0" x; echo "$PW"; touch exited',
+      { code: 0, signal: null },
+    ],
     // The command blocks on its output, and the SIGTERM ends it.
-    ['while the command blocks', 'touch exited; head -c 4000000 /dev/zero | tr "\\0" x'],
+    [
+      'while the command blocks',
+      'touch exited; exec head -c 4000000 /dev/zero',
+      { code: null, signal: 'SIGTERM' },
+    ],
   ] as const) {
     it(`stops at SIGTERM ${name} and its reader takes nothing`, { timeout: 30_000 }, async () => {
       const fifoDir = await mkdtemp(join('/dev/shm', 'tessera-mask-fifo-'));
@@ -362,6 +371,7 @@ describe('tessera exec masking', () => {
               /exec is stopping, and the command's output did not all reach its reader within 2 s; the rest is dropped/,
             );
             assert.ok(!run.stderr().includes(SECRET));
+            assert.deepEqual(await run.ended(10_000), ending);
           },
           writer,
         );
