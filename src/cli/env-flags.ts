@@ -21,12 +21,27 @@ export function parseBooleanVariable(value: string): boolean | undefined | 'inva
 }
 
 /**
- * Makes every environment twin of an option read by its value, before any action runs.
- * Commander sets a boolean flag when its variable is defined at all, so that
- * `TESSERA_NO_MASK=false` would turn masking off. Here a false or empty value leaves the
- * flag unset, an empty value of any other variable counts as unset too, and any other
- * value of a boolean variable is a usage error (exit status 1) that names the variable
- * but not the value.
+ * Makes Commander skip the environment twin of each option of `program` and its
+ * subcommands when that variable is empty, because an empty variable counts as unset.
+ * Otherwise Commander hands the empty value to the option's parser, which rejects it for
+ * a number. The help then does not name that variable. Call it once every subcommand is
+ * added.
+ */
+export function skipEmptyVariables(program: Command): void {
+  for (const option of program.options) {
+    if (option.envVar !== undefined && process.env[option.envVar] === '') {
+      option.envVar = undefined;
+    }
+  }
+  for (const command of program.commands) skipEmptyVariables(command);
+}
+
+/**
+ * Makes the environment twin of every boolean flag read by its value, before any action
+ * runs. Commander sets a boolean flag when its variable is defined at all, so that
+ * `TESSERA_NO_MASK=false` would turn masking off. Here a false value leaves the flag
+ * unset, and a value other than those of `BOOLEAN_VARIABLE_VALUES` is a usage error (exit
+ * status 1) that names the variable but not the value.
  */
 export function readEnvironmentByValue(program: Command): void {
   program.hook('preAction', (_program, action) => {
@@ -35,9 +50,9 @@ export function readEnvironmentByValue(program: Command): void {
       const key = option.attributeName();
       if (name === undefined || action.getOptionValueSource(key) !== 'env') continue;
 
-      const raw = process.env[name] ?? '';
-      const isBoolean = !option.required && !option.optional;
-      const parsed = isBoolean ? parseBooleanVariable(raw) : raw === '' ? undefined : true;
+      // An option that takes a value gets the variable's value as it is.
+      if (option.required || option.optional) continue;
+      const parsed = parseBooleanVariable(process.env[name] ?? '');
       if (parsed === 'invalid') {
         action.error(`error: ${name} must be ${BOOLEAN_VARIABLE_VALUES}`, {
           code: 'tessera.invalidVariable',

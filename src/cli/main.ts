@@ -2,7 +2,11 @@ import { Command, CommanderError } from 'commander';
 import { isTesseraError } from '../errors.ts';
 import { packageVersion } from '../version.ts';
 import { commandsFor, type RegisterCommands } from './command-groups.ts';
-import { BOOLEAN_VARIABLE_VALUES, readEnvironmentByValue } from './env-flags.ts';
+import {
+  BOOLEAN_VARIABLE_VALUES,
+  readEnvironmentByValue,
+  skipEmptyVariables,
+} from './env-flags.ts';
 import { withoutOptionValue } from './usage-errors.ts';
 
 // Exit statuses, as in Vault's CLI: 1 for a usage error, 2 for a failure.
@@ -34,6 +38,7 @@ export function buildProgram(groups: readonly RegisterCommands[]): Command {
 
   readEnvironmentByValue(program);
   for (const register of groups) register(program);
+  skipEmptyVariables(program);
   return program;
 }
 

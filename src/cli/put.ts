@@ -142,15 +142,10 @@ function fieldsFromJson(input: string): Record<string, Buffer> {
 
 /**
  * Returns a commander argument parser for a whole number from `min` to `max`. The usage
- * error names the range, and commander names the option. An empty value, as from an
- * empty variable, keeps the option's default: an empty variable counts as unset.
+ * error names the range, and commander names the option.
  */
-export function wholeNumberFrom(
-  min: number,
-  max: number,
-): (value: string, previous?: number) => number {
-  return (value, previous) => {
-    if (value === '' && previous !== undefined) return previous;
+export function wholeNumberFrom(min: number, max: number): (value: string) => number {
+  return (value) => {
     const number = Number(value);
     if (!/^\d+$/.test(value) || !Number.isSafeInteger(number) || number < min || number > max) {
       const range = max === Number.MAX_SAFE_INTEGER ? `of ${min} or more` : `from ${min} to ${max}`;

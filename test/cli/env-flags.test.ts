@@ -123,6 +123,17 @@ describe('tessera exec flags checked before resolution', () => {
     }
   });
 
+  it('rejects an empty number flag', { timeout: 30_000 }, async () => {
+    // Only an empty variable counts as unset: an empty flag is a mistake of the caller.
+    for (const flag of ['--mask-min-length', '--grace']) {
+      const out = await runExec(valueTask('touch started'), [flag, '']);
+      assert.equal(out.result.code, 1, `${flag}: ${out.stderr}`);
+      assert.match(out.stderr, /argument '' is invalid\. expected a whole number/);
+      assert.deepEqual(await readdir(out.dir.dir), ['task.json']);
+      await out.dir.cleanup();
+    }
+  });
+
   it('takes --recheck-interval of 2147483 seconds', { timeout: 20_000 }, async () => {
     const out = await runExec(valueTask('touch started'), ['--recheck-interval', '2147483']);
     assert.equal(out.result.code, 0, out.stderr);
