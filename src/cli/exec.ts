@@ -2,6 +2,7 @@ import { type Command, Option } from 'commander';
 import { TesseraClient } from '../client/client.ts';
 import { startFailureStatus } from '../delivery/command.ts';
 import { type ExecResult, execTask } from '../delivery/exec.ts';
+import { flushed } from '../delivery/output-reader.ts';
 import { planExit } from '../delivery/signals.ts';
 import { TesseraError } from '../errors.ts';
 import {
@@ -169,11 +170,4 @@ async function passOn(result: ExecResult): Promise<void> {
   process.exitCode = plan.code;
   // A write queued for a reader that takes nothing would keep exec running.
   if (result.outputDropped === true) process.exit();
-}
-
-// Resolves once the stream has written everything queued before, or has failed: the
-// callback of a write comes after those of the writes before it.
-function flushed(stream: NodeJS.WriteStream): Promise<void> {
-  if (stream.destroyed || stream.writableLength === 0) return Promise.resolve();
-  return new Promise((done) => stream.write('', () => done()));
 }

@@ -1,5 +1,5 @@
 import { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 // The size of each read buffer: the default capacity of a Linux pipe, and the most that
 // Node.js reads from a pipe at once.
@@ -108,4 +108,14 @@ export function pipeOutput(from: Readable, to: OutputSink): OutputPipe {
   // Output that `to` has taken but not yet passed on also waits for the destination.
   const queued = () => to.writableLength > 0 || (to.readableLength ?? 0) > 0;
   return { source: reader, isWaiting: () => waiting || queued(), bytesRead: () => read };
+}
+
+/**
+ * Resolves once the stream has written everything queued before, or has failed: the
+ * callback of a write comes after those of the writes before it.
+ */
+export function flushed(stream: NodeJS.WritableStream): Promise<void> {
+  const { destroyed, writableLength } = stream as Partial<Writable>;
+  if (destroyed === true || writableLength === 0) return Promise.resolve();
+  return new Promise((done) => stream.write('', () => done()));
 }

@@ -9,6 +9,7 @@ import { buildChildEnvironment } from './environment.ts';
 import { checkExecveSize } from './execve-size.ts';
 import { Follower, rewriteAtomically } from './follow.ts';
 import { buildMaskPatterns, MaskStream } from './mask.ts';
+import { flushed } from './output-reader.ts';
 import type { DeliveryPlan, PlannedUse, ResolveSecrets } from './plan.ts';
 import { outputReclaimer } from './reclaim.ts';
 import type { SignalRelay } from './signals.ts';
@@ -103,8 +104,8 @@ export async function runSession(input: SessionInput, relay: SignalRelay): Promi
     await stop?.();
     const cut = result?.outputDropped === true;
     const dropped = maskers !== undefined && (await endOutput(maskers, supervisor, cut));
-    if (result !== undefined) result.outputDropped = cut || dropped;
     if (cut || dropped) {
+      if (result !== undefined) result.outputDropped = true;
       input.log(
         "exec is stopping, and the command's output did not all reach its reader within " +
           `${OUTPUT_DRAIN_MS / 1000} s; the rest is dropped`,
@@ -125,9 +126,12 @@ async function endOutput(
   supervisor: Supervisor,
   dropNow: boolean,
 ): Promise<boolean> {
-  if (dropNow) maskers.drop();
+  // Dropped output is not waited for: the destination's last write may never complete.
+  if (dropNow) {
+    maskers.drop();
+    return true;
+  }
   const ended = maskers.end().then(() => false);
-  if (dropNow) return ended.then(() => true);
   const stopRequested = supervisor.stopRequested;
   const stopped = new Promise<void>((done) => {
     if (stopRequested.aborted) done();
@@ -136,7 +140,6 @@ async function endOutput(
   const waitedOut = stopped.then(() => sleep(OUTPUT_DRAIN_MS, true, { ref: false }));
   if (!(await Promise.race([ended, waitedOut]))) return false;
   maskers.drop();
-  await ended;
   return true;
 }
 
@@ -191,7 +194,12 @@ function startMasking(input: SessionInput, options: MaskOptions): Maskers {
       stdout.setPatterns(next);
       stderr.setPatterns(next);
     },
-    end: () => Promise.all([endStream(stdout), endStream(stderr)]).then(() => undefined),
+    // Ends when the destinations have written all of it: a write that waits for a reader
+    // that takes nothing would keep exec running after the session.
+    end: async () => {
+      await Promise.all([endStream(stdout), endStream(stderr)]);
+      await Promise.all([flushed(options.stdout), flushed(options.stderr)]);
+    },
     drop: () => {
       stdout.destroy();
       stderr.destroy();

@@ -130,8 +130,10 @@ export class Supervisor {
       this.#current?.hurryOutput();
       // A second SIGTERM does not wait out the grace period: what is left gets SIGKILL.
       if (this.#stopSignal !== undefined && this.#current !== undefined) {
-        this.#options.log?.('received SIGTERM again; sending SIGKILL now');
-        killAll(this.#current);
+        if (anyAlive(this.#current)) {
+          this.#options.log?.('received SIGTERM again; sending SIGKILL now');
+          killAll(this.#current);
+        }
         return;
       }
       this.#stopSignal ??= signal;

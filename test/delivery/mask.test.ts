@@ -342,6 +342,12 @@ describe('tessera exec masking', () => {
       'head -c 250000 /dev/zero | tr "\\0" x; echo "$PW"; touch exited',
       { code: 0, signal: null },
     ],
+    // exec has taken all the output, and its own stdout still waits for the reader.
+    [
+      'when only exec waits for the reader',
+      'head -c 100000 /dev/zero | tr "\\0" x; echo "$PW"; touch exited; exit 5',
+      { code: 5, signal: null },
+    ],
     // The command blocks on its output, and the SIGTERM ends it.
     [
       'while the command blocks',
