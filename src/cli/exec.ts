@@ -100,8 +100,11 @@ export function registerExec(program: Command) {
           log,
           ...deliverySettings(options, task, policies, { address: client.address, token }, log),
         });
-        await report.end();
-        await passOn(result);
+        // After output was dropped at a stop, Mesos's SIGKILL may be near, so the report of
+        // the task's end is not waited for. The server lets an end it never hears of lapse.
+        const ending = report.end();
+        const stopped = result.outputDropped === true || (await untilSigterm(ending));
+        await passOn(result, stopped);
       } catch (error) {
         await report.end();
         throw error;
@@ -149,16 +152,31 @@ function workingDirectory(): string {
   }
 }
 
+// Waits for `work`, or for a SIGTERM, which would otherwise end exec by its default
+// action and lose the command's status: exec's own handlers are gone by then. Returns
+// true when the SIGTERM came first.
+async function untilSigterm(work: Promise<void>): Promise<boolean> {
+  let stopped = () => {};
+  const sigterm = new Promise<boolean>((done) => {
+    stopped = () => done(true);
+  });
+  process.once('SIGTERM', stopped);
+  try {
+    return await Promise.race([work.then(() => false), sigterm]);
+  } finally {
+    process.removeListener('SIGTERM', stopped);
+  }
+}
+
 // Exits as the command did: with its code, or by the same signal, so that Mesos records
-// the task's real end. A signal that dumps core becomes the status 128 + N instead.
-async function passOn(result: ExecResult): Promise<void> {
+// the task's real end. A signal that dumps core becomes the status 128 + N instead. With
+// `now`, exec is being stopped, and exits without waiting for its output or its requests.
+async function passOn(result: ExecResult, now: boolean): Promise<void> {
   const plan = planExit(result);
   if (plan.kind === 'raise') {
     // The signal ends exec at once, so the output still queued for a slow reader goes
-    // out first, as it does before an exit, unless the reader took nothing at a stop.
-    if (result.outputDropped !== true) {
-      await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
-    }
+    // out first, as it does before an exit, unless exec is being stopped.
+    if (!now) await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
     process.removeAllListeners(plan.signal);
     process.kill(process.pid, plan.signal);
     return;
@@ -168,6 +186,7 @@ async function passOn(result: ExecResult): Promise<void> {
     process.stderr.write(`tessera exec: ${plan.message}\n`);
   }
   process.exitCode = plan.code;
-  // A write queued for a reader that takes nothing would keep exec running.
-  if (result.outputDropped === true) process.exit();
+  // A write queued for a reader that takes nothing, or a request to a server that sends
+  // no response, would keep exec running.
+  if (now) process.exit();
 }

@@ -139,3 +139,35 @@ describe('tessera exec through server outages', () => {
     });
   });
 });
+
+describe('tessera exec when the server hangs at the end', () => {
+  it('keeps the status at a second SIGTERM', { timeout: 60_000 }, async () => {
+    await withDataDir(async (dataDir, port) => {
+      const server = await startServerProcess(
+        ['--data-dir', dataDir, '--port', String(port)],
+        serverEnv,
+      );
+      const token = server.rootToken as string;
+      await put(server, token, 'hang/db', 'value-before-hang');
+      // A busy loop, not `sleep`, so that the command leaves no child to wait for.
+      const script = 'trap "exit 5" TERM; echo started; while :; do :; done';
+      const dir = await writeTaskDir(shellTask(script, [envSecret('PW', '/hang/db')]));
+      const run = startExecCli(['--task', dir.taskFile], execEnv(server.address, token), dir.dir);
+      try {
+        await run.waitFor('started');
+        // The report of the task's end now waits for a server that sends no response.
+        server.child.kill('SIGSTOP');
+        run.child.kill('SIGTERM');
+        await new Promise((resolve) => setTimeout(resolve, 700));
+        run.child.kill('SIGTERM');
+        assert.deepEqual(await run.ended(10_000), { code: 5, signal: null });
+      } finally {
+        server.child.kill('SIGCONT');
+        run.kill();
+        await run.ended();
+        await server.stop();
+        await dir.cleanup();
+      }
+    });
+  });
+});
