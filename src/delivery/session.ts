@@ -103,7 +103,8 @@ export async function runSession(input: SessionInput, relay: SignalRelay): Promi
   } finally {
     await stop?.();
     const cut = result?.outputDropped === true;
-    const dropped = maskers !== undefined && (await endOutput(maskers, supervisor, cut));
+    const dropped =
+      maskers !== undefined && (await endOutput(maskers, supervisor.stopRequested, cut));
     if (cut || dropped) {
       if (result !== undefined) result.outputDropped = true;
       input.log(
@@ -117,13 +118,14 @@ export async function runSession(input: SessionInput, relay: SignalRelay): Promi
 
 /**
  * Passes on the rest of the masked output, and returns whether some was dropped. After a
- * stop, the reader gets `OUTPUT_DRAIN_MS` from the later of the stop and this call, so
- * that a reader that takes nothing keeps neither the task nor its files. With `dropNow`,
- * as when the command's output was already cut off at a stop, the rest goes at once.
+ * stop (`stopRequested`), the reader gets `OUTPUT_DRAIN_MS` from the later of the stop
+ * and this call, so that a reader that takes nothing keeps neither the task nor its
+ * files. With `dropNow`, as when the command's output was already cut off at a stop, the
+ * rest goes at once.
  */
 async function endOutput(
   maskers: Maskers,
-  supervisor: Supervisor,
+  stopRequested: AbortSignal,
   dropNow: boolean,
 ): Promise<boolean> {
   // Dropped output is not waited for: the destination's last write may never complete.
@@ -132,7 +134,6 @@ async function endOutput(
     return true;
   }
   const ended = maskers.end().then(() => false);
-  const stopRequested = supervisor.stopRequested;
   const stopped = new Promise<void>((done) => {
     if (stopRequested.aborted) done();
     else stopRequested.addEventListener('abort', () => done(), { once: true });

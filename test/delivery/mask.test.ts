@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { buildMaskPatterns, MaskStream } from '../../src/delivery/mask.ts';
 import { request, startTestServer, type TestServer } from '../helpers/server.ts';
+import { until } from '../helpers/wait.ts';
 import {
   type ExecCli,
   envSecret,
@@ -338,13 +339,13 @@ describe('tessera exec masking', () => {
   for (const [name, script, ending] of [
     // The command exits while exec still has its output to pass on.
     [
-      'after the command exits',
+      'after the exit',
       'head -c 250000 /dev/zero | tr "\\0" x; echo "$PW"; touch exited',
       { code: 0, signal: null },
     ],
     // exec has taken all the output, and its own stdout still waits for the reader.
     [
-      'when only exec waits for the reader',
+      'with the output in exec',
       'head -c 100000 /dev/zero | tr "\\0" x; echo "$PW"; touch exited; exit 5',
       { code: 5, signal: null },
     ],
@@ -355,7 +356,7 @@ describe('tessera exec masking', () => {
       { code: null, signal: 'SIGTERM' },
     ],
   ] as const) {
-    it(`stops at SIGTERM ${name} and its reader takes nothing`, { timeout: 30_000 }, async () => {
+    it(`stops with a stuck reader ${name}`, { timeout: 30_000 }, async () => {
       const fifoDir = await mkdtemp(join('/dev/shm', 'tessera-mask-fifo-'));
       const fifo = join(fifoDir, 'stdout');
       execFileSync('mkfifo', [fifo]);
@@ -365,12 +366,15 @@ describe('tessera exec masking', () => {
         await withFileSecretRun(
           script,
           async (run, { dir, tmpfs }) => {
-            await waitUntil(() => existsSync(join(dir, 'exited')), 'the command to run');
+            await until(
+              () => existsSync(join(dir, 'exited')),
+              'the command has written its output',
+            );
             await sleep(500);
             // exec waits for the reader, with the secret's file still in place.
             assert.notDeepEqual(await readdir(tmpfs), []);
             run.child.kill('SIGTERM');
-            await waitUntil(async () => (await readdir(tmpfs)).length === 0, 'the files to go');
+            await until(async () => (await readdir(tmpfs)).length === 0, 'the files are gone');
             assert.equal(existsSync(join(dir, 'secrets', 'db')), false);
             assert.match(
               run.stderr(),
@@ -458,12 +462,3 @@ describe('tessera exec masking', () => {
     }
   });
 });
-
-// Polls `condition` every 50 ms, and fails after 10 s naming what it waited for.
-async function waitUntil(condition: () => boolean | Promise<boolean>, what: string) {
-  const deadline = Date.now() + 10_000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
